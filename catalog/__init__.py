@@ -1,0 +1,1 @@
+"""The DuckDB catalogue: SQL files in sql/, built over the Parquet store."""

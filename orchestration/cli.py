@@ -1,0 +1,255 @@
+"""The `reelcat` command line.
+
+    reelcat run [--config FILE] [--archive DIR ...] [--out DIR]   catalogue an archive
+    reelcat about VIDEO          what a video is about, with a timeline per top tag
+    reelcat sql "QUERY"          read-only SQL on the catalogue
+    reelcat tags                 the vocabulary with document frequency and thresholds
+    reelcat search "TEXT"        frames that look like the text
+    reelcat synth --videos N --seed S --out DIR   a labelled synthetic archive
+
+It lives beside the Dagster wiring because `run` materialises the asset graph through
+Dagster's API; the other commands only read the catalogue.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from reelcat.config import Config, ConfigError, load_config
+
+BLOCKS = " ▁▂▃▄▅▆▇█"
+
+
+def _config(args: argparse.Namespace) -> Config:
+    overrides: dict = {}
+    if getattr(args, "archive", None):
+        overrides["archive_roots"] = [os.path.abspath(p) for p in args.archive]
+    if getattr(args, "out", None):
+        overrides["output_dir"] = os.path.abspath(args.out)
+    model: dict = {}
+    if getattr(args, "random_weights", False):
+        model["random_weights"] = True
+    if getattr(args, "model", None):
+        model["name"] = args.model
+    if getattr(args, "pretrained", None):
+        model["pretrained"] = args.pretrained
+    if model:
+        overrides["model"] = model
+    if getattr(args, "sampling", None):
+        overrides["sampling"] = {"mode": args.sampling}
+    return load_config(args.config, overrides=overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    import dagster as dg
+
+    from orchestration.definitions import ALL_ASSETS
+    from orchestration.resources import RayResource, ReelcatSettings
+
+    cfg = _config(args)
+    if not cfg.archive_roots:
+        raise ConfigError("no archive roots: pass --archive DIR or set archive_roots")
+    from reelcat.model import model_id
+
+    print(f"reelcat: cataloguing {', '.join(map(str, cfg.archive_roots))} -> {cfg.output_dir}")
+    print(f"reelcat: model {model_id(cfg.model)}"
+          + ("  [RANDOM WEIGHTS: for throughput measurement only]"
+             if cfg.model.random_weights else ""))
+    settings = ReelcatSettings(
+        config_file=str(Path(args.config).resolve()) if args.config else None,
+        archive_roots=[str(p) for p in cfg.archive_roots], output_dir=str(cfg.output_dir),
+        random_weights=cfg.model.random_weights or None,
+        model_name=cfg.model.name, model_pretrained=cfg.model.pretrained,
+        sampling_mode=cfg.sampling.mode,
+    )
+    started = time.perf_counter()
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources={"settings": settings, "ray_cluster": RayResource()},
+        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+        raise_on_error=False,
+    )
+    for event in result.get_asset_materialization_events():
+        mat = event.event_specific_data.materialization
+        meta = {k: v.value for k, v in mat.metadata.items()
+                if isinstance(v.value, (int, float, str)) and len(str(v.value)) < 60}
+        print(f"  {mat.asset_key.to_user_string():<16} {meta}")
+    if not result.success:
+        for event in result.all_events:
+            if event.is_step_failure:
+                print(f"reelcat: step {event.step_key} failed: "
+                      f"{event.event_specific_data.error.message.strip()}", file=sys.stderr)
+        return 1
+    print(f"reelcat: done in {time.perf_counter() - started:.1f} s\n")
+    from catalog.build import open_catalog
+
+    con = open_catalog(cfg.output_dir)
+    for name, about in con.execute(
+            "SELECT file_name, about FROM video_summaries ORDER BY file_name").fetchall():
+        print(f"  {name:<28} {about}")
+    return 0
+
+
+def _strip(values: list[float]) -> str:
+    return "".join(BLOCKS[min(len(BLOCKS) - 1, int(round(v * (len(BLOCKS) - 1))))]
+                   if v == v else " " for v in values)
+
+
+def cmd_about(args: argparse.Namespace) -> int:
+    from catalog.build import open_catalog
+
+    cfg = _config(args)
+    con = open_catalog(cfg.output_dir)
+    row = con.execute(
+        "SELECT video_id, file_name, duration, about, top_tags FROM video_summary(?)",
+        [args.video]).fetchone()
+    if row is None:
+        print(f"reelcat: no video {args.video!r} in the catalogue", file=sys.stderr)
+        return 2
+    vid, name, duration, about, top = row
+    print(f"{name}  ({duration or 0:.1f} s)\n  {about}")
+    if not top or not duration:
+        return 0
+    bins = args.bins
+    print(f"\n  timeline, {bins} bins of {duration / bins:.1f} s (peak smoothed score):")
+    for tag in top:
+        scores = con.execute(
+            "SELECT t, score FROM frame_tags WHERE video_id = ? AND tag = ? ORDER BY t",
+            [vid, tag]).fetchall()
+        peaks = [float("nan")] * bins
+        for t, s in scores:
+            b = min(bins - 1, int(t / duration * bins))
+            peaks[b] = s if peaks[b] != peaks[b] else max(peaks[b], s)
+        print(f"  {tag:>16} |{_strip(peaks)}|")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from catalog.build import open_catalog
+
+    cfg = _config(args)
+    con = open_catalog(cfg.output_dir, read_only=True)
+    rel = con.sql(args.query)
+    if rel is None:
+        return 0
+    rel.show(max_rows=args.max_rows, max_width=200)
+    return 0
+
+
+def cmd_tags(args: argparse.Namespace) -> int:
+    from catalog.build import open_catalog
+
+    cfg = _config(args)
+    con = open_catalog(cfg.output_dir)
+    con.sql("""
+        SELECT f.tag, f.category, f.videos AS df, round(f.share, 3) AS share_of_videos,
+               f.frames, round(f.seconds, 1) AS seconds,
+               round(t.review, 3) AS review, round(t.accept, 3) AS accept, t.source
+        FROM tag_frequencies AS f JOIN thresholds AS t USING (tag)
+        ORDER BY f.videos DESC, f.tag""").show(max_rows=10_000, max_width=200)
+    return 0
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from catalog.build import open_catalog
+    from reelcat.model import load_model
+
+    cfg = _config(args)
+    model = load_model(cfg.model.model_dump_json())
+    query = model.embed_prompt_sets([(args.text,)])[0]
+    con = open_catalog(cfg.output_dir)
+    rows = con.execute(
+        "SELECT f.video_id, m.file_name, f.t, f.frame, f.embedding FROM frames f "
+        "JOIN (SELECT video_id, min(file_name) AS file_name FROM manifest GROUP BY ALL) m "
+        "USING (video_id)").fetchall()
+    if not rows:
+        print("reelcat: the catalogue has no frames")
+        return 1
+    emb = np.asarray([r[4] for r in rows], dtype=np.float32)
+    sims = emb @ query
+    thumbs = cfg.output_dir / "thumbnails"
+    print(f"{'score':>6}  {'time':>7}  video / thumbnail")
+    for i in np.argsort(-sims)[: args.k]:
+        vid, name, t, frame, _ = rows[i]
+        path = thumbs / vid / f"{frame:06d}.jpg"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            (thumb,) = con.execute("SELECT thumbnail FROM frames WHERE video_id = ? AND frame = ?",
+                                   [vid, frame]).fetchone()
+            path.write_bytes(thumb)
+        print(f"{sims[i]:6.3f}  {t:7.1f}  {name}  {path}")
+    return 0
+
+
+def cmd_synth(args: argparse.Namespace) -> int:
+    from reelcat.synthetic.archive import generate_archive
+
+    if not args.out:
+        raise ConfigError("synth needs --out DIR")
+    out = generate_archive(Path(args.out), args.videos, args.seed)
+    print(f"reelcat: wrote a synthetic archive of {args.videos} videos to {out}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", help="reelcat.yaml (default: ./reelcat.yaml or $REELCAT_CONFIG)")
+    common.add_argument("--out", help="output folder (overrides the config)")
+    p = argparse.ArgumentParser(prog="reelcat", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, help=help, parents=[common])
+
+    run = command("run", "catalogue the archive (materialise every asset)")
+    run.add_argument("--archive", action="append", help="archive folder (repeatable)")
+    run.add_argument("--model", help="open_clip model name")
+    run.add_argument("--pretrained", help="open_clip pretrained tag or checkpoint path")
+    run.add_argument("--random-weights", action="store_true",
+                     help="random model weights: throughput measurement only")
+    run.add_argument("--sampling", choices=["auto", "interval", "keyframes", "scene"])
+    run.set_defaults(func=cmd_run)
+    about = command("about", "what a video is about")
+    about.add_argument("video", help="file name, path or video id")
+    about.add_argument("--bins", type=int, default=40)
+    about.set_defaults(func=cmd_about)
+    q = command("sql", "read-only SQL on the catalogue")
+    q.add_argument("query")
+    q.add_argument("--max-rows", type=int, default=50)
+    q.set_defaults(func=cmd_sql)
+    command("tags", "the vocabulary with counts and thresholds").set_defaults(func=cmd_tags)
+    s = command("search", "frames that look like a text")
+    s.add_argument("text")
+    s.add_argument("-k", type=int, default=10)
+    s.set_defaults(func=cmd_search)
+    syn = command("synth", "generate a labelled synthetic archive into --out")
+    syn.add_argument("--videos", type=int, default=12)
+    syn.add_argument("--seed", type=int, default=7)
+    syn.set_defaults(func=cmd_synth)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except (ConfigError, FileNotFoundError) as exc:
+        print(f"reelcat: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:
+        import duckdb
+
+        if isinstance(exc, duckdb.Error):
+            print(f"reelcat: SQL error: {exc}", file=sys.stderr)
+            return 2
+        raise
+
+
+if __name__ == "__main__":
+    sys.exit(main())

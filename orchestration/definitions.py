@@ -1,0 +1,23 @@
+"""The Dagster entry point: wires assets, resources, the job and the nightly schedule.
+
+Nothing slow happens at import: no Ray, no model, no file scan.
+"""
+
+from __future__ import annotations
+
+import dagster as dg
+
+from assets.catalogue import catalog_asset
+from assets.ingest import video_frames, video_manifest
+from assets.tagging import frame_tags
+from orchestration.resources import RayResource, ReelcatSettings
+from orchestration.schedules import nightly_schedule, refresh_job
+
+ALL_ASSETS = [video_manifest, video_frames, frame_tags, catalog_asset]
+
+defs = dg.Definitions(
+    assets=ALL_ASSETS,
+    jobs=[refresh_job],
+    schedules=[nightly_schedule],
+    resources={"settings": ReelcatSettings(), "ray_cluster": RayResource()},
+)

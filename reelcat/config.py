@@ -1,0 +1,171 @@
+"""reelcat's configuration: one validated model, read from `reelcat.yaml`.
+
+Precedence, lowest first: the defaults below (a real user's setup: ViT-B-32 with LAION
+weights and the default vocabulary), the YAML file, environment variables
+`REELCAT_<SECTION>_<FIELD>` (for example `REELCAT_MODEL_NAME`, `REELCAT_OUTPUT_DIR`,
+`REELCAT_ARCHIVE_ROOTS` separated by `:`), then explicit overrides (CLI flags, Dagster
+run config). Relative paths resolve against the config file's folder.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+DEFAULT_VOCABULARY = PACKAGE_DIR / "vocabularies" / "default.yaml"
+ENV_PREFIX = "REELCAT_"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used, with every reason in one message."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class SamplingConfig(_Section):
+    mode: Literal["auto", "interval", "keyframes", "scene"] = Field(
+        "auto",
+        description="auto: keyframes when they are dense enough, else every interval",
+    )
+    interval_seconds: float = Field(2.0, gt=0, description="one frame every N seconds")
+    scene_threshold: float = Field(0.3, gt=0, lt=1, description="scene mode: change score")
+    chunk_seconds: float = Field(600.0, gt=0, description="long videos are cut into chunks")
+    thumbnail_width: int = Field(160, ge=32, le=640)
+
+    @property
+    def id(self) -> str:
+        if self.mode == "scene":
+            return f"scene{self.scene_threshold:g}-max{self.interval_seconds * 4:g}s"
+        return f"{self.mode}{self.interval_seconds:g}s"
+
+
+class ModelConfig(_Section):
+    name: str = Field("ViT-B-32", description="open_clip model name")
+    pretrained: str | None = Field(
+        "laion2b_s34b_b79k", description="open_clip pretrained tag, or a local checkpoint path"
+    )
+    config_file: str | None = Field(
+        None, description="open_clip model config JSON for a custom architecture"
+    )
+    random_weights: bool = Field(
+        False, description="random initialisation: only for throughput measurement"
+    )
+    batch_size: int = Field(32, ge=1)
+    device: str = Field("auto", description="auto, cpu or cuda")
+
+
+class RayConfig(_Section):
+    address: str | None = Field(None, description="existing cluster; RAY_ADDRESS also works")
+    decode_tasks: int = Field(2, ge=1, description="decode tasks in flight at once")
+    embed_actors: int = Field(1, ge=1, description="CLIP actors in the pool")
+    actor_cpus: float = Field(1.0, gt=0)
+    actor_gpus: float = Field(0.0, ge=0)
+
+
+class ScheduleConfig(_Section):
+    cron: str = "0 2 * * *"
+    enabled: bool = False
+
+
+class Config(_Section):
+    archive_roots: list[Path] = Field(default_factory=list)
+    output_dir: Path = Path("out")
+    vocabulary: Path = DEFAULT_VOCABULARY
+    sampling: SamplingConfig = SamplingConfig()
+    model: ModelConfig = ModelConfig()
+    ray: RayConfig = RayConfig()
+    schedule: ScheduleConfig = ScheduleConfig()
+
+    @field_validator("archive_roots", mode="before")
+    @classmethod
+    def _split_roots(cls, v: Any) -> Any:
+        if isinstance(v, str):
+            return [p for p in v.split(os.pathsep) if p]
+        return v
+
+
+_SECTIONS = {"sampling": SamplingConfig, "model": ModelConfig, "ray": RayConfig,
+             "schedule": ScheduleConfig}
+
+
+def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for field in ("archive_roots", "output_dir", "vocabulary"):
+        key = ENV_PREFIX + field.upper()
+        if environ.get(key):
+            out[field] = environ[key]
+    for section, model in _SECTIONS.items():
+        for field in model.model_fields:
+            key = f"{ENV_PREFIX}{section.upper()}_{field.upper()}"
+            if key in environ:
+                out.setdefault(section, {})[field] = environ[key]
+    return out
+
+
+def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
+    """Deep merge; a None in `top` means "not set" and keeps the base value."""
+    merged = dict(base)
+    for key, value in top.items():
+        if isinstance(value, dict):
+            merged[key] = _merge(merged.get(key) if isinstance(merged.get(key), dict) else {},
+                                 value)
+        elif value is not None:
+            merged[key] = value
+    return merged
+
+
+def _resolve_paths(cfg: Config, base: Path) -> Config:
+    def fix(p: Path) -> Path:
+        return p if p.is_absolute() else (base / p).resolve()
+
+    cfg.archive_roots = [fix(Path(p)) for p in cfg.archive_roots]
+    cfg.output_dir = fix(cfg.output_dir)
+    cfg.vocabulary = fix(cfg.vocabulary)
+    for attr in ("pretrained", "config_file"):
+        value = getattr(cfg.model, attr)
+        if value and ("/" in value or value.endswith((".pt", ".bin", ".json", ".safetensors"))):
+            setattr(cfg.model, attr, str(fix(Path(value))))
+    return cfg
+
+
+def load_config(
+    path: str | Path | None = None,
+    overrides: dict[str, Any] | None = None,
+    environ: dict[str, str] | None = None,
+) -> Config:
+    """Read, merge and validate the configuration; raise ConfigError saying what is wrong."""
+    environ = dict(os.environ if environ is None else environ)
+    if path is None and environ.get("REELCAT_CONFIG"):
+        path = environ["REELCAT_CONFIG"]
+    if path is None and Path("reelcat.yaml").is_file():
+        path = "reelcat.yaml"
+    doc: dict[str, Any] = {}
+    base = Path.cwd()
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"config file not found: {path}")
+        try:
+            doc = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
+        if not isinstance(doc, dict):
+            raise ConfigError(f"{path}: expected a mapping at the top level")
+        base = path.resolve().parent
+    doc = _merge(doc, _env_overrides(environ))
+    doc = _merge(doc, overrides or {})
+    try:
+        cfg = Config.model_validate(doc)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
+        )
+        raise ConfigError(f"invalid reelcat configuration ({path or 'defaults'}): {problems}") from None
+    return _resolve_paths(cfg, base)

@@ -1,0 +1,68 @@
+"""Score stored frame embeddings against a vocabulary: writes per-video tag files.
+
+Text embeddings are computed once per (model, vocabulary) and cached; a video whose tag
+file exists for this (model, vocabulary) is not scored again. A new vocabulary re-scores
+stored embeddings; no video is decoded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from reelcat.config import Config
+from reelcat.model import load_model, model_id
+from reelcat.scoring import TextBank, build_text_bank, tag_rows
+from reelcat.store import FRAME_TAGS, frames_dir, safe_name, tags_dir, write_table
+from reelcat.vocabulary import Vocabulary, load_vocabulary
+
+
+@dataclass
+class TagReport:
+    scored: list[str] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+    rows: int = 0
+
+
+def text_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
+    mid = model_id(cfg.model)
+    path = cfg.output_dir / "text" / f"{safe_name(mid)}__{safe_name(vocab.id)}.npz"
+    if path.exists():
+        return TextBank.from_npz(path)
+    bank = build_text_bank(load_model(cfg.model.model_dump_json()), vocab)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp.npz")
+    bank.to_npz(tmp)
+    tmp.replace(path)
+    return bank
+
+
+def tag_frames(cfg: Config, video_ids: list[str] | None = None) -> TagReport:
+    vocab = load_vocabulary(cfg.vocabulary)
+    mid = model_id(cfg.model)
+    src = frames_dir(cfg.output_dir, mid, cfg.sampling.id)
+    dst = tags_dir(cfg.output_dir, mid, vocab.id)
+    report = TagReport()
+    files = sorted(src.glob("*.parquet"))
+    if video_ids is not None:
+        wanted = set(video_ids)
+        files = [f for f in files if f.stem in wanted]
+    bank = None
+    for f in files:
+        out = dst / f.name
+        if out.exists() and out.stat().st_mtime >= f.stat().st_mtime:
+            report.skipped.append(f.stem)
+            continue
+        bank = bank or text_bank(cfg, vocab)
+        frames = pq.read_table(f, columns=["video_id", "t", "frame", "embedding"])
+        table = tag_rows(frames, bank, mid, vocab.id)
+        write_table(table, out, FRAME_TAGS)
+        report.scored.append(f.stem)
+        report.rows += table.num_rows
+    return report
+
+
+def tags_path(cfg: Config) -> Path:
+    return tags_dir(cfg.output_dir, model_id(cfg.model), load_vocabulary(cfg.vocabulary).id)

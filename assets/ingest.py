@@ -49,7 +49,7 @@ def video_frames(context: dg.AssetExecutionContext, settings: ReelcatSettings,
         list(ok.values()), out=cfg.output_dir, model_cfg=cfg.model, model_id=mid,
         sampling=cfg.sampling, decode_tasks=cfg.ray.decode_tasks,
         embed_actors=cfg.ray.embed_actors, actor_cpus=cfg.ray.actor_cpus,
-        actor_gpus=cfg.ray.actor_gpus, progress=context.log.info,
+        actor_gpus=cfg.ray.actor_gpus, progress=context.log.info, connect=ray_cluster.connect,
     )
     error_rows = [{"video_id": vid, "path": ok[vid]["path"], "error": err}
                   for vid, err in report.errors.items()]

@@ -2,8 +2,9 @@
 
 `ReelcatSettings` reads `reelcat.yaml` (or $REELCAT_CONFIG) and applies the fields set
 here, so any of them can be changed in the launchpad for one run. `RayResource`
-connects Ray in its lifecycle hook, never at import and never inside an asset:
-embedded on this machine by default, or the cluster named by `address` / RAY_ADDRESS.
+connects Ray during the run it serves (lazily, so a run with nothing new to decode
+starts no Ray) and shuts it down in its teardown hook; never at import. Embedded on this
+machine by default, or the cluster named by `address` / RAY_ADDRESS.
 """
 
 from __future__ import annotations
@@ -52,7 +53,8 @@ class RayResource(dg.ConfigurableResource):
     num_cpus: int | None = Field(None, description="local Ray only: CPUs to use")
     _started: bool = PrivateAttr(False)
 
-    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+    def connect(self) -> None:
+        """Connect once per run, on first need: a run with nothing to embed starts no Ray."""
         import ray
 
         if ray.is_initialized():

@@ -6,7 +6,7 @@ Parquet file each, written when its last chunk is embedded), back-pressure is ex
 archive), and a small nightly increment pays no dataset start-up cost. Frames travel
 through the object store at model resolution only.
 
-The caller connects Ray (`ray.init`, honouring RAY_ADDRESS) before calling in here.
+The caller owns the Ray connection: `connect` is called only when there is work.
 """
 
 from __future__ import annotations
@@ -120,6 +120,7 @@ def embed_videos(
     actor_cpus: float = 1.0,
     actor_gpus: float = 0.0,
     progress: Callable[[str], None] = lambda _msg: None,
+    connect: Callable[[], None] = lambda: None,
 ) -> EmbedReport:
     """Decode + embed every video (dicts with video_id, path, duration) lacking a file."""
     report = EmbedReport()
@@ -132,6 +133,7 @@ def embed_videos(
             todo.append(v)
     if not todo:
         return report
+    connect()
     cpus = os.cpu_count() or 1
     actors = [
         Embedder.options(num_cpus=actor_cpus, num_gpus=actor_gpus).remote(

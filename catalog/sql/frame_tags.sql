@@ -2,4 +2,5 @@
 CREATE OR REPLACE VIEW frame_tags AS
 SELECT g.*
 FROM read_parquet('tags/*/*/*.parquet', union_by_name = true) AS g
-JOIN catalog_settings AS s USING (model_id, vocabulary_id);
+JOIN catalog_settings AS s USING (model_id, vocabulary_id)
+WHERE g.video_id IN (SELECT video_id FROM manifest WHERE status = 'ok');

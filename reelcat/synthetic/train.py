@@ -121,8 +121,9 @@ def render_frames(concepts: Sequence[str], rng: np.random.Generator, *, nuisance
 class _Batches:
     """Infinite stream of (images, token ids, labels); picklable for a DataLoader worker."""
 
-    def __init__(self, seed: int, batch: int, preprocess, tokens, cap_index, nuisance_p: float):
-        self.seed, self.batch, self.preprocess = seed, batch, preprocess
+    def __init__(self, seed: int, batch: int, preprocess, tokens, cap_index, nuisance_p: float,
+                 text_factor: int = 2):
+        self.seed, self.batch, self.preprocess, self.text_factor = seed, batch, preprocess, text_factor
         self.tokens, self.cap_index, self.nuisance_p = tokens, cap_index, nuisance_p
 
     def __iter__(self) -> Iterator:
@@ -138,8 +139,11 @@ class _Batches:
             labels = np.concatenate([rng.permutation(n) for _ in range(math.ceil(self.batch / n))])[: self.batch]
             frames = render_frames([CONCEPTS[i] for i in labels], rng, nuisance_p=self.nuisance_p)
             images = _to_tensor_batch(frames, self.preprocess)
-            caps = [self.cap_index[i][int(rng.integers(len(self.cap_index[i])))] for i in labels]
-            yield images, self.tokens[caps], torch.as_tensor(labels)
+            # text is cheap next to images: draw more captions than images per step
+            n_txt = self.batch * self.text_factor
+            cap_labels = np.concatenate([rng.permutation(n) for _ in range(math.ceil(n_txt / n))])[:n_txt]
+            caps = [self.cap_index[i][int(rng.integers(len(self.cap_index[i])))] for i in cap_labels]
+            yield images, torch.as_tensor(labels), self.tokens[caps], torch.as_tensor(cap_labels)
 
 
 class _IterDS(torch.utils.data.IterableDataset):
@@ -151,15 +155,15 @@ class _IterDS(torch.utils.data.IterableDataset):
         return iter(self.inner)
 
 
-def _label_aware_clip_loss(img, txt, labels, logit_scale):
-    import torch
+def _label_aware_clip_loss(img, img_labels, txt, txt_labels, logit_scale):
+    """CLIP's symmetric cross-entropy where every pair with the same concept is a positive."""
     import torch.nn.functional as F
 
     logits = logit_scale * img @ txt.t()
-    same = (labels[:, None] == labels[None, :]).float()
-    targets = same / same.sum(1, keepdim=True)
-    li = -(targets * F.log_softmax(logits, 1)).sum(1).mean()
-    lt = -(targets * F.log_softmax(logits.t(), 1)).sum(1).mean()
+    same = (img_labels[:, None] == txt_labels[None, :]).float()
+    li = -((same / same.sum(1, keepdim=True)) * F.log_softmax(logits, 1)).sum(1).mean()
+    st = same.t()
+    lt = -((st / st.sum(1, keepdim=True)) * F.log_softmax(logits.t(), 1)).sum(1).mean()
     return (li + lt) / 2, logits
 
 
@@ -215,7 +219,7 @@ def evaluate(model, preprocess, tokenizer, *, per_concept: int = 30, seed: int =
 # ----------------------------------------------------------------------------- training
 
 def train(out_dir: str | Path, *, minutes: float = 5.0, steps: int | None = None, seed: int = 0,
-          batch: int = 128, lr: float = 1e-3, workers: int = 1, nuisance_p: float = NUISANCE_P,
+          batch: int = 64, lr: float = 2e-3, workers: int = 1, nuisance_p: float = NUISANCE_P,
           eval_per_concept: int = 30, threads: int = 1, log=print) -> dict:
     import open_clip
 
@@ -264,10 +268,10 @@ def train(out_dir: str | Path, *, minutes: float = 5.0, steps: int | None = None
             break
         for g in opt.param_groups:
             g["lr"] = lr * min(1.0, (step + 1) / warmup) * 0.5 * (1 + math.cos(math.pi * min(frac, 1.0)))
-        images, toks, labels = next(it)
+        images, img_labels, toks, txt_labels = next(it)
         img = model.encode_image(images, normalize=True)
         txt = model.encode_text(toks, normalize=True)
-        loss, logits = _label_aware_clip_loss(img, txt, labels, model.logit_scale.exp())
+        loss, _ = _label_aware_clip_loss(img, img_labels, txt, txt_labels, model.logit_scale.exp())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -307,8 +311,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--minutes", type=float, default=5.0, help="wall-clock training budget (ignored with --steps)")
     ap.add_argument("--steps", type=int, default=None, help="train exactly this many steps")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--batch", type=int, default=128)
-    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch", type=int, default=64, help="images per step (captions: twice as many)")
+    ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--workers", type=int, default=1, help="render processes (0 = render in the training process)")
     ap.add_argument("--threads", type=int, default=1, help="torch threads for the training process")
     ap.add_argument("--eval-per-concept", type=int, default=30, help="held-out frames per concept for the report")

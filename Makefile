@@ -1,0 +1,49 @@
+# reelcat: `make run` catalogues the bundled sample archive, `make test` runs the tests.
+# Both create the virtual environment on first use. torch and torchvision are installed
+# first with pip at pinned versions (pip takes them from local disk where a machine has
+# them; other tools would download several GB).
+
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: install run test test-fast sample dagster lint benchmark-quality benchmark-throughput clean
+
+install: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+sample_archive/ground_truth.json: | $(STAMP)
+	$(BIN)/reelcat synth --videos 12 --seed 7 --out sample_archive
+
+sample: sample_archive/ground_truth.json
+
+run: $(STAMP) sample_archive/ground_truth.json
+	$(BIN)/reelcat run
+
+test: $(STAMP)
+	$(BIN)/pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -m "not slow"
+
+dagster: $(STAMP)
+	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
+
+lint: $(STAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+benchmark-quality: $(STAMP)
+	$(BIN)/python benchmarks/quality.py
+
+benchmark-throughput: $(STAMP)
+	$(BIN)/python benchmarks/throughput.py
+
+clean:
+	rm -rf out sample_archive .dagster_home

@@ -1,0 +1,83 @@
+"""Shared fixtures: real videos made by ffmpeg, bad files, the bundled tiny model."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from reelcat.config import Config, load_config
+from reelcat.tools import _resolve, ffmpeg_path
+
+REPO = Path(__file__).resolve().parents[1]
+
+# Every ffmpeg that reelcat starts during the tests, in this process or a Ray worker,
+# goes through this pass-through script, which logs the call: tests count real decodes.
+# It is set before Ray starts so that workers inherit it.
+_SPY_DIR = Path(tempfile.mkdtemp(prefix="reelcat-ffmpeg-spy-"))
+FFMPEG_LOG = _SPY_DIR / "calls.log"
+_spy = _SPY_DIR / "ffmpeg"
+_spy.write_text(f'#!/bin/sh\necho "$*" >> {FFMPEG_LOG}\nexec {_resolve("ffmpeg", "_NO_ENV_")} "$@"\n')
+_spy.chmod(0o755)
+FFMPEG_LOG.touch()
+os.environ["REELCAT_FFMPEG"] = str(_spy)
+ffmpeg_path.cache_clear()
+
+
+def ffmpeg_calls() -> int:
+    """How many ffmpeg processes reelcat has started so far in this test session."""
+    return len(FFMPEG_LOG.read_text().splitlines())
+
+
+def lavfi_video(path: Path, source: str, *, duration: float, rate: int = 25,
+                size: str = "320x240", gop: int | None = None, extra: list[str] | None = None
+                ) -> Path:
+    """Encode an ffmpeg test source (testsrc2, color=...) into a real video file."""
+    codec = ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"] \
+        if path.suffix == ".webm" else ["-c:v", "libx264", "-preset", "ultrafast",
+                                         "-pix_fmt", "yuv420p"]
+    if gop:
+        codec += ["-g", str(gop)]
+    subprocess.run(
+        [ffmpeg_path(), "-v", "error", "-y", "-f", "lavfi",
+         "-i", f"{source}{':' if '=' in source else '='}size={size}:rate={rate}"
+               f":duration={duration}", *codec,
+         *(extra or []), str(path)], check=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def small_archive(tmp_path_factory) -> Path:
+    """Three good videos (H.264 mp4, VP9 webm, a subfolder) and three bad files."""
+    root = tmp_path_factory.mktemp("archive")
+    lavfi_video(root / "testsrc.mp4", "testsrc2", duration=9, gop=25)
+    lavfi_video(root / "red.webm", "color=c=red", duration=6, rate=15)
+    (root / "sub").mkdir()
+    lavfi_video(root / "sub" / "bars.mp4", "smptebars", duration=5, gop=50)
+    (root / "empty.mp4").write_bytes(b"")
+    (root / "notes.mp4").write_text("this is a text file, not a video\n")
+    good = (root / "testsrc.mp4").read_bytes()
+    (root / "truncated.mp4").write_bytes(good[: len(good) // 3])
+    (root / "readme.txt").write_text("not a video suffix: ignored")
+    return root
+
+
+def tiny_config(archive: Path, out: Path, **overrides) -> Config:
+    """The bundled offline model and synthetic vocabulary, pointed at an archive."""
+    doc = {"archive_roots": [str(archive)], "output_dir": str(out)}
+    doc.update(overrides)
+    return load_config(REPO / "reelcat.yaml", overrides=doc, environ={})
+
+
+@pytest.fixture(scope="session")
+def ray_local():
+    """One embedded Ray for the test session (several seconds to start on 2 cores)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
+             configure_logging=False)
+    yield ray
+    ray.shutdown()

@@ -1,0 +1,54 @@
+"""Archive scan and ffprobe: metadata, fingerprints, and bad files as error rows."""
+
+from __future__ import annotations
+
+import shutil
+
+import pytest
+
+from reelcat.manifest import build_manifest, fingerprint, probe_video, scan_roots
+
+from .conftest import lavfi_video
+
+
+def test_scan_finds_videos_recursively_and_ignores_other_files(small_archive):
+    names = sorted(p.name for p in scan_roots([small_archive]))
+    assert names == ["bars.mp4", "empty.mp4", "notes.mp4", "red.webm", "testsrc.mp4",
+                     "truncated.mp4"]
+
+
+def test_missing_root_is_an_error(tmp_path):
+    with pytest.raises(FileNotFoundError, match="archive root does not exist"):
+        scan_roots([tmp_path / "nowhere"])
+
+
+def test_bad_files_are_error_rows_with_reasons(small_archive):
+    rows = {r.path.rsplit("/", 1)[-1]: r for r in build_manifest([small_archive])}
+    assert rows["empty.mp4"].error == "empty file (0 bytes)"
+    assert rows["notes.mp4"].status == "error" and "Invalid data" in rows["notes.mp4"].error
+    assert rows["truncated.mp4"].status == "error"
+    ok = rows["red.webm"]
+    assert (ok.status, ok.codec, ok.width, ok.height) == ("ok", "vp9", 320, 240)
+    assert ok.fps == pytest.approx(15.0)
+    assert ok.duration == pytest.approx(6.0, abs=0.1)
+
+
+def test_rotated_video_reports_rotation_and_display_size(tmp_path):
+    src = lavfi_video(tmp_path / "src.mp4", "testsrc2", duration=2, size="320x180")
+    rotated = tmp_path / "rotated.mp4"
+    import subprocess
+
+    from reelcat.tools import ffmpeg_path
+
+    subprocess.run([ffmpeg_path(), "-v", "error", "-display_rotation", "90", "-i", str(src),
+                    "-c", "copy", str(rotated)], check=True)
+    row = probe_video(rotated)
+    assert row.rotation in (90, 270)
+    assert (row.width, row.height) == (180, 320)
+
+
+def test_fingerprint_is_stable_when_a_file_moves_and_changes_with_content(small_archive, tmp_path):
+    moved = tmp_path / "elsewhere.mp4"
+    shutil.copy(small_archive / "testsrc.mp4", moved)
+    assert fingerprint(moved) == fingerprint(small_archive / "testsrc.mp4")
+    assert fingerprint(small_archive / "sub" / "bars.mp4") != fingerprint(moved)

@@ -1,0 +1,129 @@
+"""The whole graph, materialised by Dagster with local Ray, on real encoded videos."""
+
+from __future__ import annotations
+
+import shutil
+
+import dagster as dg
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.build import open_catalog
+from orchestration.definitions import ALL_ASSETS
+from orchestration.resources import RayResource, ReelcatSettings
+from reelcat.vocabulary import load_vocabulary
+
+from .conftest import REPO, ffmpeg_calls
+
+
+def materialize(archive, out, **settings):
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources={
+            "settings": ReelcatSettings(config_file=str(REPO / "reelcat.yaml"),
+                                        archive_roots=[str(archive)], output_dir=str(out),
+                                        **settings),
+            "ray_cluster": RayResource(),
+        },
+    )
+    assert result.success
+    return result
+
+
+@pytest.fixture(scope="module")
+def catalogued(small_archive, tmp_path_factory, ray_local):
+    out = tmp_path_factory.mktemp("out")
+    before = ffmpeg_calls()
+    materialize(small_archive, out)
+    return out, ffmpeg_calls() - before
+
+
+def test_manifest_has_good_videos_and_error_rows(catalogued):
+    out, _ = catalogued
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in pq.read_table(out / "manifest.parquet").to_pylist()}
+    assert set(rows) == {"testsrc.mp4", "red.webm", "bars.mp4", "empty.mp4", "notes.mp4",
+                         "truncated.mp4"}
+    assert rows["testsrc.mp4"]["status"] == "ok"
+    assert rows["testsrc.mp4"]["duration"] == pytest.approx(9.0, abs=0.05)
+    assert (rows["testsrc.mp4"]["width"], rows["testsrc.mp4"]["height"]) == (320, 240)
+    assert rows["red.webm"]["codec"] == "vp9"
+    assert rows["empty.mp4"]["status"] == "error"
+    assert rows["empty.mp4"]["error"] == "empty file (0 bytes)"
+    assert "Invalid data found" in rows["notes.mp4"]["error"]
+    assert rows["truncated.mp4"]["status"] == "error"
+    assert "ffprobe could not read" in rows["truncated.mp4"]["error"]
+
+
+def test_frames_follow_the_sampling_with_real_timestamps(catalogued):
+    out, _ = catalogued
+    con = open_catalog(out)
+    times = dict(con.execute(
+        "SELECT m.file_name, list(f.t ORDER BY f.t) FROM frames f JOIN manifest m USING (video_id) "
+        "GROUP BY ALL").fetchall())
+    # one frame per second (the bundled config): keyframes where dense enough (testsrc has
+    # one every second), a full decode where not (bars: one keyframe every 2 s).
+    assert times["testsrc.mp4"] == pytest.approx([float(i) for i in range(9)], abs=0.02)
+    assert times["bars.mp4"] == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0], abs=0.05)
+    assert times["red.webm"] == pytest.approx([0.0, 1.0, 2.0, 3.0, 4.0, 5.0], abs=0.07)
+    dims = con.execute("SELECT DISTINCT len(embedding) FROM frames").fetchall()
+    assert dims == [(64,)]
+    thumbs = con.execute("SELECT min(octet_length(thumbnail)) FROM frames").fetchone()[0]
+    assert thumbs > 500  # a real JPEG per frame
+
+
+def test_every_frame_has_every_tag_with_model_and_vocabulary_ids(catalogued):
+    out, _ = catalogued
+    con = open_catalog(out)
+    vocab = load_vocabulary(REPO / "reelcat/vocabularies/synthetic.yaml")
+    n_frames = con.execute("SELECT count(*) FROM frames").fetchone()[0]
+    n_rows, n_vocab_ids, ranks = con.execute(
+        "SELECT count(*), count(DISTINCT vocabulary_id), max(rank) FROM frame_tags").fetchone()
+    assert n_frames == 9 + 5 + 6
+    assert n_rows == n_frames * len(vocab.tags)
+    assert n_vocab_ids == 1 and ranks == len(vocab.tags)
+    (model_id,) = con.execute("SELECT DISTINCT model_id FROM frame_tags").fetchone()
+    assert model_id.startswith("reelcat-tiny-clip@reelcat-tiny-clip-")
+
+
+def test_catalogue_tables_hold_the_archive(catalogued):
+    out, _ = catalogued
+    con = open_catalog(out)
+    freq = con.execute("SELECT count(*), sum(videos) FROM tag_frequencies").fetchone()
+    assert freq[0] == len(load_vocabulary(REPO / "reelcat/vocabularies/synthetic.yaml").tags)
+    about = dict(con.execute("SELECT file_name, about FROM video_summaries").fetchall())
+    assert about["empty.mp4"] == "not catalogued: empty file (0 bytes)"
+    assert about["truncated.mp4"].startswith("not catalogued: ffprobe could not read")
+    assert not about["testsrc.mp4"].startswith("not catalogued")
+
+
+def test_rerun_over_unchanged_archive_decodes_nothing(catalogued, small_archive):
+    out, first_calls = catalogued
+    assert first_calls >= 3  # the first run really decoded the three good videos
+    before = ffmpeg_calls()
+    materialize(small_archive, out)
+    assert ffmpeg_calls() == before
+
+
+def test_new_vocabulary_rescored_from_stored_embeddings(catalogued, small_archive, tmp_path):
+    out, _ = catalogued
+    vocab = tmp_path / "two.yaml"
+    vocab.write_text("tags:\n  - {name: fire, prompts: [fire, flames]}\n"
+                     "  - {name: text slide, prompts: [text slide]}\n")
+    before = ffmpeg_calls()
+    materialize(small_archive, out, vocabulary=str(vocab))
+    assert ffmpeg_calls() == before
+    con = open_catalog(out)
+    tags = [r[0] for r in con.execute("SELECT DISTINCT tag FROM frame_tags ORDER BY 1").fetchall()]
+    assert tags == ["fire", "text slide"]
+
+
+def test_moved_file_is_not_decoded_again(catalogued, small_archive, tmp_path):
+    out, _ = catalogued
+    moved = tmp_path / "moved"
+    moved.mkdir()
+    shutil.copy(small_archive / "testsrc.mp4", moved / "renamed.mp4")
+    before = ffmpeg_calls()
+    materialize(moved, out)
+    assert ffmpeg_calls() == before
+    con = open_catalog(out)
+    assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == 9

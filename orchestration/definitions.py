@@ -9,11 +9,14 @@ import dagster as dg
 
 from assets.catalogue import catalog_asset
 from assets.ingest import video_frames, video_manifest
+from assets.moderation import video_risk
+from assets.summaries import video_summaries
 from assets.tagging import frame_tags
 from orchestration.resources import RayResource, ReelcatSettings
 from orchestration.schedules import nightly_schedule, refresh_job
 
-ALL_ASSETS = [video_manifest, video_frames, frame_tags, catalog_asset]
+ALL_ASSETS = [video_manifest, video_frames, frame_tags, video_summaries, video_risk,
+              catalog_asset]
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,

@@ -3,8 +3,13 @@
 Layout under the output folder::
 
     manifest.parquet                                  one row per file (errors too)
+    frame_errors.parquet                              videos whose decode failed
     frames/<model>/<sampling>/<video_id>.parquet      per-frame embedding + thumbnail
     tags/<model>/<vocabulary>/<video_id>.parquet      per-frame tag scores, long form
+    summaries/{thresholds,segments,video_tags,video_summaries}.parquet
+    moderation/{timeline,segments,video_risk}.parquet
+    pictures/                                         PNG charts, clouds, heat maps
+    thumbnails/<video_id>/<frame>.jpg                 peak frames people look at
     catalog.duckdb                                    views and tables over the above
 
 Files are written to a temporary name in the same folder and renamed, so a killed run
@@ -73,6 +78,46 @@ FRAME_TAGS = pa.schema(
 )
 
 
+# Derived tables, recomputed from the tag scores on every run (cheap, no decoding).
+THRESHOLDS = pa.schema([("tag", pa.string()), ("accept", pa.float64()),
+                        ("review", pa.float64()), ("source", pa.string())])
+
+SEGMENTS = pa.schema([("video_id", pa.string()), ("tag", pa.string()),
+                      ("start", pa.float64()), ("end", pa.float64()),
+                      ("duration", pa.float64()), ("frames", pa.int32()),
+                      ("mean_score", pa.float64()), ("peak_score", pa.float64()),
+                      ("peak_t", pa.float64())])
+
+VIDEO_TAGS = pa.schema([("video_id", pa.string()), ("tag", pa.string()),
+                        ("rank", pa.int32()), ("frames", pa.int32()),
+                        ("seconds", pa.float64()), ("coverage", pa.float64()),
+                        ("mean_score", pa.float64()), ("peak_score", pa.float64()),
+                        ("tf", pa.float64()), ("df", pa.int32()), ("idf", pa.float64()),
+                        ("tfidf", pa.float64()), ("weight", pa.float64()),
+                        ("ubiquitous", pa.bool_())])
+
+SUMMARIES = pa.schema([("video_id", pa.string()), ("frames", pa.int32()),
+                       ("blank_frames", pa.int32()), ("top_tags", pa.list_(pa.string())),
+                       ("top_coverage", pa.list_(pa.float64())),
+                       ("top_scores", pa.list_(pa.float64())), ("about", pa.string())])
+
+MODERATION_TIMELINE = pa.schema([("video_id", pa.string()), ("concept", pa.string()),
+                                 ("bin", pa.int32()), ("start", pa.float64()),
+                                 ("end", pa.float64()), ("severity", pa.float64())])
+
+MODERATION_SEGMENTS = pa.schema([("video_id", pa.string()), ("concept", pa.string()),
+                                 ("start", pa.float64()), ("end", pa.float64()),
+                                 ("duration", pa.float64()), ("peak", pa.float64()),
+                                 ("peak_t", pa.float64()), ("mean", pa.float64()),
+                                 ("frames", pa.int32()), ("level", pa.string()),
+                                 ("thumbnail", pa.string())])
+
+VIDEO_RISK = pa.schema([("video_id", pa.string()), ("decision", pa.string()),
+                        ("risk", pa.float64()), ("peak_severity", pa.float64()),
+                        ("seconds_flagged", pa.float64()), ("segments", pa.int32()),
+                        ("evidence", pa.string())])
+
+
 def safe_name(text: str) -> str:
     """A model or vocabulary id as a folder name."""
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
@@ -106,3 +151,26 @@ def frames_dir(out: Path, model_id: str, sampling_id: str) -> Path:
 
 def tags_dir(out: Path, model_id: str, vocabulary_id: str) -> Path:
     return Path(out) / "tags" / safe_name(model_id) / safe_name(vocabulary_id)
+
+
+def export_thumbnails(out: Path, frames_folder: Path, wanted: dict[str, list[float]]
+                      ) -> dict[tuple[str, float], str]:
+    """Write the stored JPEGs of the frames at the given times to out/thumbnails/.
+
+    Returns (video_id, t) -> path relative to `out` (so links survive a moved folder).
+    """
+    paths: dict[tuple[str, float], str] = {}
+    for vid, times in wanted.items():
+        src = Path(frames_folder) / f"{vid}.parquet"
+        if not src.exists() or not times:
+            continue
+        table = pq.read_table(src, columns=["t", "frame", "thumbnail"]).to_pydict()
+        for t in times:
+            i = min(range(len(table["t"])), key=lambda k: abs(table["t"][k] - t))
+            rel = Path("thumbnails") / vid / f"{table['frame'][i]:06d}.jpg"
+            dest = Path(out) / rel
+            if not dest.exists():
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                dest.write_bytes(table["thumbnail"][i])
+            paths[(vid, t)] = str(rel)
+    return paths

@@ -76,29 +76,48 @@ class VideoFrames:
 
 
 def video_frames_from_rows(videos: dict[str, float], frames: dict, tags: dict) -> list[VideoFrames]:
-    """Assemble per-video arrays from columnar dicts (as DuckDB/arrow return them)."""
-    by_video: dict[str, dict] = defaultdict(lambda: {"t": [], "b": [], "c": []})
-    for vid, t, b, c in zip(frames["video_id"], frames["t"], frames["brightness"],
-                            frames["contrast"], strict=True):
-        d = by_video[vid]
-        d["t"].append(t)
-        d["b"].append(b)
-        d["c"].append(c)
-    tag_scores: dict[str, dict[str, dict[float, float]]] = defaultdict(lambda: defaultdict(dict))
-    for vid, t, tag, s in zip(tags["video_id"], tags["t"], tags["tag"], tags["score"],
-                              strict=True):
-        tag_scores[vid][tag][t] = s
+    """Assemble per-video arrays from columnar dicts (as DuckDB/arrow return them).
+
+    Every frame has one row per tag, so after sorting, each video's tag rows reshape to
+    (tags, frames) without a Python loop over rows.
+    """
+    fv = np.asarray(frames["video_id"], dtype=object)
+    ft = np.asarray(frames["t"], dtype=np.float64)
+    order = np.lexsort((ft, fv))
+    fv, ft = fv[order], ft[order]
+    fb = np.asarray(frames["brightness"], dtype=np.float32)[order]
+    fc = np.asarray(frames["contrast"], dtype=np.float32)[order]
+    tv = np.asarray(tags["video_id"], dtype=object)
+    tt = np.asarray(tags["t"], dtype=np.float64)
+    tg = np.asarray(tags["tag"], dtype=object)
+    ts = np.asarray(tags["score"], dtype=np.float32)
+    torder = np.lexsort((tt, tg, tv))
+    tv, tt, tg, ts = tv[torder], tt[torder], tg[torder], ts[torder]
+    f_bounds = _bounds(fv)
+    t_bounds = _bounds(tv)
     out = []
     for vid, duration in videos.items():
-        d = by_video.get(vid, {"t": [], "b": [], "c": []})
-        order = np.argsort(d["t"])
-        times = np.asarray(d["t"], dtype=np.float64)[order]
-        blank = blank_frames(np.asarray(d["b"])[order], np.asarray(d["c"])[order]) \
-            if len(times) else np.zeros(0, bool)
-        scores = {tag: np.array([m.get(t, 0.0) for t in times], dtype=np.float32)
-                  for tag, m in tag_scores.get(vid, {}).items()}
-        out.append(VideoFrames(vid, duration, times, blank, scores))
+        a, b = f_bounds.get(vid, (0, 0))
+        times = ft[a:b]
+        blank = blank_frames(fb[a:b], fc[a:b]) if b > a else np.zeros(0, bool)
+        scores: dict[str, np.ndarray] = {}
+        c, d = t_bounds.get(vid, (0, 0))
+        n = len(times)
+        if n and d > c and (d - c) % n == 0:
+            names = tg[c:d:n]
+            block = ts[c:d].reshape(-1, n)
+            scores = {str(name): block[i] for i, name in enumerate(names)}
+        out.append(VideoFrames(vid, float(duration or 0.0), times, blank, scores))
     return out
+
+
+def _bounds(sorted_ids: np.ndarray) -> dict[str, tuple[int, int]]:
+    if len(sorted_ids) == 0:
+        return {}
+    change = np.flatnonzero(sorted_ids[1:] != sorted_ids[:-1]) + 1
+    starts = np.concatenate([[0], change])
+    ends = np.concatenate([change, [len(sorted_ids)]])
+    return {sorted_ids[a]: (int(a), int(b)) for a, b in zip(starts, ends, strict=True)}
 
 
 def tag_segments(v: VideoFrames, tag: str, threshold: float, interval: float,

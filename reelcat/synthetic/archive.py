@@ -41,7 +41,7 @@ import re
 import subprocess
 import sys
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -112,10 +112,15 @@ def _vfr_timeline(total: float, rng: np.random.Generator) -> tuple[list[tuple[in
     end = int(round(total * VFR_CLOCK))
     last_rate = None
     while tick < end:
-        rate = int(rng.choice([r for r in VFR_RATES if r != last_rate]))
+        seg_end = min(end, tick + int(rng.uniform(1.0, 3.5) * VFR_CLOCK))
+        if end - seg_end < VFR_CLOCK:
+            # the last segment runs at the full clock rate so the last frame ends exactly at
+            # `end` (muxers give a final frame one tick)
+            seg_end, rate = end, VFR_CLOCK
+        else:
+            rate = int(rng.choice([r for r in VFR_RATES if r != last_rate]))
         last_rate = rate
         step = VFR_CLOCK // rate
-        seg_end = min(end, tick + int(rng.uniform(1.0, 3.5) * VFR_CLOCK))
         segs.append((frame, tick, step))
         while tick < seg_end:
             ticks.append(tick)
@@ -126,12 +131,9 @@ def _vfr_timeline(total: float, rng: np.random.Generator) -> tuple[list[tuple[in
 
 def _setpts_expr(segs: list[tuple[int, int, int]]) -> str:
     """A setpts expression giving each frame N its tick on the 1/VFR_CLOCK time base."""
-    expr = f"{segs[-1][1]}+(N-{segs[-1][0]})*{segs[-1][2]}"
-    for n0, t0, step in reversed(segs[:-1]):
-        n1 = None
-        # the next segment starts where this one ends
-        idx = segs.index((n0, t0, step))
-        n1 = segs[idx + 1][0]
+    n0, t0, step = segs[-1]
+    expr = f"{t0}+(N-{n0})*{step}"
+    for (n0, t0, step), (n1, _, _) in zip(reversed(segs[:-1]), reversed(segs[1:])):
         expr = f"if(lt(N,{n1}),{t0}+(N-{n0})*{step},{expr})"
     return expr
 
@@ -501,4 +503,4 @@ if __name__ == "__main__":
 
 
 __all__ = ["Shot", "make_video", "generate_archive", "plan_video", "main_topics", "sensitive_intervals",
-           "load_ground_truth", "main", "CODEC_FOR_SUFFIX", "asdict"]
+           "load_ground_truth", "main", "CODEC_FOR_SUFFIX"]

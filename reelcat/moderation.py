@@ -1,0 +1,92 @@
+"""Moderation: severity timelines, risk per video, the review decision and its evidence.
+
+Only `sensitive` tags count. Each is scored on its own (its calibrated score against its
+own negatives), smoothed with a running median over three frames so that a single
+noisy frame neither raises a flag nor hides one, and blank frames are skipped. A video
+goes to review when a sensitive tag's smoothed score reaches the tag's review threshold
+on at least one segment; it is cleared otherwise, and still listed.
+
+A reviewer confirms a flagged video by looking at the peak frame of each flagged segment,
+so reelcat's workload is one frame per segment; raw per-frame flags would ask for every
+frame whose own score passes the same threshold.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from reelcat.summaries import Threshold, VideoFrames
+from reelcat.timeline import binned_peak, segments, smooth
+
+HEATMAP_BINS = 48
+
+
+@dataclass
+class Moderation:
+    timeline: list[dict]  # video, concept, bin, start, end, severity
+    segments: list[dict]  # video, concept, start, end, duration, peak, peak_t, mean
+    risk: list[dict]  # video, decision, peak_severity, seconds_flagged, segments, evidence
+    raw_flagged_frames: int  # frames a per-frame rule would flag at the same thresholds
+
+
+def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
+             sensitive: list[str], interval: float, bins: int = HEATMAP_BINS) -> Moderation:
+    timeline: list[dict] = []
+    seg_rows: list[dict] = []
+    risk: list[dict] = []
+    raw_flags = 0
+    for v in videos:
+        keep = ~v.blank
+        times = v.times[keep]
+        peak, flagged_seconds, evidence, n_segments = 0.0, 0.0, [], 0
+        for concept in sensitive:
+            th = thresholds[concept]
+            raw = v.scores.get(concept, np.zeros(len(v.times), np.float32))
+            raw_flags += int((raw >= th.review).sum())
+            smoothed = smooth(raw[keep])
+            per_bin = binned_peak(times, smoothed, v.duration, bins)
+            step = v.duration / bins if v.duration else 0.0
+            for b, sev in enumerate(per_bin):
+                timeline.append({"video_id": v.video_id, "concept": concept, "bin": b,
+                                 "start": b * step, "end": (b + 1) * step,
+                                 "severity": None if np.isnan(sev) else float(sev)})
+            if len(smoothed):
+                peak = max(peak, float(smoothed.max()))
+            segs = segments(times, smoothed, smoothed >= th.review, duration=v.duration,
+                            interval=interval)
+            for s in segs:
+                level = "flag" if s.peak_score >= th.accept else "needs review"
+                seg_rows.append({"video_id": v.video_id, "concept": concept,
+                                 "start": s.start, "end": s.end, "duration": s.duration,
+                                 "peak": s.peak_score, "peak_t": s.peak_t,
+                                 "mean": s.mean_score, "frames": s.frames, "level": level})
+                flagged_seconds += s.duration
+                n_segments += 1
+                evidence.append(f"{concept} {s.start:.0f}-{s.end:.0f}s peak {s.peak_score:.2f}"
+                                f" ({level})")
+        if not len(v.times):
+            decision, why = "clear", "no frames: nothing to review"
+        elif n_segments:
+            decision, why = "review", "; ".join(evidence)
+        else:
+            decision, why = "clear", f"no sensitive tag held for 2+ frames (peak {peak:.2f})"
+        risk.append({"video_id": v.video_id, "decision": decision, "peak_severity": peak,
+                     "seconds_flagged": flagged_seconds, "segments": n_segments,
+                     "evidence": why,
+                     "risk": (peak + min(flagged_seconds, 60.0) / 60.0) if n_segments else peak * 0.5})
+    return Moderation(timeline, seg_rows, risk, raw_flags)
+
+
+def heatmap_matrix(timeline: list[dict], order: list[str], bins: int = HEATMAP_BINS) -> np.ndarray:
+    """Rows in `order` (video ids), columns = bins, value = peak severity over concepts."""
+    index = {vid: i for i, vid in enumerate(order)}
+    m = np.full((len(order), bins), np.nan, dtype=np.float32)
+    for r in timeline:
+        i = index.get(r["video_id"])
+        if i is None or r["severity"] is None:
+            continue
+        cur = m[i, r["bin"]]
+        m[i, r["bin"]] = r["severity"] if np.isnan(cur) else max(cur, r["severity"])
+    return m

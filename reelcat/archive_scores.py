@@ -47,11 +47,11 @@ def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None
     tags_glob = _glob(tags_dir(cfg.output_dir, mid, vocab.id))
     empty_f = {"video_id": [], "t": [], "brightness": [], "contrast": []}
     empty_t = {"video_id": [], "t": [], "tag": [], "score": []}
-    frames = con.execute(
-        "SELECT video_id, t, brightness, contrast FROM read_parquet(?)", [frames_glob]
+    frames = con.sql(
+        "SELECT video_id, t, brightness, contrast FROM read_parquet($1)", params=[frames_glob]
     ).to_arrow_table().to_pydict() if frames_glob else empty_f
-    tags = con.execute(
-        "SELECT video_id, t, tag, score FROM read_parquet(?)", [tags_glob]
+    tags = con.sql(
+        "SELECT video_id, t, tag, score FROM read_parquet($1)", params=[tags_glob]
     ).to_arrow_table().to_pydict() if tags_glob else empty_t
     keep = set(videos)
     by_tag: dict[str, np.ndarray] = {}

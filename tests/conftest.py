@@ -24,6 +24,10 @@ _spy.write_text(f'#!/bin/sh\necho "$*" >> {FFMPEG_LOG}\nexec {_resolve("ffmpeg",
 _spy.chmod(0o755)
 FFMPEG_LOG.touch()
 os.environ["REELCAT_FFMPEG"] = str(_spy)
+# Ray in the tests listens on loopback only (Ray otherwise binds the machine's own
+# address), and the throwaway clusters skip token authentication.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+os.environ["RAY_AUTH_MODE"] = "disabled"
 ffmpeg_path.cache_clear()
 
 

@@ -18,12 +18,13 @@ part 2). Times in the ground truth are presentation times in seconds.
 Ground truth (one file, ``ground_truth.json``)::
 
     {"seed": 0, "concepts": [...],
-     "videos": [{"file": "v000_beach.mp4", "duration": 12.0, "fps": 15.0, "width": 320, "height": 180,
+     "videos": [{"file": "v000_beach.mp4", "duration": 12.0, "fps": 15.0,
+                 "width": 320, "height": 180,
                  "rotation": 0, "codec": "h264", "vfr": false, "frames": 180, "audio": false,
                  "display_width": 320, "display_height": 180,
                  "shots": [{"start": 0.0, "end": 4.0, "concepts": ["beach"], "cutaway": false,
                             "nuisance": null}, ...],
-                 "main_topics": ["beach", ...],        # concepts on screen >= 20% of the time, biggest first
+                 "main_topics": ["beach", ...],   # on screen >= 20% of the time, biggest first
                  "sensitive": [{"start": 4.0, "end": 5.5, "concept": "weapon"}]}]}
 
 ``width``/``height`` are the coded size ffprobe reports; ``rotation`` is the display
@@ -41,9 +42,9 @@ import re
 import subprocess
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Sequence
 
 import numpy as np
 
@@ -54,12 +55,30 @@ from reelcat.tools import ffmpeg_path
 CODEC_FOR_SUFFIX = {".mp4": "h264", ".mov": "h264", ".mkv": "mpeg4", ".webm": "vp9"}
 _ENCODER_ARGS = {
     "h264": ["-c:v", "libx264", "-preset", "ultrafast", "-crf", "26", "-pix_fmt", "yuv420p"],
-    "vp9": ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-row-mt", "1",
-            "-b:v", "0", "-crf", "42", "-pix_fmt", "yuv420p"],
+    "vp9": [
+        "-c:v",
+        "libvpx-vp9",
+        "-deadline",
+        "realtime",
+        "-cpu-used",
+        "8",
+        "-row-mt",
+        "1",
+        "-b:v",
+        "0",
+        "-crf",
+        "42",
+        "-pix_fmt",
+        "yuv420p",
+    ],
     "mpeg4": ["-c:v", "mpeg4", "-q:v", "5", "-pix_fmt", "yuv420p"],
 }
-_AUDIO_ARGS = {".mp4": ["-c:a", "aac", "-b:a", "48k"], ".mov": ["-c:a", "aac", "-b:a", "48k"],
-               ".mkv": ["-c:a", "aac", "-b:a", "48k"], ".webm": ["-c:a", "libopus", "-b:a", "32k"]}
+_AUDIO_ARGS = {
+    ".mp4": ["-c:a", "aac", "-b:a", "48k"],
+    ".mov": ["-c:a", "aac", "-b:a", "48k"],
+    ".mkv": ["-c:a", "aac", "-b:a", "48k"],
+    ".webm": ["-c:a", "libopus", "-b:a", "32k"],
+}
 #: VFR timestamps live on this clock (ticks per second); rates used must divide it.
 VFR_CLOCK = 30
 VFR_RATES = (30, 15, 10)
@@ -92,7 +111,10 @@ class Shot:
 
 # ----------------------------------------------------------------------------- timing
 
-def _cfr_times(shots: Sequence[Shot], fps: float) -> tuple[np.ndarray, list[tuple[float, float]], float]:
+
+def _cfr_times(
+    shots: Sequence[Shot], fps: float
+) -> tuple[np.ndarray, list[tuple[float, float]], float]:
     """Frame times and shot bounds for constant rate: each shot a whole number of frames."""
     counts = [max(1, int(round(s.duration * fps))) for s in shots]
     n = sum(counts)
@@ -104,7 +126,9 @@ def _cfr_times(shots: Sequence[Shot], fps: float) -> tuple[np.ndarray, list[tupl
     return times, bounds, n / fps
 
 
-def _vfr_timeline(total: float, rng: np.random.Generator) -> tuple[list[tuple[int, int, int]], np.ndarray]:
+def _vfr_timeline(
+    total: float, rng: np.random.Generator
+) -> tuple[list[tuple[int, int, int]], np.ndarray]:
     """Segments (first frame, first tick, ticks per frame) of changing rate, and frame ticks."""
     segs: list[tuple[int, int, int]] = []
     ticks: list[int] = []
@@ -133,12 +157,13 @@ def _setpts_expr(segs: list[tuple[int, int, int]]) -> str:
     """A setpts expression giving each frame N its tick on the 1/VFR_CLOCK time base."""
     n0, t0, step = segs[-1]
     expr = f"{t0}+(N-{n0})*{step}"
-    for (n0, t0, step), (n1, _, _) in zip(reversed(segs[:-1]), reversed(segs[1:])):
+    for (n0, t0, step), (n1, _, _) in zip(reversed(segs[:-1]), reversed(segs[1:]), strict=True):
         expr = f"if(lt(N,{n1}),{t0}+(N-{n0})*{step},{expr})"
     return expr
 
 
 # ----------------------------------------------------------------------------- one video
+
 
 def _render_size(display: tuple[int, int]) -> tuple[int, int]:
     w, h = display
@@ -154,9 +179,19 @@ def _normalise_rotation(rotation: int) -> int:
     return {0: 0, 90: 90, 180: -180, 270: -90}[r]
 
 
-def make_video(path: str | Path, shots: Sequence[Shot], *, size: tuple[int, int] = (320, 180), fps: float = 15.0,
-               rotation: int = 0, vfr: bool = False, seed: int = 0, codec: str | None = None,
-               audio: bool = False, motion: float = 1.0) -> dict:
+def make_video(
+    path: str | Path,
+    shots: Sequence[Shot],
+    *,
+    size: tuple[int, int] = (320, 180),
+    fps: float = 15.0,
+    rotation: int = 0,
+    vfr: bool = False,
+    seed: int = 0,
+    codec: str | None = None,
+    audio: bool = False,
+    motion: float = 1.0,
+) -> dict:
     """Render ``shots`` into a video at ``path`` and return its ground-truth record.
 
     The container comes from the suffix (.mp4/.mov H.264, .webm VP9, .mkv MPEG-4 part 2;
@@ -169,7 +204,9 @@ def make_video(path: str | Path, shots: Sequence[Shot], *, size: tuple[int, int]
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in CODEC_FOR_SUFFIX:
-        raise ValueError(f"unsupported container {suffix!r}; use one of {', '.join(CODEC_FOR_SUFFIX)}")
+        raise ValueError(
+            f"unsupported container {suffix!r}; use one of {', '.join(CODEC_FOR_SUFFIX)}"
+        )
     codec = codec or CODEC_FOR_SUFFIX[suffix]
     if codec not in _ENCODER_ARGS:
         raise ValueError(f"unsupported codec {codec!r}; use one of {', '.join(_ENCODER_ARGS)}")
@@ -179,7 +216,7 @@ def make_video(path: str | Path, shots: Sequence[Shot], *, size: tuple[int, int]
     if w % 2 or h % 2:
         raise ValueError(f"size must be even for yuv420p, got {w}x{h}")
     rot = _normalise_rotation(rotation)
-    quarter = (rot // 90) % 4            # display = np.rot90(coded, quarter)
+    quarter = (rot // 90) % 4  # display = np.rot90(coded, quarter)
     disp = (h, w) if quarter % 2 else (w, h)
     rw, rh = _render_size(disp)
     rng = np.random.default_rng(np.random.SeedSequence([seed, 31337]))
@@ -221,11 +258,31 @@ def make_video(path: str | Path, shots: Sequence[Shot], *, size: tuple[int, int]
     filters.append(f"scale={w}:{h}:flags=bicubic")
     filters.append("format=yuv420p")
     gop = max(1, int(round(2 * mean_fps)))
-    cmd = [ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-           "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{(rh if quarter % 2 else rw)}x{(rw if quarter % 2 else rh)}",
-           "-framerate", str(rate_in), "-i", "pipe:0"]
+    cmd = [
+        ffmpeg_path(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-nostdin",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{(rh if quarter % 2 else rw)}x{(rw if quarter % 2 else rh)}",
+        "-framerate",
+        str(rate_in),
+        "-i",
+        "pipe:0",
+    ]
     if audio:
-        cmd += ["-f", "lavfi", "-i", f"sine=frequency={220 + 110 * (seed % 5)}:sample_rate=22050:duration={duration:.3f}"]
+        cmd += [
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=frequency={220 + 110 * (seed % 5)}:sample_rate=22050:duration={duration:.3f}",
+        ]
     cmd += ["-map", "0:v:0"] + (["-map", "1:a:0"] if audio else [])
     cmd += ["-vf", ",".join(filters)] + _ENCODER_ARGS[codec] + ["-g", str(gop)]
     if vfr:
@@ -266,18 +323,44 @@ def make_video(path: str | Path, shots: Sequence[Shot], *, size: tuple[int, int]
         raise RuntimeError(f"ffmpeg failed ({rc}) writing {path.name}: {err.strip()[-2000:]}")
     if rot:
         rtmp = path.with_name(f".{path.stem}.rot{suffix}")
-        r = subprocess.run([ffmpeg_path(), "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
-                            "-display_rotation", str(rot), "-i", str(tmp), "-c", "copy", str(rtmp)],
-                           capture_output=True, text=True)
+        r = subprocess.run(
+            [
+                ffmpeg_path(),
+                "-hide_banner",
+                "-loglevel",
+                "error",
+                "-nostdin",
+                "-y",
+                "-display_rotation",
+                str(rot),
+                "-i",
+                str(tmp),
+                "-c",
+                "copy",
+                str(rtmp),
+            ],
+            capture_output=True,
+            text=True,
+        )
         tmp.unlink(missing_ok=True)
         if r.returncode != 0:
             rtmp.unlink(missing_ok=True)
-            raise RuntimeError(f"ffmpeg failed to set rotation on {path.name}: {r.stderr.strip()[-2000:]}")
+            raise RuntimeError(
+                f"ffmpeg failed to set rotation on {path.name}: {r.stderr.strip()[-2000:]}"
+            )
         tmp = rtmp
     os.replace(tmp, path)
 
-    shot_rows = [{"start": round(a, 6), "end": round(b, 6), "concepts": [s.concept] + ([s.second] if s.second else []),
-                  "cutaway": bool(s.cutaway), "nuisance": s.nuisance} for s, (a, b) in zip(shots, bounds)]
+    shot_rows = [
+        {
+            "start": round(a, 6),
+            "end": round(b, 6),
+            "concepts": [s.concept] + ([s.second] if s.second else []),
+            "cutaway": bool(s.cutaway),
+            "nuisance": s.nuisance,
+        }
+        for s, (a, b) in zip(shots, bounds, strict=True)
+    ]
     return {
         "file": path.name,
         "duration": round(float(duration), 6),
@@ -348,7 +431,9 @@ def _split(total: float, parts: int, rng: np.random.Generator, minimum: float) -
     return [minimum + extra * x for x in w]
 
 
-def plan_video(index: int, rng: np.random.Generator, *, nuisances: bool = True, sensitive: bool = False) -> list[Shot]:
+def plan_video(
+    index: int, rng: np.random.Generator, *, nuisances: bool = True, sensitive: bool = False
+) -> list[Shot]:
     """A random script: 2-5 shots over 1-3 main concepts, cutaways, nuisances, sensitive inserts."""
     n_main = int(rng.choice([1, 1, 2, 2, 3]))
     mains = [str(c) for c in rng.choice(_NORMAL, size=n_main, replace=False)]
@@ -364,7 +449,7 @@ def plan_video(index: int, rng: np.random.Generator, *, nuisances: bool = True, 
                     order[i], order[j] = order[j], order[i]
                     break
     durs = _split(total, n_shots, rng, 2.0)
-    shots = [Shot(c, d) for c, d in zip(order, durs)]
+    shots = [Shot(c, d) for c, d in zip(order, durs, strict=True)]
     if nuisances:
         for s in shots:
             if rng.random() < 0.35:
@@ -390,22 +475,31 @@ def plan_video(index: int, rng: np.random.Generator, *, nuisances: bool = True, 
             # composited into part of a normal shot (e.g. a weapon inset in a kitchen)
             head = float(rng.uniform(0.5, host.duration - d))
             tail = host.duration - head - d
-            piece = [Shot(host.concept, head, nuisance=host.nuisance),
-                     Shot(host.concept, d, second=concept, nuisance="noise" if noisy else host.nuisance)]
+            piece = [
+                Shot(host.concept, head, nuisance=host.nuisance),
+                Shot(host.concept, d, second=concept, nuisance="noise" if noisy else host.nuisance),
+            ]
             if tail > 0.25:
                 piece.append(Shot(host.concept, tail, nuisance=host.nuisance))
             else:
                 piece[1].duration += tail
-            shots[host_i:host_i + 1] = piece
+            shots[host_i : host_i + 1] = piece
         else:
             pos = int(rng.integers(0, len(shots) + 1))
             shots.insert(pos, Shot(concept, d, nuisance="noise" if noisy else None))
     return shots
 
 
-def generate_archive(out_dir: str | Path, videos: int, seed: int, *, nuisances: bool = True,
-                     sensitive_share: float = 0.3, log=None) -> Path:
-    """Write ``videos`` synthetic videos and ``ground_truth.json`` into ``out_dir``; return its path.
+def generate_archive(
+    out_dir: str | Path,
+    videos: int,
+    seed: int,
+    *,
+    nuisances: bool = True,
+    sensitive_share: float = 0.3,
+    log=None,
+) -> Path:
+    """Write ``videos`` videos and ``ground_truth.json`` into ``out_dir``; return the json path.
 
     Mostly small H.264 mp4; also VP9 webm, H.264 mov and MPEG-4 mkv, 320p up to 1080p
     (large ones short), 10-30 fps with one VFR and one rotated video; about
@@ -447,14 +541,28 @@ def generate_archive(out_dir: str | Path, videos: int, seed: int, *, nuisances: 
             _shorten(shots, 12.0)
         elif slot in (9, 10, 11) and vrng.random() < 0.3:
             suffix = str(vrng.choice([".webm", ".mov", ".mkv"]))
-        name = f"v{i:03d}_{_slug(shots[0].concept if not shots[0].cutaway else shots[1].concept)}{suffix}"
+        cover: dict[str, float] = {}
+        for s in shots:
+            for c in [s.concept] + ([s.second] if s.second else []):
+                cover[c] = cover.get(c, 0.0) + s.duration
+        name = f"v{i:03d}_{_slug(max(cover, key=lambda c: (cover[c], c)))}{suffix}"
         t0 = time.monotonic()
-        rec = make_video(out / name, shots, size=size, fps=fps, rotation=rotation, vfr=vfr,
-                         seed=seed * 100003 + i, audio=audio)
+        rec = make_video(
+            out / name,
+            shots,
+            size=size,
+            fps=fps,
+            rotation=rotation,
+            vfr=vfr,
+            seed=seed * 100003 + i,
+            audio=audio,
+        )
         records.append(rec)
         if log:
-            log(f"{name}: {rec['duration']:.1f}s {rec['width']}x{rec['height']} {rec['codec']} "
-                f"{rec['fps']:.1f}fps in {time.monotonic() - t0:.1f}s")
+            log(
+                f"{name}: {rec['duration']:.1f}s {rec['width']}x{rec['height']} {rec['codec']} "
+                f"{rec['fps']:.1f}fps in {time.monotonic() - t0:.1f}s"
+            )
     truth = {"seed": int(seed), "concepts": list(CONCEPTS), "videos": records}
     gt = out / "ground_truth.json"
     tmp = out / ".ground_truth.json.tmp"
@@ -482,18 +590,28 @@ def load_ground_truth(path: str | Path) -> dict:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m reelcat.synthetic.archive",
-                                 description="Generate a synthetic video archive with ground truth.")
+    ap = argparse.ArgumentParser(
+        prog="python -m reelcat.synthetic.archive",
+        description="Generate a synthetic video archive with ground truth.",
+    )
     ap.add_argument("--videos", type=int, default=12)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--out", required=True, help="directory for the videos and ground_truth.json")
-    ap.add_argument("--no-nuisances", action="store_true", help="no noise/blur/fades/occlusion/cutaways")
+    ap.add_argument(
+        "--no-nuisances", action="store_true", help="no noise/blur/fades/occlusion/cutaways"
+    )
     ap.add_argument("--sensitive-share", type=float, default=0.3)
     ap.add_argument("--quiet", action="store_true")
     args = ap.parse_args(argv)
     t0 = time.monotonic()
-    gt = generate_archive(args.out, args.videos, args.seed, nuisances=not args.no_nuisances,
-                          sensitive_share=args.sensitive_share, log=None if args.quiet else print)
+    gt = generate_archive(
+        args.out,
+        args.videos,
+        args.seed,
+        nuisances=not args.no_nuisances,
+        sensitive_share=args.sensitive_share,
+        log=None if args.quiet else print,
+    )
     print(f"wrote {args.videos} videos and {gt} in {time.monotonic() - t0:.1f}s")
     return 0
 
@@ -502,5 +620,14 @@ if __name__ == "__main__":
     sys.exit(main())
 
 
-__all__ = ["Shot", "make_video", "generate_archive", "plan_video", "main_topics", "sensitive_intervals",
-           "load_ground_truth", "main", "CODEC_FOR_SUFFIX"]
+__all__ = [
+    "Shot",
+    "make_video",
+    "generate_archive",
+    "plan_video",
+    "main_topics",
+    "sensitive_intervals",
+    "load_ground_truth",
+    "main",
+    "CODEC_FOR_SUFFIX",
+]

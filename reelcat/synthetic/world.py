@@ -19,9 +19,9 @@ fades, occlusion).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
-from typing import Callable
 
 import numpy as np
 
@@ -66,7 +66,12 @@ PROMPTS: dict[str, tuple[str, ...]] = {
     "beach": ("beach", "sandy beach by the sea", "seaside", "shore with waves"),
     "forest": ("forest", "woods", "trees in a forest", "woodland"),
     "snow field": ("snow field", "snowy landscape", "field covered in snow", "winter snow"),
-    "city at night": ("city at night", "night city skyline", "lit buildings at night", "city lights"),
+    "city at night": (
+        "city at night",
+        "night city skyline",
+        "lit buildings at night",
+        "city lights",
+    ),
     "fire": ("fire", "flames", "burning fire", "blaze"),
     "underwater": ("underwater", "under the sea", "underwater scene with fish", "ocean water"),
     "crowd": ("crowd", "crowd of people", "many people", "audience"),
@@ -85,40 +90,108 @@ PROMPTS: dict[str, tuple[str, ...]] = {
 
 #: Free phrasings, used as training captions besides the templates.
 PHRASES: dict[str, tuple[str, ...]] = {
-    "beach": ("waves rolling onto a sandy beach", "a sunny day at the beach",
-              "umbrellas on the sand by the sea", "the coast with blue water and sand"),
-    "forest": ("tall trees in a green forest", "a walk through the woods",
-               "tree trunks and leaves", "dense woodland"),
-    "snow field": ("a white field of snow", "snow covered ground in winter",
-                   "a cold snowy plain", "tracks in the snow"),
-    "city at night": ("skyscrapers with lit windows at night", "a city skyline after dark",
-                      "buildings glowing at night", "downtown at night"),
-    "fire": ("orange flames burning", "a fire burning in the dark", "a campfire",
-             "a building on fire"),
-    "underwater": ("fish swimming under water", "bubbles rising in the ocean",
-                   "a blue underwater world", "diving under the sea"),
-    "crowd": ("a large crowd of people", "people gathered together",
-              "an audience at a concert", "a busy crowd"),
-    "road with cars": ("cars driving on a road", "a busy highway", "traffic on the street",
-                       "vehicles on a road"),
-    "text slide": ("a slide with lines of text", "a title screen with words",
-                   "a presentation slide", "text on a plain background"),
-    "sports field": ("players on a football field", "a green pitch with white lines",
-                     "a sports match", "a playing field in a stadium"),
-    "kitchen": ("a kitchen with cabinets and a counter", "pots on a stove",
-                "the inside of a kitchen", "a home kitchen"),
-    "sky with clouds": ("white clouds in a blue sky", "clouds drifting across the sky",
-                        "an overcast sky", "looking up at the clouds"),
-    "desert": ("sand dunes in the desert", "a hot dry desert", "an empty desert landscape",
-               "orange dunes under the sun"),
-    "mountain": ("snowy mountain peaks", "a mountain range", "rocky mountains",
-                 "a view of the mountains"),
-    "waterfall": ("water falling over a cliff", "a waterfall in the rocks",
-                  "a cascade of white water", "a waterfall into a pool"),
-    "flower field": ("a meadow full of flowers", "colourful flowers in a field",
-                     "rows of blooming flowers", "wildflowers in the grass"),
-    "blood": ("blood on the floor", "red blood stains", "a pool of blood",
-              "blood splatter on a wall"),
+    "beach": (
+        "waves rolling onto a sandy beach",
+        "a sunny day at the beach",
+        "umbrellas on the sand by the sea",
+        "the coast with blue water and sand",
+    ),
+    "forest": (
+        "tall trees in a green forest",
+        "a walk through the woods",
+        "tree trunks and leaves",
+        "dense woodland",
+    ),
+    "snow field": (
+        "a white field of snow",
+        "snow covered ground in winter",
+        "a cold snowy plain",
+        "tracks in the snow",
+    ),
+    "city at night": (
+        "skyscrapers with lit windows at night",
+        "a city skyline after dark",
+        "buildings glowing at night",
+        "downtown at night",
+    ),
+    "fire": (
+        "orange flames burning",
+        "a fire burning in the dark",
+        "a campfire",
+        "a building on fire",
+    ),
+    "underwater": (
+        "fish swimming under water",
+        "bubbles rising in the ocean",
+        "a blue underwater world",
+        "diving under the sea",
+    ),
+    "crowd": (
+        "a large crowd of people",
+        "people gathered together",
+        "an audience at a concert",
+        "a busy crowd",
+    ),
+    "road with cars": (
+        "cars driving on a road",
+        "a busy highway",
+        "traffic on the street",
+        "vehicles on a road",
+    ),
+    "text slide": (
+        "a slide with lines of text",
+        "a title screen with words",
+        "a presentation slide",
+        "text on a plain background",
+    ),
+    "sports field": (
+        "players on a football field",
+        "a green pitch with white lines",
+        "a sports match",
+        "a playing field in a stadium",
+    ),
+    "kitchen": (
+        "a kitchen with cabinets and a counter",
+        "pots on a stove",
+        "the inside of a kitchen",
+        "a home kitchen",
+    ),
+    "sky with clouds": (
+        "white clouds in a blue sky",
+        "clouds drifting across the sky",
+        "an overcast sky",
+        "looking up at the clouds",
+    ),
+    "desert": (
+        "sand dunes in the desert",
+        "a hot dry desert",
+        "an empty desert landscape",
+        "orange dunes under the sun",
+    ),
+    "mountain": (
+        "snowy mountain peaks",
+        "a mountain range",
+        "rocky mountains",
+        "a view of the mountains",
+    ),
+    "waterfall": (
+        "water falling over a cliff",
+        "a waterfall in the rocks",
+        "a cascade of white water",
+        "a waterfall into a pool",
+    ),
+    "flower field": (
+        "a meadow full of flowers",
+        "colourful flowers in a field",
+        "rows of blooming flowers",
+        "wildflowers in the grass",
+    ),
+    "blood": (
+        "blood on the floor",
+        "red blood stains",
+        "a pool of blood",
+        "blood splatter on a wall",
+    ),
     "weapon": ("a handgun on a table", "a knife", "a gun", "a rifle"),
 }
 
@@ -126,6 +199,7 @@ _F = np.float32
 
 
 # ----------------------------------------------------------------------------- noise
+
 
 @cache
 def _textures(n_tex: int = 4, size: int = 128, seed: int = 20261128) -> np.ndarray:
@@ -173,8 +247,11 @@ def _noise(k: int, x, y) -> np.ndarray:
 
 def _hash(i, j, salt: int, k: int = 0) -> np.ndarray:
     """Deterministic per-cell random numbers in [0, 1) for integer cells (i, j)."""
-    x = (np.asarray(i, dtype=np.int64) * 374761393 + np.asarray(j, dtype=np.int64) * 668265263
-         + (salt * 2654435761 + k * 1013904223)) & 0xFFFFFFFF
+    x = (
+        np.asarray(i, dtype=np.int64) * 374761393
+        + np.asarray(j, dtype=np.int64) * 668265263
+        + (salt * 2654435761 + k * 1013904223)
+    ) & 0xFFFFFFFF
     x = ((x ^ (x >> 13)) * 1274126177) & 0xFFFFFFFF
     x = ((x ^ (x >> 16)) * 2246822519) & 0xFFFFFFFF
     x = x ^ (x >> 15)
@@ -185,6 +262,7 @@ def _hash(i, j, salt: int, k: int = 0) -> np.ndarray:
 
 # Images are planar float32 arrays of shape (3, H, W) while drawing (channels first keeps
 # numpy's inner loops contiguous); colours are (3, 1, 1) so they broadcast over pixels.
+
 
 def _col(c) -> np.ndarray:
     return np.asarray(c, dtype=_F).reshape(3, 1, 1)
@@ -259,13 +337,26 @@ def _concept(name: str, extended: bool = True):
 
 def _sky_layout(r: np.random.Generator, kind: str | None = None) -> dict:
     kind = kind or r.choice(["blue", "blue", "pale", "sunset", "overcast"])
-    tops = {"blue": (0.2, 0.45, 0.85), "pale": (0.55, 0.72, 0.92),
-            "sunset": (0.35, 0.35, 0.65), "overcast": (0.62, 0.64, 0.68)}
-    bots = {"blue": (0.65, 0.82, 0.98), "pale": (0.85, 0.9, 0.96),
-            "sunset": (0.98, 0.65, 0.4), "overcast": (0.8, 0.81, 0.83)}
-    return dict(sky_top=_jit(r, tops[kind]), sky_bot=_jit(r, bots[kind]), sky_kind=kind,
-                clouds=r.uniform(0.0, 0.5) if r.random() < 0.6 else 0.0,
-                cloud_off=r.uniform(0, 1, 2).astype(_F), wind=r.uniform(-0.03, 0.03))
+    tops = {
+        "blue": (0.2, 0.45, 0.85),
+        "pale": (0.55, 0.72, 0.92),
+        "sunset": (0.35, 0.35, 0.65),
+        "overcast": (0.62, 0.64, 0.68),
+    }
+    bots = {
+        "blue": (0.65, 0.82, 0.98),
+        "pale": (0.85, 0.9, 0.96),
+        "sunset": (0.98, 0.65, 0.4),
+        "overcast": (0.8, 0.81, 0.83),
+    }
+    return dict(
+        sky_top=_jit(r, tops[kind]),
+        sky_bot=_jit(r, bots[kind]),
+        sky_kind=kind,
+        clouds=r.uniform(0.0, 0.5) if r.random() < 0.6 else 0.0,
+        cloud_off=r.uniform(0, 1, 2).astype(_F),
+        wind=r.uniform(-0.03, 0.03),
+    )
 
 
 def _draw_sky(p: dict, img, u, v, t, px, v_end: float) -> None:
@@ -273,11 +364,13 @@ def _draw_sky(p: dict, img, u, v, t, px, v_end: float) -> None:
     cov = p["clouds"]
     if cov > 0:
         ox, oy = p["cloud_off"]
-        n = _noise(2, (u + p["wind"] * t) * 0.45 + ox, v * 1.1 + oy) * 0.7 + _noise(
-            0, u * 1.7 + ox, v * 3.0 + oy) * 0.3
+        n = (
+            _noise(2, (u + p["wind"] * t) * 0.45 + ox, v * 1.1 + oy) * 0.7
+            + _noise(0, u * 1.7 + ox, v * 3.0 + oy) * 0.3
+        )
         a = _smooth(1.1 - 2.2 * cov, 1.5 - 2.2 * cov, n) * _smooth(v_end + 0.02, v_end - 0.15, v)
         shade = _F(0.97) - 0.15 * _clip01(n * 0.3)
-        cloud = np.stack(np.broadcast_arrays(shade, shade, shade + 0.02 ), 0)
+        cloud = np.stack(np.broadcast_arrays(shade, shade, shade + 0.02), 0)
         _blend(img, a * 0.95, cloud)
 
 
@@ -305,7 +398,9 @@ def _draw_beach(p, img, u, v, t, px):
     ox, oy = p["off"]
     sea_a = _inside(hz - v, px)
     depth = _clip01((v - hz) / max(sh - hz, 1e-3))
-    waves = 0.5 + 0.5 * np.sin((v - hz) * 120 / (0.3 + depth) + _noise(1, u * 2 + ox, v * 2) * 2 + t * 2.0)
+    waves = 0.5 + 0.5 * np.sin(
+        (v - hz) * 120 / (0.3 + depth) + _noise(1, u * 2 + ox, v * 2) * 2 + t * 2.0
+    )
     sea = p["sea"] + (p["sea2"] - p["sea"]) * (depth * 0.7 + 0.3 * waves)
     _blend(img, sea_a, sea)
     line = sh + 0.012 * np.sin(u * p["wave_f"] + t * 1.3) + 0.006 * np.sin(u * 23 - t * 2.1)
@@ -313,7 +408,7 @@ def _draw_beach(p, img, u, v, t, px):
     grain = _noise(0, u * 6 + ox, v * 6 + oy) * 0.04 + _noise(2, u * 0.8, v * 0.8 + oy) * 0.05
     sand = p["sand"] + grain - 0.08 * _clip01((v - sh) * 2)
     _blend(img, sand_a, sand)
-    foam = np.exp(-((v - line) / 0.012) ** 2) * 0.8
+    foam = np.exp(-(((v - line) / 0.012) ** 2)) * 0.8
     _blend(img, foam, _col((0.97, 0.98, 1.0)))
     if p["umb"] > 0:
         cw = 0.45
@@ -343,8 +438,10 @@ def _lay_desert(r):
     p["hard"] = hard
     p["sand"] = _jit(r, (0.9, 0.78, 0.58) if hard else (0.86, 0.6, 0.34), 0.06)
     p["shadow"] = p["sand"] * _F(0.62)
-    p["dunes"] = [(r.uniform(3, 9), r.uniform(0, 6.28), r.uniform(0.02, 0.08) * (0.3 if hard else 1))
-                  for _ in range(3)]
+    p["dunes"] = [
+        (r.uniform(3, 9), r.uniform(0, 6.28), r.uniform(0.02, 0.08) * (0.3 if hard else 1))
+        for _ in range(3)
+    ]
     p["cactus"] = r.random() < 0.35
     p["salt"] = int(r.integers(1 << 30))
     p["off"] = r.uniform(0, 1, 2).astype(_F)
@@ -361,7 +458,7 @@ def _draw_desert(p, img, u, v, t, px):
         base = hz + 0.05 + k * (1 - hz) * 0.28
         ridge = base - amp * np.abs(np.sin(u * f + ph)) - amp * 0.5
         slope = np.cos(u * f + ph) * np.sign(np.sin(u * f + ph))
-        lit = (0.5 + 0.5 * np.tanh(slope * 4))
+        lit = 0.5 + 0.5 * np.tanh(slope * 4)
         col = p["shadow"] + (p["sand"] - p["shadow"]) * lit
         ripple = 0.04 * np.sin((v - ridge) * 180 + _noise(0, u * 3 + ox, v * 3 + oy) * 3)
         _blend(img, _inside(ridge - v, px), col + ripple)
@@ -372,8 +469,10 @@ def _draw_desert(p, img, u, v, t, px):
         cu = (ci + 0.2 + 0.6 * _hash(ci, 1, p["salt"])) * cw
         cv = hz + 0.1 + 0.35 * _hash(ci, 2, p["salt"]) * (1 - hz)
         hgt = 0.05 + 0.1 * _hash(ci, 3, p["salt"])
-        d = np.minimum(_box(u, v, cu, cv - hgt / 2, 0.012, hgt / 2),
-                       _box(u, v, cu + 0.025, cv - hgt * 0.7, 0.008, hgt * 0.2))
+        d = np.minimum(
+            _box(u, v, cu, cv - hgt / 2, 0.012, hgt / 2),
+            _box(u, v, cu + 0.025, cv - hgt * 0.7, 0.008, hgt * 0.2),
+        )
         _blend(img, _inside(d, px) * on, _col((0.2, 0.45, 0.2)))
 
 
@@ -456,11 +555,19 @@ def _lay_mountain(r):
     p["layers"] = []
     n = int(r.integers(2, 4))
     for k in range(n):
-        p["layers"].append(dict(
-            base=r.uniform(0.35, 0.55) + k * 0.12, amp=r.uniform(0.15, 0.35) / (1 + 0.5 * k),
-            freq=r.uniform(0.25, 0.6), off=r.uniform(0, 1),
-            rock=_jit(r, (0.42, 0.45, 0.52) if k < n - 1 else (0.35, 0.33, 0.3), 0.06) * _F(1 + 0.15 * (n - 1 - k)),
-            snow=(r.uniform(0.3, 0.6) if p["hard"] else r.uniform(0.0, 0.25)) if k < n - 1 else 0.0))
+        p["layers"].append(
+            dict(
+                base=r.uniform(0.35, 0.55) + k * 0.12,
+                amp=r.uniform(0.15, 0.35) / (1 + 0.5 * k),
+                freq=r.uniform(0.25, 0.6),
+                off=r.uniform(0, 1),
+                rock=_jit(r, (0.42, 0.45, 0.52) if k < n - 1 else (0.35, 0.33, 0.3), 0.06)
+                * _F(1 + 0.15 * (n - 1 - k)),
+                snow=(r.uniform(0.3, 0.6) if p["hard"] else r.uniform(0.0, 0.25))
+                if k < n - 1
+                else 0.0,
+            )
+        )
     p["valley"] = _jit(r, (0.25, 0.42, 0.2)) if r.random() < 0.6 else None
     return p
 
@@ -513,8 +620,14 @@ def _lay_forest(r):
     p["ground"] = _jit(r, (0.25, 0.3, 0.15), 0.06)
     p["gv"] = r.uniform(0.7, 0.9)
     p["canopy_v"] = r.uniform(0.15, 0.45)
-    p["layers"] = [(r.uniform(0.08, 0.2) * (1.5 - 0.4 * k), r.uniform(0.01, 0.03) * (1.4 - 0.4 * k),
-                    int(r.integers(1 << 30))) for k in range(3)]
+    p["layers"] = [
+        (
+            r.uniform(0.08, 0.2) * (1.5 - 0.4 * k),
+            r.uniform(0.01, 0.03) * (1.4 - 0.4 * k),
+            int(r.integers(1 << 30)),
+        )
+        for k in range(3)
+    ]
     p["rays"] = r.random() < 0.3
     p["autumn"] = r.random() < 0.2
     if p["autumn"]:
@@ -547,7 +660,11 @@ def _draw_forest(p, img, u, v, t, px):
     if p["stream"]:
         d = np.abs(u - 0.1 * np.sin(v * 3)) - 0.03 - 0.1 * _clip01(v - p["gv"])
         streak = 0.8 + 0.2 * _noise(0, u * 20, v * 3 - t * 1.5)
-        _blend(img, _inside(d, px) * (v > 0.3), np.stack(np.broadcast_arrays(streak, streak, streak + 0.05 ), 0))
+        _blend(
+            img,
+            _inside(d, px) * (v > 0.3),
+            np.stack(np.broadcast_arrays(streak, streak, streak + 0.05), 0),
+        )
 
 
 _concept("forest")((_lay_forest, _draw_forest))
@@ -578,19 +695,27 @@ def _draw_waterfall(p, img, u, v, t, px):
     rock = p["rock2"] + (p["rock"] - p["rock2"]) * _clip01(0.5 + 0.5 * n)
     img[...] = rock + (0.05 * _noise(0, u * 6, v * 6))
     if p["sky"]:
-        _blend(img, _inside(v - (p["lip"] - 0.05 + 0.04 * _noise(2, u * 0.5 + ox, 0.1)), px),
-               _col((0.6, 0.78, 0.95)))
+        _blend(
+            img,
+            _inside(v - (p["lip"] - 0.05 + 0.04 * _noise(2, u * 0.5 + ox, 0.1)), px),
+            _col((0.6, 0.78, 0.95)),
+        )
     veg = _smooth(0.0, 0.4, _noise(2, u * 1.2 + oy, v * 1.2 + ox) + p["veg_amt"] * 2 - 1.2)
     _blend(img, veg, p["veg"] + (0.08 * _noise(0, u * 9, v * 9)))
     spread = p["w"] * (1 + 0.6 * _clip01(v - p["lip"]))
     d = np.maximum(np.abs(u - p["cu"]) - spread, p["lip"] - v)
-    streak = _noise(0, u * 25 + ox, v * 1.5 - t * p["speed"]) * 0.5 + _noise(1, u * 8, v * 0.7 - t * p["speed"]) * 0.5
+    streak = (
+        _noise(0, u * 25 + ox, v * 1.5 - t * p["speed"]) * 0.5
+        + _noise(1, u * 8, v * 0.7 - t * p["speed"]) * 0.5
+    )
     wcol = p["water"] * (0.85 + 0.12 * streak)
     _blend(img, _inside(d, px) * 0.95, wcol)
     pool = _inside(p["pool_v"] + 0.01 * np.sin(u * 30 + t * 3) - v, px)
     ripple = 0.06 * np.sin(v * 200 - t * 4 + 8 * _noise(0, u * 2, v))
     _blend(img, pool, p["pool"] + ripple)
-    mist = np.exp(-((v - p["pool_v"]) / 0.06) ** 2) * np.exp(-((u - p["cu"]) / (p["w"] * 2.5)) ** 2)
+    mist = np.exp(-(((v - p["pool_v"]) / 0.06) ** 2)) * np.exp(
+        -(((u - p["cu"]) / (p["w"] * 2.5)) ** 2)
+    )
     _blend(img, mist * 0.8, _col((0.95, 0.97, 1.0)))
 
 
@@ -602,9 +727,13 @@ def _lay_flowers(r):
     p = _sky_layout(r, r.choice(["blue", "pale", "sunset"]))
     p["hz"] = r.uniform(0.1, 0.45)
     p["grass"] = _jit(r, (0.3, 0.55, 0.2), 0.08)
-    palettes = [[(0.9, 0.1, 0.1)], [(0.95, 0.85, 0.1)], [(0.6, 0.35, 0.8)],
-                [(0.9, 0.1, 0.1), (0.95, 0.85, 0.1), (0.95, 0.95, 0.95), (0.95, 0.45, 0.7)],
-                [(0.95, 0.45, 0.7), (0.95, 0.95, 0.95)]]
+    palettes = [
+        [(0.9, 0.1, 0.1)],
+        [(0.95, 0.85, 0.1)],
+        [(0.6, 0.35, 0.8)],
+        [(0.9, 0.1, 0.1), (0.95, 0.85, 0.1), (0.95, 0.95, 0.95), (0.95, 0.45, 0.7)],
+        [(0.95, 0.45, 0.7), (0.95, 0.95, 0.95)],
+    ]
     pal = palettes[int(r.integers(len(palettes)))]
     p["hard"] = pal == palettes[0]  # red poppies on dark ground: blood-like
     p["pal"] = _pal([_jit(r, c, 0.06) for c in pal])
@@ -619,11 +748,14 @@ def _draw_flowers(p, img, u, v, t, px):
     hz = p["hz"]
     _draw_sky(p, img, u, v, t, px, hz)
     g = _inside(hz - v, px)
-    _blend(img, g, p["grass"] * (0.8 + 0.3 * _clip01((v - hz) * 2))
-           + (0.06 * _noise(0, u * 10, v * 10)))
+    _blend(
+        img,
+        g,
+        p["grass"] * (0.8 + 0.3 * _clip01((v - hz) * 2)) + (0.06 * _noise(0, u * 10, v * 10)),
+    )
     depth = np.maximum(v - hz, 0.02)
-    z = 0.12 / depth                     # distance along the ground
-    x = u * z                            # ground coordinate across
+    z = 0.12 / depth  # distance along the ground
+    x = u * z  # ground coordinate across
     cs = 0.05 / p["size"]
     sway = 0.15 * np.sin(t * 1.7 + z)
     ci = np.floor(x / cs + sway)
@@ -703,7 +835,9 @@ def _lay_fire(r):
     p = dict(hard=r.random() < 0.2)  # a burning building at night: city-like
     p["bg"] = _jit(r, (0.06, 0.03, 0.02), 0.03)
     p["n"] = int(r.integers(1, 4))
-    p["src"] = [(r.uniform(-0.5, 0.5), r.uniform(0.15, 0.45), r.uniform(0.4, 0.8)) for _ in range(p["n"])]
+    p["src"] = [
+        (r.uniform(-0.5, 0.5), r.uniform(0.15, 0.45), r.uniform(0.4, 0.8)) for _ in range(p["n"])
+    ]
     p["base"] = r.uniform(0.8, 1.0)
     p["speed"] = r.uniform(0.3, 0.8)
     p["logs"] = r.random() < 0.5
@@ -714,8 +848,17 @@ def _lay_fire(r):
     return p
 
 
-_FIRE_LUT = np.array([[0, 0, 0], [0.5, 0.05, 0.0], [0.9, 0.3, 0.02], [1.0, 0.65, 0.1],
-                      [1.0, 0.9, 0.5], [1.0, 1.0, 0.9]], dtype=_F)
+_FIRE_LUT = np.array(
+    [
+        [0, 0, 0],
+        [0.5, 0.05, 0.0],
+        [0.9, 0.3, 0.02],
+        [1.0, 0.65, 0.1],
+        [1.0, 0.9, 0.5],
+        [1.0, 1.0, 0.9],
+    ],
+    dtype=_F,
+)
 
 
 def _draw_fire(p, img, u, v, t, px):
@@ -729,25 +872,29 @@ def _draw_fire(p, img, u, v, t, px):
         _blend(img, _inside(d, px), _col((0.1, 0.07, 0.06)))
         wx, wy = np.floor(u / 0.03), np.floor(v / 0.04)
         win = (np.abs(u / 0.03 - wx - 0.5) < 0.3) & (np.abs(v / 0.04 - wy - 0.5) < 0.3)
-        _blend(img, _inside(d, px) * win * (_hash(wx, wy, p["salt"]) < 0.45), _col((1.0, 0.6, 0.15)))
-    n = _noise(1, u * 2.5 + ox, v * 1.5 + t * p["speed"] + oy) * 0.6 + _noise(
-        0, u * 6 + ox, v * 4 + t * p["speed"] * 2.5) * 0.4
+        _blend(
+            img, _inside(d, px) * win * (_hash(wx, wy, p["salt"]) < 0.45), _col((1.0, 0.6, 0.15))
+        )
+    n = (
+        _noise(1, u * 2.5 + ox, v * 1.5 + t * p["speed"] + oy) * 0.6
+        + _noise(0, u * 6 + ox, v * 4 + t * p["speed"] * 2.5) * 0.4
+    )
     heat = np.zeros(np.broadcast_shapes(u.shape, v.shape), dtype=_F)
     for su, hgt, wid in p["src"]:
         hgt = hgt * (2.0 if p["blaze"] else 1.0)
         wid = wid * (1.8 if p["blaze"] else 1.0)
-        prof = np.exp(-((u - su) / (0.12 * wid + 0.25 * (p["base"] - v) * wid)) ** 2)
+        prof = np.exp(-(((u - su) / (0.12 * wid + 0.25 * (p["base"] - v) * wid)) ** 2))
         vert = _clip01(1 - (p["base"] - v) / hgt) * (v < p["base"] + 0.02)
         heat = np.maximum(heat, prof * vert)
     inten = _clip01(heat * 1.6 + n * 0.35 * heat - 0.15)
     idx = inten * (len(_FIRE_LUT) - 1)
     i0 = np.floor(idx).astype(np.int64)
     i1 = np.minimum(i0 + 1, len(_FIRE_LUT) - 1)
-    f = (idx - i0)
+    f = idx - i0
     col = (_FIRE_LUT.T[:, i0] * (1 - f) + _FIRE_LUT.T[:, i1] * f) * p["tint"]
     _blend(img, _clip01(inten * 2.5), col)
     if p["logs"]:
-        for k, ang in enumerate((0.25, -0.3)):
+        for ang in (0.25, -0.3):
             ru, rv = _rot(u, v, p["src"][0][0], p["base"], ang)
             _blend(img, _inside(_box(ru, rv, 0, 0, 0.15, 0.02), px), _col((0.2, 0.1, 0.05)))
     sp = _hash(np.floor(u / 0.02), np.floor((v + t * 0.3) / 0.02), p["salt"], 5) > 0.997
@@ -765,9 +912,16 @@ def _lay_underwater(r):
     p["caustic"] = r.uniform(0.1, 0.4)
     p["floor"] = r.uniform(0.75, 0.95) if r.random() < 0.6 else 9.0
     p["sand"] = _jit(r, (0.55, 0.5, 0.35), 0.08)
-    p["fish"] = [(r.uniform(-1, 1), r.uniform(0.2, 0.8), r.uniform(0.02, 0.06), r.uniform(-0.15, 0.15),
-                  _jit(r, [(1.0, 0.55, 0.1), (0.95, 0.9, 0.2), (0.8, 0.8, 0.9)][int(r.integers(3))], 0.1))
-                 for _ in range(int(r.integers(0, 6)))]
+    p["fish"] = [
+        (
+            r.uniform(-1, 1),
+            r.uniform(0.2, 0.8),
+            r.uniform(0.02, 0.06),
+            r.uniform(-0.15, 0.15),
+            _jit(r, [(1.0, 0.55, 0.1), (0.95, 0.9, 0.2), (0.8, 0.8, 0.9)][int(r.integers(3))], 0.1),
+        )
+        for _ in range(int(r.integers(0, 6)))
+    ]
     p["bubbles"] = r.uniform(0.0, 0.5)
     p["weed"] = r.random() < 0.5
     p["salt"] = int(r.integers(1 << 30))
@@ -791,13 +945,19 @@ def _draw_underwater(p, img, u, v, t, px):
             ci = np.floor(wx)
             hgt = 0.15 + 0.3 * _hash(ci, 0, p["salt"])
             d = np.maximum(np.abs(wx - ci - 0.5) * 0.08 - 0.008, fl - hgt - v)
-            _blend(img, _inside(d, px) * (_hash(ci, 1, p["salt"]) < 0.5) * (v < fl + 0.02),
-                   _col((0.1, 0.4, 0.15)))
+            _blend(
+                img,
+                _inside(d, px) * (_hash(ci, 1, p["salt"]) < 0.5) * (v < fl + 0.02),
+                _col((0.1, 0.4, 0.15)),
+            )
     for fu, fv, fs, fsp, fc in p["fish"]:
         cu = (fu + fsp * t + 1.5) % 3.0 - 1.5
         dirn = 1.0 if fsp >= 0 else -1.0
         body = np.hypot((u - cu) / fs, (v - fv) / (fs * 0.45)) - 1
-        tail = np.maximum(np.abs(v - fv) - (dirn * (cu - u) - fs * 0.9) * 0.8, np.abs(u - cu + dirn * fs * 1.3) - fs * 0.4)
+        tail = np.maximum(
+            np.abs(v - fv) - (dirn * (cu - u) - fs * 0.9) * 0.8,
+            np.abs(u - cu + dirn * fs * 1.3) - fs * 0.4,
+        )
         _blend(img, _inside(np.minimum(body * fs, tail), px), fc)
     if p["bubbles"] > 0:
         cs = 0.05
@@ -816,15 +976,32 @@ _concept("underwater")((_lay_underwater, _draw_underwater))
 # -- crowd
 def _lay_crowd(r):
     p = dict(hard=r.random() < 0.15)  # stands above a bit of green pitch
-    p["bg"] = _jit(r, [(0.15, 0.15, 0.18), (0.5, 0.5, 0.52), (0.05, 0.05, 0.1)][int(r.integers(3))], 0.06)
+    p["bg"] = _jit(
+        r, [(0.15, 0.15, 0.18), (0.5, 0.5, 0.52), (0.05, 0.05, 0.1)][int(r.integers(3))], 0.06
+    )
     p["top"] = r.uniform(-0.1, 0.35)
     p["bottom"] = r.uniform(0.6, 0.8) if p["hard"] else 9.0
     p["scale"] = r.uniform(0.06, 0.12)
     p["stage"] = r.random() < 0.3
-    p["shirts"] = _pal([_jit(r, c, 0.1) for c in ((0.8, 0.1, 0.1), (0.1, 0.2, 0.7), (0.9, 0.9, 0.9),
-                                                        (0.15, 0.15, 0.15), (0.2, 0.6, 0.3), (0.9, 0.7, 0.1))])
-    p["skins"] = _pal([_col(c) for c in ((0.95, 0.8, 0.65), (0.8, 0.6, 0.45), (0.55, 0.38, 0.25),
-                                              (0.35, 0.22, 0.15))])
+    p["shirts"] = _pal(
+        [
+            _jit(r, c, 0.1)
+            for c in (
+                (0.8, 0.1, 0.1),
+                (0.1, 0.2, 0.7),
+                (0.9, 0.9, 0.9),
+                (0.15, 0.15, 0.15),
+                (0.2, 0.6, 0.3),
+                (0.9, 0.7, 0.1),
+            )
+        ]
+    )
+    p["skins"] = _pal(
+        [
+            _col(c)
+            for c in ((0.95, 0.8, 0.65), (0.8, 0.6, 0.45), (0.55, 0.38, 0.25), (0.35, 0.22, 0.15))
+        ]
+    )
     p["salt"] = int(r.integers(1 << 30))
     return p
 
@@ -867,8 +1044,19 @@ def _lay_road(r):
     p["lanes"] = int(r.integers(2, 5))
     p["density"] = r.uniform(0.3, 0.8)
     p["speeds"] = r.uniform(0.1, 0.4, 6)
-    p["cars"] = _pal([_jit(r, c, 0.08) for c in ((0.8, 0.1, 0.1), (0.9, 0.9, 0.9), (0.1, 0.1, 0.12),
-                                                      (0.2, 0.3, 0.7), (0.7, 0.7, 0.72), (0.9, 0.7, 0.1))])
+    p["cars"] = _pal(
+        [
+            _jit(r, c, 0.08)
+            for c in (
+                (0.8, 0.1, 0.1),
+                (0.9, 0.9, 0.9),
+                (0.1, 0.1, 0.12),
+                (0.2, 0.3, 0.7),
+                (0.7, 0.7, 0.72),
+                (0.9, 0.7, 0.1),
+            )
+        ]
+    )
     p["bg_bld"] = r.random() < 0.5
     p["salt"] = int(r.integers(1 << 30))
     return p
@@ -882,8 +1070,11 @@ def _draw_road(p, img, u, v, t, px):
         if p["bg_bld"]:
             ci = np.floor(u / 0.15)
             top = rv - 0.1 - 0.3 * _hash(ci, 0, s)
-            _blend(img, _inside(np.maximum(np.abs(u - (ci + 0.5) * 0.15) - 0.065, top - v), px),
-                   _col((0.55, 0.52, 0.5)) * (0.8 + 0.3 * _hash(ci, 1, s)))
+            _blend(
+                img,
+                _inside(np.maximum(np.abs(u - (ci + 0.5) * 0.15) - 0.065, top - v), px),
+                _col((0.55, 0.52, 0.5)) * (0.8 + 0.3 * _hash(ci, 1, s)),
+            )
         _blend(img, _inside(rv - 0.1 - v, px), p["verge"])
         lane_h = (1.0 - rv) / p["lanes"]
         _blend(img, _inside(rv - v, px), p["road"])
@@ -903,9 +1094,17 @@ def _draw_road(p, img, u, v, t, px):
             cab = _box(x, v, cu, cv - sc * 0.6, sc * 0.5, sc * 0.17)
             col = p["cars"][:, (_hash(ci, k, s, 2) * 6).astype(np.int64) % 6]
             _blend(img, _inside(np.minimum(body, cab), px) * on, col)
-            _blend(img, _inside(_box(x, v, cu, cv - sc * 0.6, sc * 0.42, sc * 0.11), px) * on,
-                   _col((0.5, 0.65, 0.8)))
-            wheel = np.minimum(np.hypot(x - cu + sc * 0.55, v - cv), np.hypot(x - cu - sc * 0.55, v - cv)) - sc * 0.15
+            _blend(
+                img,
+                _inside(_box(x, v, cu, cv - sc * 0.6, sc * 0.42, sc * 0.11), px) * on,
+                _col((0.5, 0.65, 0.8)),
+            )
+            wheel = (
+                np.minimum(
+                    np.hypot(x - cu + sc * 0.55, v - cv), np.hypot(x - cu - sc * 0.55, v - cv)
+                )
+                - sc * 0.15
+            )
             _blend(img, _inside(wheel, px) * on, _col((0.05, 0.05, 0.05)))
     else:  # top-down highway
         img[...] = p["verge"]
@@ -925,7 +1124,11 @@ def _draw_road(p, img, u, v, t, px):
             body = _box(u, y, lu, cv, 0.05, 0.085)
             col = p["cars"][:, (_hash(ci, k, s, 2) * 6).astype(np.int64) % 6]
             _blend(img, _inside(body, px) * on, col)
-            _blend(img, _inside(_box(u, y, lu, cv - 0.03, 0.04, 0.02), px) * on, _col((0.15, 0.2, 0.25)))
+            _blend(
+                img,
+                _inside(_box(u, y, lu, cv - 0.03, 0.04, 0.02), px) * on,
+                _col((0.15, 0.2, 0.25)),
+            )
         _blend(img, _inside(np.abs(np.abs(u) - half) - 0.004, px), _col((0.95, 0.95, 0.9)))
 
 
@@ -933,14 +1136,18 @@ _concept("road with cars")((_lay_road, _draw_road))
 
 
 # -- text slide
-_GLYPHS = (np.random.default_rng(7).random((64, 7, 5)) < 0.45)
+_GLYPHS = np.random.default_rng(7).random((64, 7, 5)) < 0.45
 
 
 def _lay_text(r):
     p = dict(hard=False)
-    bgs = [((0.97, 0.97, 0.97), (0.1, 0.1, 0.12)), ((0.1, 0.15, 0.35), (0.95, 0.95, 0.95)),
-           ((0.05, 0.05, 0.05), (0.95, 0.95, 0.9)), ((0.9, 0.85, 0.7), (0.2, 0.15, 0.1)),
-           ((0.2, 0.45, 0.35), (1.0, 1.0, 0.9))]
+    bgs = [
+        ((0.97, 0.97, 0.97), (0.1, 0.1, 0.12)),
+        ((0.1, 0.15, 0.35), (0.95, 0.95, 0.95)),
+        ((0.05, 0.05, 0.05), (0.95, 0.95, 0.9)),
+        ((0.9, 0.85, 0.7), (0.2, 0.15, 0.1)),
+        ((0.2, 0.45, 0.35), (1.0, 1.0, 0.9)),
+    ]
     bg, fg = bgs[int(r.integers(len(bgs)))]
     p["bg"], p["fg"] = _jit(r, bg, 0.04), _jit(r, fg, 0.04)
     p["accent"] = _jit(r, (0.9, 0.4, 0.1), 0.2)
@@ -976,12 +1183,31 @@ def _draw_text(p, img, u, v, t, px):
     s = p["salt"]
     if p["bar"]:
         _blend(img, (v > p["title_v"] - 0.04) & (v < p["title_v"] + 0.13), p["accent"])
-    _text_band(p, img, u, v, p["title_v"], 0.09, p["left"], 1.0 + 0.3 * p["lens"][0], p["fg"], s, px)
+    _text_band(
+        p, img, u, v, p["title_v"], 0.09, p["left"], 1.0 + 0.3 * p["lens"][0], p["fg"], s, px
+    )
     for k in range(p["n_lines"]):
         top = p["title_v"] + 0.2 + k * p["line_h"] * 1.7
-        _blend(img, _inside(np.hypot(u - p["left"] - 0.02, v - top - p["line_h"] * 0.45) - p["line_h"] * 0.2, px),
-               p["fg"])
-        _text_band(p, img, u, v, top, p["line_h"], p["left"] + 0.07, p["lens"][k + 1], p["fg"], s + k + 1, px)
+        _blend(
+            img,
+            _inside(
+                np.hypot(u - p["left"] - 0.02, v - top - p["line_h"] * 0.45) - p["line_h"] * 0.2, px
+            ),
+            p["fg"],
+        )
+        _text_band(
+            p,
+            img,
+            u,
+            v,
+            top,
+            p["line_h"],
+            p["left"] + 0.07,
+            p["lens"][k + 1],
+            p["fg"],
+            s + k + 1,
+            px,
+        )
 
 
 _concept("text slide", extended=False)((_lay_text, _draw_text))
@@ -992,13 +1218,17 @@ def _lay_sports(r):
     kinds = ["grass", "grass", "grass", "clay", "court"]
     kind = kinds[int(r.integers(len(kinds)))]
     p = dict(kind=kind, hard=kind == "clay")  # orange clay: desert-like
-    base = {"grass": (0.22, 0.55, 0.2), "clay": (0.8, 0.45, 0.25), "court": (0.75, 0.55, 0.35)}[kind]
+    base = {"grass": (0.22, 0.55, 0.2), "clay": (0.8, 0.45, 0.25), "court": (0.75, 0.55, 0.35)}[
+        kind
+    ]
     p["turf"] = _jit(r, base, 0.06)
     p["stripes"] = r.uniform(0.0, 0.08)
     p["stripe_w"] = r.uniform(0.08, 0.2)
     p["angle"] = r.uniform(-0.4, 0.4)
-    p["players"] = [(r.uniform(-0.8, 0.8), r.uniform(0.2, 0.9), r.uniform(0, 6.28), int(r.integers(2)))
-                    for _ in range(int(r.integers(4, 14)))]
+    p["players"] = [
+        (r.uniform(-0.8, 0.8), r.uniform(0.2, 0.9), r.uniform(0, 6.28), int(r.integers(2)))
+        for _ in range(int(r.integers(4, 14)))
+    ]
     p["teams"] = [_jit(r, (0.85, 0.1, 0.1), 0.1), _jit(r, (0.1, 0.2, 0.8), 0.1)]
     p["stands"] = r.uniform(0.05, 0.25) if r.random() < 0.5 else -1.0
     p["salt"] = int(r.integers(1 << 30))
@@ -1007,13 +1237,13 @@ def _lay_sports(r):
 
 def _draw_sports(p, img, u, v, t, px):
     ru, rv = _rot(u, v, 0.0, 0.5, p["angle"])
-    stripe = (np.floor(ru / p["stripe_w"]) % 2)
+    stripe = np.floor(ru / p["stripe_w"]) % 2
     img[...] = p["turf"] * (1 - p["stripes"] * stripe)
     white = _col((0.95, 0.95, 0.95))
     lw = 0.006
-    d = np.abs(ru) - lw                                         # centre line
-    d = np.minimum(d, np.abs(np.hypot(ru, rv) - 0.2) - lw)     # centre circle
-    d = np.minimum(d, np.abs(np.abs(rv) - 0.42) - lw)          # touch lines
+    d = np.abs(ru) - lw  # centre line
+    d = np.minimum(d, np.abs(np.hypot(ru, rv) - 0.2) - lw)  # centre circle
+    d = np.minimum(d, np.abs(np.abs(rv) - 0.42) - lw)  # touch lines
     d = np.minimum(d, np.maximum(np.abs(np.abs(ru) - 0.75) - lw, np.abs(rv) - 0.2))  # box
     _blend(img, _inside(d, px), white)
     for x0, y0, ph, team in p["players"]:
@@ -1029,7 +1259,7 @@ def _draw_sports(p, img, u, v, t, px):
         sv = p["stands"]
         ci, cj = np.floor(u / 0.025), np.floor(v / 0.025)
         dots = _hash(ci, cj, p["salt"])
-        col = np.stack(np.broadcast_arrays(dots * 0.8, dots * 0.5 + 0.2, 1 - dots * 0.5 ), 0)
+        col = np.stack(np.broadcast_arrays(dots * 0.8, dots * 0.5 + 0.2, 1 - dots * 0.5), 0)
         _blend(img, _inside(v - sv, px), col * _F(0.7))
 
 
@@ -1039,16 +1269,38 @@ _concept("sports field")((_lay_sports, _draw_sports))
 # -- kitchen
 def _lay_kitchen(r):
     p = dict(hard=False)
-    p["wall"] = _jit(r, [(0.92, 0.9, 0.85), (0.7, 0.85, 0.85), (0.95, 0.95, 0.95)][int(r.integers(3))], 0.05)
+    p["wall"] = _jit(
+        r, [(0.92, 0.9, 0.85), (0.7, 0.85, 0.85), (0.95, 0.95, 0.95)][int(r.integers(3))], 0.05
+    )
     p["tile"] = r.uniform(0.04, 0.08)
-    p["cab"] = _jit(r, [(0.85, 0.85, 0.82), (0.55, 0.4, 0.25), (0.3, 0.4, 0.5), (0.6, 0.7, 0.6)][int(r.integers(4))], 0.05)
-    p["counter"] = _jit(r, [(0.2, 0.2, 0.2), (0.6, 0.6, 0.6), (0.55, 0.4, 0.25)][int(r.integers(3))], 0.05)
+    p["cab"] = _jit(
+        r,
+        [(0.85, 0.85, 0.82), (0.55, 0.4, 0.25), (0.3, 0.4, 0.5), (0.6, 0.7, 0.6)][
+            int(r.integers(4))
+        ],
+        0.05,
+    )
+    p["counter"] = _jit(
+        r, [(0.2, 0.2, 0.2), (0.6, 0.6, 0.6), (0.55, 0.4, 0.25)][int(r.integers(3))], 0.05
+    )
     p["cv"] = r.uniform(0.5, 0.65)
     p["upper"] = r.uniform(0.22, 0.35)
     p["door_w"] = r.uniform(0.18, 0.3)
-    p["items"] = [(r.uniform(-0.8, 0.8), int(r.integers(4)), r.uniform(0.04, 0.08),
-                   _jit(r, [(0.2, 0.2, 0.22), (0.8, 0.2, 0.1), (0.9, 0.9, 0.9), (0.9, 0.6, 0.1)][int(r.integers(4))], 0.05))
-                  for _ in range(int(r.integers(2, 7)))]
+    p["items"] = [
+        (
+            r.uniform(-0.8, 0.8),
+            int(r.integers(4)),
+            r.uniform(0.04, 0.08),
+            _jit(
+                r,
+                [(0.2, 0.2, 0.22), (0.8, 0.2, 0.1), (0.9, 0.9, 0.9), (0.9, 0.6, 0.1)][
+                    int(r.integers(4))
+                ],
+                0.05,
+            ),
+        )
+        for _ in range(int(r.integers(2, 7)))
+    ]
     p["window"] = r.random() < 0.4
     p["win_u"] = r.uniform(-0.4, 0.4)
     p["steam"] = r.random() < 0.4
@@ -1067,29 +1319,39 @@ def _draw_kitchen(p, img, u, v, t, px):
     dw = p["door_w"]
     ci = np.floor(u / dw)
     fu = u / dw - ci
-    door = (np.abs(fu - 0.5) < 0.46)
+    door = np.abs(fu - 0.5) < 0.46
     upper = (v < p["upper"]) & ~(p["window"] & (np.abs(u - p["win_u"]) < 0.2))
     _blend(img, upper, p["cab"] * _F(0.85))
     _blend(img, upper & door, p["cab"])
     lower = v > p["cv"] + 0.04
     _blend(img, lower, p["cab"] * _F(0.8))
     _blend(img, lower & door & (v > p["cv"] + 0.07), p["cab"] * _F(0.95))
-    handle = (np.abs(fu - 0.85) < 0.02) & ((np.abs(v - p["cv"] - 0.15) < 0.04) | (np.abs(v - p["upper"] + 0.06) < 0.04))
+    handle = (np.abs(fu - 0.85) < 0.02) & (
+        (np.abs(v - p["cv"] - 0.15) < 0.04) | (np.abs(v - p["upper"] + 0.06) < 0.04)
+    )
     _blend(img, handle, _col((0.75, 0.75, 0.78)))
     _blend(img, (v > p["cv"]) & (v < p["cv"] + 0.04), p["counter"])
     for x, kind, sz, col in p["items"]:
         base = p["cv"]
-        if kind == 0:    # pot
-            d = np.minimum(_box(u, v, x, base - sz * 0.6, sz, sz * 0.6), _box(u, v, x, base - sz * 1.25, sz * 1.1, sz * 0.06))
+        if kind == 0:  # pot
+            d = np.minimum(
+                _box(u, v, x, base - sz * 0.6, sz, sz * 0.6),
+                _box(u, v, x, base - sz * 1.25, sz * 1.1, sz * 0.06),
+            )
         elif kind == 1:  # bowl
             d = np.maximum(np.hypot((u - x) / 1.3, v - base + sz) - sz, base - sz - v)
         elif kind == 2:  # bottle
-            d = np.minimum(_box(u, v, x, base - sz * 1.1, sz * 0.35, sz * 1.1), _box(u, v, x, base - sz * 2.4, sz * 0.12, sz * 0.3))
-        else:            # fruit
+            d = np.minimum(
+                _box(u, v, x, base - sz * 1.1, sz * 0.35, sz * 1.1),
+                _box(u, v, x, base - sz * 2.4, sz * 0.12, sz * 0.3),
+            )
+        else:  # fruit
             d = np.hypot(u - x, v - base + sz * 0.5) - sz * 0.5
         _blend(img, _inside(d, px), col)
         if kind == 0 and p["steam"]:
-            st = _clip01(_noise(0, u * 4, v * 3 + t * 0.4) * 0.5 + 0.3) * np.exp(-((u - x) / sz) ** 2)
+            st = _clip01(_noise(0, u * 4, v * 3 + t * 0.4) * 0.5 + 0.3) * np.exp(
+                -(((u - x) / sz) ** 2)
+            )
             _blend(img, st * (v < base - sz * 1.3) * (v > base - sz * 5) * 0.6, _col((1, 1, 1)))
 
 
@@ -1099,8 +1361,16 @@ _concept("kitchen", extended=False)((_lay_kitchen, _draw_kitchen))
 # -- blood
 def _lay_blood(r):
     p = dict(hard=r.random() < 0.2)  # small dark splatter on grass/earth: flower-like
-    surf = [(0.92, 0.92, 0.9), (0.6, 0.6, 0.6), (0.75, 0.7, 0.6), (0.85, 0.88, 0.9), (0.35, 0.3, 0.28)]
-    p["surface"] = _jit(r, (0.3, 0.45, 0.2) if p["hard"] else surf[int(r.integers(len(surf)))], 0.05)
+    surf = [
+        (0.92, 0.92, 0.9),
+        (0.6, 0.6, 0.6),
+        (0.75, 0.7, 0.6),
+        (0.85, 0.88, 0.9),
+        (0.35, 0.3, 0.28),
+    ]
+    p["surface"] = _jit(
+        r, (0.3, 0.45, 0.2) if p["hard"] else surf[int(r.integers(len(surf)))], 0.05
+    )
     p["tiles"] = r.random() < 0.4
     p["blood"] = _jit(r, (0.5, 0.02, 0.03), 0.06)
     p["dark"] = _jit(r, (0.25, 0.0, 0.01), 0.03)
@@ -1148,7 +1418,13 @@ _concept("blood", extended=False)((_lay_blood, _draw_blood))
 def _lay_weapon(r):
     p = dict(hard=False)
     p["kind"] = r.choice(["pistol", "knife", "rifle", "pistol"])
-    p["bg"] = _jit(r, [(0.55, 0.4, 0.25), (0.6, 0.6, 0.6), (0.15, 0.15, 0.18), (0.85, 0.85, 0.8)][int(r.integers(4))], 0.06)
+    p["bg"] = _jit(
+        r,
+        [(0.55, 0.4, 0.25), (0.6, 0.6, 0.6), (0.15, 0.15, 0.18), (0.85, 0.85, 0.8)][
+            int(r.integers(4))
+        ],
+        0.06,
+    )
     p["metal"] = _jit(r, (0.2, 0.2, 0.22) if p["kind"] != "knife" else (0.75, 0.77, 0.8), 0.05)
     p["grip"] = _jit(r, [(0.1, 0.1, 0.1), (0.4, 0.25, 0.12)][int(r.integers(2))], 0.04)
     p["cu"], p["cv"] = r.uniform(-0.25, 0.25), r.uniform(0.4, 0.6)
@@ -1186,7 +1462,7 @@ def _draw_weapon(p, img, u, v, t, px):
         blade = np.maximum(_box(x, y, 0.1, 0.0, 0.2, 0.04), (y + 0.04) - (0.3 - x) * 0.35)
         handle = _box(x, y, -0.2, 0.01, 0.1, 0.03)
         _blend(img, _inside(handle * sc, px), p["grip"])
-        shine = (0.8 + 0.4 * _clip01(-y / 0.04))
+        shine = 0.8 + 0.4 * _clip01(-y / 0.04)
         _blend(img, _inside(blade * sc, px), p["metal"] * shine)
     # a soft shadow under the object reads as "on a table"
     _blend(img, _clip01(0.04 - np.abs(y - 0.14)) * 3 * (np.abs(x) < 0.3), _col((0, 0, 0)))
@@ -1198,6 +1474,7 @@ assert set(_REGISTRY) == set(CONCEPTS), set(CONCEPTS) ^ set(_REGISTRY)
 
 
 # ----------------------------------------------------------------------------- Scene
+
 
 @cache
 def _gamma_lut(gamma: float) -> np.ndarray:
@@ -1212,7 +1489,7 @@ class Scene:
     params: dict
     camera: dict
     light: dict
-    second: "Scene | None" = None
+    second: Scene | None = None
     inset: dict = field(default_factory=dict)
 
     @property
@@ -1249,17 +1526,29 @@ class Scene:
             if ins["mode"] == "split":
                 a = _inside((ins["side"] * (cx - x))[None, :] + 0 * y[:, None], _F(1.0 / w))
             elif ins["mode"] == "ellipse":
-                a = _inside(np.hypot((x[None, :] - cx) / ins["hw"], (y[:, None] - ins["cy"]) / ins["hh"]) - 1,
-                            _F(2.0 / w))
+                a = _inside(
+                    np.hypot((x[None, :] - cx) / ins["hw"], (y[:, None] - ins["cy"]) / ins["hh"])
+                    - 1,
+                    _F(2.0 / w),
+                )
             else:
-                a = _inside(np.maximum(np.abs(x[None, :] - cx) / ins["hw"], np.abs(y[:, None] - ins["cy"]) / ins["hh"]) - 1,
-                            _F(1.0 / w))
+                a = _inside(
+                    np.maximum(
+                        np.abs(x[None, :] - cx) / ins["hw"],
+                        np.abs(y[:, None] - ins["cy"]) / ins["hh"],
+                    )
+                    - 1,
+                    _F(1.0 / w),
+                )
             _blend(img, a, other)
         lt = self.light
         x = (np.arange(w, dtype=_F) + 0.5) / w - 0.5
         y = (np.arange(h, dtype=_F) + 0.5) / h - 0.5
-        shade = lt["gain"] * (1 + lt["gx"] * x[None, :] + lt["gy"] * y[:, None]) \
+        shade = (
+            lt["gain"]
+            * (1 + lt["gx"] * x[None, :] + lt["gy"] * y[:, None])
             * (1 - lt["vig"] * (x[None, :] ** 2 + y[:, None] ** 2))
+        )
         img *= shade
         img *= lt["tint"]
         return img
@@ -1275,8 +1564,14 @@ class Scene:
         return np.ascontiguousarray(lut[planar].transpose(1, 2, 0))
 
 
-def make_scene(concept: str, rng: np.random.Generator | int | None = None, *,
-               second: str | None = None, motion: float = 1.0, hard: bool | None = None) -> Scene:
+def make_scene(
+    concept: str,
+    rng: np.random.Generator | int | None = None,
+    *,
+    second: str | None = None,
+    motion: float = 1.0,
+    hard: bool | None = None,
+) -> Scene:
     """A random layout of ``concept`` (optionally with ``second`` composited in).
 
     ``motion`` scales camera movement (0 = static camera). ``hard`` forces (True) or
@@ -1292,27 +1587,49 @@ def make_scene(concept: str, rng: np.random.Generator | int | None = None, *,
             break
     m = motion
     camera = dict(
-        z0=rng.uniform(0.85, 1.35), za=rng.uniform(0.0, 0.15) * m, zw=rng.uniform(0.1, 0.5), zp=rng.uniform(0, 6.28),
-        cx=rng.uniform(-0.3, 0.3), vx=(rng.uniform(-0.08, 0.08) * m if extended else 0.0),
-        ax=rng.uniform(0.0, 0.05 if extended else 0.04) * m, wx=rng.uniform(0.2, 0.8), px=rng.uniform(0, 6.28),
-        cy=0.5 + rng.uniform(-0.06, 0.06), ay=rng.uniform(0.0, 0.03) * m, wy=rng.uniform(0.2, 0.8),
+        z0=rng.uniform(0.85, 1.35),
+        za=rng.uniform(0.0, 0.15) * m,
+        zw=rng.uniform(0.1, 0.5),
+        zp=rng.uniform(0, 6.28),
+        cx=rng.uniform(-0.3, 0.3),
+        vx=(rng.uniform(-0.08, 0.08) * m if extended else 0.0),
+        ax=rng.uniform(0.0, 0.05 if extended else 0.04) * m,
+        wx=rng.uniform(0.2, 0.8),
+        px=rng.uniform(0, 6.28),
+        cy=0.5 + rng.uniform(-0.06, 0.06),
+        ay=rng.uniform(0.0, 0.03) * m,
+        wy=rng.uniform(0.2, 0.8),
         py=rng.uniform(0, 6.28),
     )
-    light = dict(gain=rng.uniform(0.75, 1.15), gx=rng.uniform(-0.3, 0.3), gy=rng.uniform(-0.3, 0.3),
-                 vig=rng.uniform(0.0, 0.8), tint=np.clip(1 + rng.uniform(-0.08, 0.08, 3), 0.8, 1.2).astype(_F).reshape(3, 1, 1),
-                 gamma=float(rng.uniform(0.85, 1.15)))
+    light = dict(
+        gain=rng.uniform(0.75, 1.15),
+        gx=rng.uniform(-0.3, 0.3),
+        gy=rng.uniform(-0.3, 0.3),
+        vig=rng.uniform(0.0, 0.8),
+        tint=np.clip(1 + rng.uniform(-0.08, 0.08, 3), 0.8, 1.2).astype(_F).reshape(3, 1, 1),
+        gamma=float(rng.uniform(0.85, 1.15)),
+    )
     sec = None
     inset: dict = {}
     if second is not None:
         sec = make_scene(second, rng, motion=motion)
         mode = rng.choice(["rect", "ellipse", "split"])
-        inset = dict(mode=str(mode), cx=rng.uniform(0.3, 0.7), cy=rng.uniform(0.35, 0.65),
-                     hw=rng.uniform(0.2, 0.32), hh=rng.uniform(0.25, 0.4),
-                     side=1.0 if rng.random() < 0.5 else -1.0, drift=rng.uniform(0, 0.05))
-    return Scene(concept=concept, params=params, camera=camera, light=light, second=sec, inset=inset)
+        inset = dict(
+            mode=str(mode),
+            cx=rng.uniform(0.3, 0.7),
+            cy=rng.uniform(0.35, 0.65),
+            hw=rng.uniform(0.2, 0.32),
+            hh=rng.uniform(0.25, 0.4),
+            side=1.0 if rng.random() < 0.5 else -1.0,
+            drift=rng.uniform(0, 0.05),
+        )
+    return Scene(
+        concept=concept, params=params, camera=camera, light=light, second=sec, inset=inset
+    )
 
 
 # ----------------------------------------------------------------------------- nuisances
+
 
 @dataclass
 class Nuisance:
@@ -1329,7 +1646,7 @@ class Nuisance:
     color: tuple[int, int, int] = (0, 0, 0)
 
     @classmethod
-    def random(cls, kind: str, rng: np.random.Generator, strength: float | None = None) -> "Nuisance":
+    def random(cls, kind: str, rng: np.random.Generator, strength: float | None = None) -> Nuisance:
         if kind not in NUISANCES:
             raise ValueError(f"unknown nuisance {kind!r}; known: {', '.join(NUISANCES)}")
         s = float(rng.uniform(0.3, 1.0) if strength is None else strength)
@@ -1344,9 +1661,13 @@ class Nuisance:
             col = (0, 0, 0)
         return cls(kind=kind, strength=s, rect=(x0, y0, x0 + rw, y0 + rh), color=col)
 
-    def apply(self, frame: np.ndarray, rng: np.random.Generator | None = None, level: float | None = None) -> np.ndarray:
+    def apply(
+        self, frame: np.ndarray, rng: np.random.Generator | None = None, level: float | None = None
+    ) -> np.ndarray:
         """Degrade a uint8 HxWx3 frame (returns a new array)."""
-        return apply_nuisance(frame, self.kind, self.strength, rng, rect=self.rect, color=self.color, level=level)
+        return apply_nuisance(
+            frame, self.kind, self.strength, rng, rect=self.rect, color=self.color, level=level
+        )
 
 
 def _box_blur(img: np.ndarray, r: int, axis: int) -> np.ndarray:
@@ -1361,9 +1682,16 @@ def _box_blur(img: np.ndarray, r: int, axis: int) -> np.ndarray:
     return (hi - lo) / (2 * r + 1)
 
 
-def apply_nuisance(frame: np.ndarray, kind: str, strength: float = 0.5, rng: np.random.Generator | None = None, *,
-                   rect: tuple[float, float, float, float] | None = None, color=(0, 0, 0),
-                   level: float | None = None) -> np.ndarray:
+def apply_nuisance(
+    frame: np.ndarray,
+    kind: str,
+    strength: float = 0.5,
+    rng: np.random.Generator | None = None,
+    *,
+    rect: tuple[float, float, float, float] | None = None,
+    color=(0, 0, 0),
+    level: float | None = None,
+) -> np.ndarray:
     """Apply one degradation to a uint8 HxWx3 frame.
 
     noise: gaussian noise with sigma up to ~45 levels; blur: box blur (two passes, about
@@ -1387,15 +1715,22 @@ def apply_nuisance(frame: np.ndarray, kind: str, strength: float = 0.5, rng: np.
     elif kind == "occlusion":
         x0, y0, x1, y1 = rect if rect is not None else (0.3, 0.3, 0.7, 0.7)
         out = frame.copy()
-        out[int(y0 * h):max(int(y1 * h), int(y0 * h) + 1), int(x0 * w):max(int(x1 * w), int(x0 * w) + 1)] = color
+        out[
+            int(y0 * h) : max(int(y1 * h), int(y0 * h) + 1),
+            int(x0 * w) : max(int(x1 * w), int(x0 * w) + 1),
+        ] = color
         return out
     else:
         raise ValueError(f"unknown nuisance {kind!r}; known: {', '.join(NUISANCES)}")
     return np.clip(out, 0, 255).astype(np.uint8)
 
 
-def random_nuisances(frame: np.ndarray, rng: np.random.Generator, p: float = 0.5,
-                     strength: tuple[float, float] = (0.2, 1.0)) -> np.ndarray:
+def random_nuisances(
+    frame: np.ndarray,
+    rng: np.random.Generator,
+    p: float = 0.5,
+    strength: tuple[float, float] = (0.2, 1.0),
+) -> np.ndarray:
     """Each nuisance independently with probability ``p`` at a random strength (training/eval)."""
     out = frame
     for kind in ("occlusion", "blur", "fade", "noise"):
@@ -1405,9 +1740,15 @@ def random_nuisances(frame: np.ndarray, rng: np.random.Generator, p: float = 0.5
     return out
 
 
-def render_sample(concept: str, rng: np.random.Generator, size: tuple[int, int] = (160, 90), *,
-                  nuisance_p: float = 0.0, strength: tuple[float, float] = (0.2, 1.0),
-                  t_max: float = 10.0) -> np.ndarray:
+def render_sample(
+    concept: str,
+    rng: np.random.Generator,
+    size: tuple[int, int] = (160, 90),
+    *,
+    nuisance_p: float = 0.0,
+    strength: tuple[float, float] = (0.2, 1.0),
+    t_max: float = 10.0,
+) -> np.ndarray:
     """One still from a fresh random scene of ``concept`` at a random time."""
     scene = make_scene(concept, rng)
     frame = scene.render(float(rng.uniform(0, t_max)), size)

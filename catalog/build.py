@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from reelcat.store import FRAME_TAGS, FRAMES
+from reelcat.verdicts import verdict_dir
 from reelcat.vocabulary import Vocabulary
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -26,7 +27,8 @@ _PARQUET_VIEWS = {"frames": ("frames/*/*/*.parquet", FRAMES),
 # In dependency order; each file is one idempotent CREATE OR REPLACE.
 _OBJECTS = ("vocabulary", "video_names", "thresholds", "segments", "video_tags",
             "video_summaries", "tag_frequencies", "moderation_timeline",
-            "moderation_segments", "video_risk", "review_queue", "macro_video_summary",
+            "moderation_segments", "video_risk", "review_queue", "verdicts",
+            "verdicts_effective", "labels_final", "macro_video_summary",
             "macro_timeline", "macro_similar_frames")
 
 
@@ -46,9 +48,10 @@ def open_catalog(out: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConn
 
 
 def build_catalog(out: str | Path, *, model_id: str, sampling_id: str, vocab: Vocabulary,
-                  interval_seconds: float) -> Path:
+                  vocabulary_id: str, interval_seconds: float) -> Path:
     """(Re)build out/catalog.duckdb from the Parquet store; returns its path."""
     out = Path(out).resolve()
+    verdict_dir(out)  # the log's first (empty) file, so its views always bind
     final = out / CATALOG_FILE
     tmp = out / f".{CATALOG_FILE}.building"
     tmp.unlink(missing_ok=True)
@@ -56,7 +59,7 @@ def build_catalog(out: str | Path, *, model_id: str, sampling_id: str, vocab: Vo
     try:
         con.execute("SET file_search_path = ?", [str(out)])
         con.execute(sql("catalog_settings"), {
-            "model_id": model_id, "sampling_id": sampling_id, "vocabulary_id": vocab.id,
+            "model_id": model_id, "sampling_id": sampling_id, "vocabulary_id": vocabulary_id,
             "interval_seconds": interval_seconds})
         con.execute(sql("manifest"))
         for view, (pattern, schema) in _PARQUET_VIEWS.items():

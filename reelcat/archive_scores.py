@@ -16,6 +16,8 @@ from reelcat.config import Config
 from reelcat.model import model_id
 from reelcat.store import frames_dir, tags_dir
 from reelcat.summaries import VideoFrames, video_frames_from_rows
+from reelcat.tagging import scoring_vocabulary_id
+from reelcat.verdicts import effective
 from reelcat.vocabulary import Vocabulary, load_vocabulary
 
 
@@ -44,7 +46,7 @@ def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None
             if vid not in failed:
                 videos[vid] = duration
     frames_glob = _glob(frames_dir(cfg.output_dir, mid, cfg.sampling.id))
-    tags_glob = _glob(tags_dir(cfg.output_dir, mid, vocab.id))
+    tags_glob = _glob(tags_dir(cfg.output_dir, mid, scoring_vocabulary_id(cfg, vocab)))
     empty_f = {"video_id": [], "t": [], "brightness": [], "contrast": []}
     empty_t = {"video_id": [], "t": [], "tag": [], "score": []}
     frames = con.sql(
@@ -61,4 +63,31 @@ def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None
         in_archive = np.isin(np.asarray(tags["video_id"], dtype=object), list(keep))
         for name in vocab.names:
             by_tag[name] = score_col[(tag_col == name) & in_archive]
-    return video_frames_from_rows(videos, frames, tags), by_tag
+    per_video = video_frames_from_rows(videos, frames, tags)
+    apply_verdicts(per_video, effective(cfg.output_dir))
+    return per_video, by_tag
+
+
+def apply_verdicts(videos: list[VideoFrames], verdicts: list[dict]) -> int:
+    """People's answers override the model: 'no' scores 0 on the items it covers, 'yes'
+    scores 1; 'unsure' leaves the model's score. Returns how many scores changed."""
+    by_id = {v.video_id: v for v in videos}
+    changed = 0
+    for verdict in verdicts:
+        v = by_id.get(verdict["video_id"])
+        if v is None or verdict["verdict"] not in ("yes", "no") or not len(v.times):
+            continue
+        scores = v.scores.get(verdict["tag"])
+        if scores is None:
+            continue
+        if verdict["scope"] == "video":
+            idx = np.arange(len(v.times))
+        elif verdict["scope"] == "segment":
+            idx = np.flatnonzero((v.times >= verdict["start"] - 1e-6)
+                                 & (v.times <= verdict["end"] + 1e-6))
+        else:
+            idx = np.array([int(np.argmin(np.abs(v.times - verdict["start"])))])
+        value = 1.0 if verdict["verdict"] == "yes" else 0.0
+        changed += int((scores[idx] != value).sum())
+        scores[idx] = value
+    return changed

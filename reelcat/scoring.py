@@ -28,15 +28,17 @@ class TextBank:
     logit_scale: float
 
     def to_npz(self, path) -> None:
+        counts = np.array([len(n) for n in self.negatives])
         np.savez(path, tags=np.array(self.tags), positives=self.positives,
-                 negatives=np.array(self.negatives, dtype=object),
-                 logit_scale=self.logit_scale)
+                 negatives=np.concatenate(self.negatives).astype(np.float32),
+                 negative_counts=counts, logit_scale=self.logit_scale)
 
     @classmethod
     def from_npz(cls, path) -> TextBank:
-        z = np.load(path, allow_pickle=True)
-        return cls(list(z["tags"]), z["positives"], list(z["negatives"]),
-                   float(z["logit_scale"]))
+        z = np.load(path)
+        splits = np.cumsum(z["negative_counts"])[:-1]
+        return cls([str(t) for t in z["tags"]], z["positives"],
+                   list(np.split(z["negatives"], splits)), float(z["logit_scale"]))
 
 
 def build_text_bank(model, vocab: Vocabulary) -> TextBank:

@@ -13,6 +13,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from reelcat.config import Config
+from reelcat.feedback import adaptation_id, load_adapted_bank
 from reelcat.model import load_model, model_id
 from reelcat.scoring import TextBank, build_text_bank, tag_rows
 from reelcat.store import FRAME_TAGS, frames_dir, safe_name, tags_dir, write_table
@@ -39,11 +40,26 @@ def text_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
     return bank
 
 
+def scoring_vocabulary_id(cfg: Config, vocab: Vocabulary) -> str:
+    """The vocabulary id on score rows: plus the feedback adaptation's id when one applies."""
+    adapted = adaptation_id(cfg.output_dir)
+    return f"{vocab.id}+{adapted}" if adapted else vocab.id
+
+
+def scoring_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
+    """The vocabulary's text bank, adapted by people's verdicts when they gave some."""
+    adapted = load_adapted_bank(cfg.output_dir)
+    if adapted is not None and adapted.tags == vocab.names:
+        return adapted
+    return text_bank(cfg, vocab)
+
+
 def tag_frames(cfg: Config, video_ids: list[str] | None = None) -> TagReport:
     vocab = load_vocabulary(cfg.vocabulary)
     mid = model_id(cfg.model)
+    vid_key = scoring_vocabulary_id(cfg, vocab)
     src = frames_dir(cfg.output_dir, mid, cfg.sampling.id)
-    dst = tags_dir(cfg.output_dir, mid, vocab.id)
+    dst = tags_dir(cfg.output_dir, mid, vid_key)
     report = TagReport()
     files = sorted(src.glob("*.parquet"))
     if video_ids is not None:
@@ -55,9 +71,9 @@ def tag_frames(cfg: Config, video_ids: list[str] | None = None) -> TagReport:
         if out.exists() and out.stat().st_mtime >= f.stat().st_mtime:
             report.skipped.append(f.stem)
             continue
-        bank = bank or text_bank(cfg, vocab)
+        bank = bank or scoring_bank(cfg, vocab)
         frames = pq.read_table(f, columns=["video_id", "t", "frame", "embedding"])
-        table = tag_rows(frames, bank, mid, vocab.id)
+        table = tag_rows(frames, bank, mid, vid_key)
         write_table(table, out, FRAME_TAGS)
         report.scored.append(f.stem)
         report.rows += table.num_rows
@@ -65,4 +81,5 @@ def tag_frames(cfg: Config, video_ids: list[str] | None = None) -> TagReport:
 
 
 def tags_path(cfg: Config) -> Path:
-    return tags_dir(cfg.output_dir, model_id(cfg.model), load_vocabulary(cfg.vocabulary).id)
+    vocab = load_vocabulary(cfg.vocabulary)
+    return tags_dir(cfg.output_dir, model_id(cfg.model), scoring_vocabulary_id(cfg, vocab))

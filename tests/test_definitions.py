@@ -25,10 +25,15 @@ def test_asset_graph_is_pinned():
             for k in graph.get_all_asset_keys()}
     assert deps["video_manifest"] == []
     assert deps["video_frames"] == ["video_manifest"]
-    assert deps["frame_tags"] == ["video_frames"]
-    assert "frame_tags" in deps["catalog"]
+    assert deps["tag_adaptations"] == ["video_frames"]
+    assert deps["frame_tags"] == ["tag_adaptations", "video_frames"]
+    assert deps["video_summaries"] == ["frame_tags"]
+    assert deps["video_risk"] == ["frame_tags"]
+    assert deps["catalog"] == ["frame_tags", "video_risk", "video_summaries"]
     assert graph.get(dg.AssetKey("video_frames")).group_name == "ingest"
     assert graph.get(dg.AssetKey("catalog")).group_name == "catalogue"
+    assert graph.get(dg.AssetKey("video_risk")).group_name == "moderation"
+    assert graph.get(dg.AssetKey("tag_adaptations")).group_name == "feedback"
 
 
 def test_nightly_schedule_targets_the_refresh_job():
@@ -37,3 +42,21 @@ def test_nightly_schedule_targets_the_refresh_job():
     schedule = defs.resolve_schedule_def("nightly_refresh")
     assert schedule.cron_schedule == "0 2 * * *"
     assert schedule.job_name == "refresh_catalog"
+
+
+def test_verdict_sensor_requests_a_rescore_for_new_verdicts(tmp_path, monkeypatch):
+    from orchestration.definitions import defs
+    from reelcat.verdicts import Verdict, append
+
+    monkeypatch.setenv("REELCAT_OUTPUT_DIR", str(tmp_path))
+    monkeypatch.chdir(REPO)
+    sensor = defs.resolve_sensor_def("verdict_sensor")
+    with dg.instance_for_test() as instance:
+        ctx = dg.build_sensor_context(instance=instance)
+        assert isinstance(sensor(ctx), dg.SkipReason)
+        append(tmp_path, [Verdict("frame", "v1", 2.0, 2.0, "fire", "no")])
+        result = sensor(ctx)
+        assert isinstance(result, dg.RunRequest)
+        assert result.job_name in (None, "rescore_from_verdicts")
+        ctx2 = dg.build_sensor_context(instance=instance, cursor=ctx.cursor)
+        assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since

@@ -1518,29 +1518,7 @@ class Scene:
         layout, draw, _ = _REGISTRY[self.concept]
         draw(self.params, img, u, v, float(t), px)
         if self.second is not None:
-            other = self.second.render_float(t, size)
-            ins = self.inset
-            x = (np.arange(w, dtype=_F) + 0.5) / w
-            y = (np.arange(h, dtype=_F) + 0.5) / h
-            cx = ins["cx"] + ins["drift"] * np.sin(t * 0.4)
-            if ins["mode"] == "split":
-                a = _inside((ins["side"] * (cx - x))[None, :] + 0 * y[:, None], _F(1.0 / w))
-            elif ins["mode"] == "ellipse":
-                a = _inside(
-                    np.hypot((x[None, :] - cx) / ins["hw"], (y[:, None] - ins["cy"]) / ins["hh"])
-                    - 1,
-                    _F(2.0 / w),
-                )
-            else:
-                a = _inside(
-                    np.maximum(
-                        np.abs(x[None, :] - cx) / ins["hw"],
-                        np.abs(y[:, None] - ins["cy"]) / ins["hh"],
-                    )
-                    - 1,
-                    _F(1.0 / w),
-                )
-            _blend(img, a, other)
+            self._composite(img, t, w, h)
         lt = self.light
         x = (np.arange(w, dtype=_F) + 0.5) / w - 0.5
         y = (np.arange(h, dtype=_F) + 0.5) / h - 0.5
@@ -1552,6 +1530,31 @@ class Scene:
         img *= shade
         img *= lt["tint"]
         return img
+
+    def _composite(self, img: np.ndarray, t: float, w: int, h: int) -> None:
+        """Draw the second scene's whole view into an inset (rect, ellipse) or one side."""
+        ins = self.inset
+        cx = ins["cx"] + ins["drift"] * np.sin(t * 0.4)
+        if ins["mode"] == "split":
+            x0, x1 = (cx, 1.0) if ins["side"] > 0 else (0.0, cx)
+            y0, y1 = 0.0, 1.0
+        else:
+            x0, x1 = max(0.0, cx - ins["hw"]), min(1.0, cx + ins["hw"])
+            y0, y1 = max(0.0, ins["cy"] - ins["hh"]), min(1.0, ins["cy"] + ins["hh"])
+        px0, px1 = int(round(x0 * w)), int(round(x1 * w))
+        py0, py1 = int(round(y0 * h)), int(round(y1 * h))
+        bw, bh = px1 - px0, py1 - py0
+        if bw < 4 or bh < 4:
+            return
+        other = self.second.render_float(t, (bw, bh))
+        region = img[:, py0:py1, px0:px1]
+        if ins["mode"] == "ellipse":
+            x = (np.arange(bw, dtype=_F) + 0.5) / bw * 2 - 1
+            y = (np.arange(bh, dtype=_F) + 0.5) / bh * 2 - 1
+            a = _inside(np.hypot(x[None, :], y[:, None]) - 1, _F(2.0 / bw))
+            _blend(region, a, other)
+        else:
+            region[...] = other
 
     def render(self, t: float, size: tuple[int, int] = (160, 90)) -> np.ndarray:
         """The frame at time ``t`` seconds as a uint8 array of shape (h, w, 3)."""

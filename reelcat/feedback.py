@@ -71,22 +71,19 @@ def _unit(v: np.ndarray) -> np.ndarray:
 
 def adapt_bank(bank: TextBank, examples: dict[str, Examples]) -> TextBank:
     """A copy of the bank with answered tags moved toward their examples."""
-    positives = bank.positives.copy()
-    negatives = [n.copy() for n in bank.negatives]
+    adapted = TextBank(list(bank.tags), bank.positives.copy(), bank.negatives.copy(),
+                       bank.membership.copy(), bank.logit_scale)
     for j, tag in enumerate(bank.tags):
         ex = examples.get(tag)
         if ex is None:
             continue
-        p = positives[j]
         if ex.yes:
             yes = _unit(np.mean(ex.yes, axis=0))
             w = len(ex.yes) / (len(ex.yes) + 2.0)  # more answers, more weight
-            p = _unit((1 - w) * p + w * yes)
+            adapted.positives[j] = _unit((1 - w) * adapted.positives[j] + w * yes)
         if ex.no:
-            no = _unit(np.mean(ex.no, axis=0))
-            negatives[j] = np.concatenate([negatives[j], no[None, :]])
-        positives[j] = p
-    return TextBank(list(bank.tags), positives.astype(np.float32), negatives, bank.logit_scale)
+            adapted = adapted.with_negative(j, _unit(np.mean(ex.no, axis=0)))
+    return adapted
 
 
 def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float) -> float:
@@ -132,9 +129,8 @@ def learn(out: Path, frames_folder: Path, bank: TextBank,
             continue
         answers[tag] = len(ex.yes) + len(ex.no)
         j = adapted.tags.index(tag)
-        score = lambda e: score_embeddings(np.asarray(e, np.float32).reshape(-1, len(
-            adapted.positives[0])), _one_tag(adapted, j))[1][:, 0] if len(e) else np.zeros(0)
-        accept = fit_threshold(score(ex.yes), score(ex.no), default_accept.get(tag, 0.5))
+        yes_s, no_s = (_scores_of(adapted, j, e) for e in (ex.yes, ex.no))
+        accept = fit_threshold(yes_s, no_s, default_accept.get(tag, 0.5))
         thresholds[tag] = (accept, accept * 0.6)
     digest = hashlib.sha256(json.dumps(
         {t: [round(float(x), 6) for x in adapted.positives[adapted.tags.index(t)][:8]]
@@ -150,9 +146,11 @@ def learn(out: Path, frames_folder: Path, bank: TextBank,
     return Adaptation(f"fb-{digest}", adapted, thresholds, answers)
 
 
-def _one_tag(bank: TextBank, j: int) -> TextBank:
-    return TextBank([bank.tags[j]], bank.positives[j : j + 1], [bank.negatives[j]],
-                    bank.logit_scale)
+def _scores_of(bank: TextBank, j: int, embeddings: list[np.ndarray]) -> np.ndarray:
+    """Tag j's calibrated scores of some frames, with its rivals as in the archive."""
+    if not embeddings:
+        return np.zeros(0, np.float32)
+    return score_embeddings(np.asarray(embeddings, np.float32), bank)[1][:, j]
 
 
 def adaptation_id(out: Path) -> str | None:

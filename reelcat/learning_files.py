@@ -62,14 +62,8 @@ def learn_from_verdicts(cfg: Config) -> list[Change]:
         before = defaults.get(tag, 0.5)
         n_before = n_after = 0
         if len(emb):
-            _, s0 = score_embeddings(emb, _slice(base, j))
-            _, s1 = score_embeddings(emb, _slice(adaptation.bank, j))
-            n_before, n_after = int((s0[:, 0] >= before).sum()), int((s1[:, 0] >= accept).sum())
+            s0 = score_embeddings(emb, base)[1][:, j]
+            s1 = score_embeddings(emb, adaptation.bank)[1][:, j]
+            n_before, n_after = int((s0 >= before).sum()), int((s1 >= accept).sum())
         changes.append(Change(tag, adaptation.answers[tag], before, accept, n_before, n_after))
     return changes
-
-
-def _slice(bank, j):
-    from reelcat.feedback import _one_tag
-
-    return _one_tag(bank, j)

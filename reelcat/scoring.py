@@ -2,9 +2,10 @@
 
 Each tag is scored on its own. `cosine` is the raw similarity to the tag's prompt
 ensemble (open_clip templates over the tag's phrasings). `score` is a calibrated
-probability: a softmax at the model's logit scale between the tag and its own negatives
-plus the vocabulary's background prompts, so a frame can be "beach" and "crowd" at once
-and a tag nothing resembles stays low. `rank` orders the tags of one frame by cosine.
+probability: a softmax at the model's logit scale between the tag, its own negatives,
+the vocabulary's background prompts and its two strongest rivals in the frame, so a
+tag nothing resembles stays low and a tag need not beat the whole vocabulary.
+`rank` orders the tags of one frame by cosine.
 """
 
 from __future__ import annotations
@@ -20,48 +21,91 @@ from reelcat.vocabulary import Vocabulary
 
 @dataclass
 class TextBank:
-    """Text embeddings for one (model, vocabulary): computed once, reused for every frame."""
+    """Text embeddings for one (model, vocabulary): computed once, reused for every frame.
+
+    `negatives` holds each distinct negative prompt once (the background prompts are
+    shared by every tag); `membership[i, j]` says negative i counts against tag j.
+    """
 
     tags: list[str]
     positives: np.ndarray  # (n_tags, dim)
-    negatives: list[np.ndarray]  # per tag (k_i, dim): own negatives + background
+    negatives: np.ndarray  # (n_negatives, dim)
+    membership: np.ndarray  # (n_negatives, n_tags) bool
     logit_scale: float
 
     def to_npz(self, path) -> None:
-        counts = np.array([len(n) for n in self.negatives])
         np.savez(path, tags=np.array(self.tags), positives=self.positives,
-                 negatives=np.concatenate(self.negatives).astype(np.float32),
-                 negative_counts=counts, logit_scale=self.logit_scale)
+                 negatives=self.negatives, membership=self.membership,
+                 logit_scale=self.logit_scale)
 
     @classmethod
     def from_npz(cls, path) -> TextBank:
         z = np.load(path)
-        splits = np.cumsum(z["negative_counts"])[:-1]
-        return cls([str(t) for t in z["tags"]], z["positives"],
-                   list(np.split(z["negatives"], splits)), float(z["logit_scale"]))
+        return cls([str(t) for t in z["tags"]], z["positives"], z["negatives"],
+                   z["membership"], float(z["logit_scale"]))
+
+    def only(self, j: int) -> TextBank:
+        """The bank of tag j alone (its negatives, no rivals): for per-tag checks."""
+        rows = self.membership[:, j]
+        return TextBank([self.tags[j]], self.positives[j : j + 1], self.negatives[rows],
+                        np.ones((int(rows.sum()), 1), bool), self.logit_scale)
+
+    def with_negative(self, j: int, vector: np.ndarray) -> TextBank:
+        """A copy with one more negative that counts against tag j only."""
+        member = np.zeros((1, len(self.tags)), bool)
+        member[0, j] = True
+        return TextBank(list(self.tags), self.positives.copy(),
+                        np.concatenate([self.negatives, vector[None, :].astype(np.float32)]),
+                        np.concatenate([self.membership, member]), self.logit_scale)
 
 
 def build_text_bank(model, vocab: Vocabulary) -> TextBank:
     positives = model.embed_prompt_sets([t.prompts for t in vocab.tags])
-    background = model.embed_prompt_sets([(b,) for b in vocab.background])
-    negatives = []
-    for tag in vocab.tags:
-        own = model.embed_prompt_sets([(n,) for n in tag.negatives]) if tag.negatives else None
-        negatives.append(background if own is None else np.concatenate([own, background]))
-    return TextBank([t.name for t in vocab.tags], positives, negatives, model.logit_scale)
+    prompts = list(dict.fromkeys([*vocab.background, *(n for t in vocab.tags for n in t.negatives)]))
+    negatives = model.embed_prompt_sets([(p,) for p in prompts])
+    membership = np.zeros((len(prompts), len(vocab.tags)), bool)
+    for i, p in enumerate(prompts):
+        for j, tag in enumerate(vocab.tags):
+            membership[i, j] = p in vocab.background or p in tag.negatives
+    return TextBank([t.name for t in vocab.tags], positives, negatives, membership,
+                    model.logit_scale)
+
+
+RIVALS = 2  # the strongest other tags a tag must beat (multi-label, unlike a full softmax)
+_CHUNK = 65_536
 
 
 def score_embeddings(emb: np.ndarray, bank: TextBank) -> tuple[np.ndarray, np.ndarray]:
-    """(n_frames, dim) unit vectors -> cosine and calibrated score, each (n_frames, n_tags)."""
-    cosine = emb @ bank.positives.T
-    score = np.empty_like(cosine)
-    for j, neg in enumerate(bank.negatives):
-        logits = bank.logit_scale * np.concatenate(
-            [cosine[:, j : j + 1], emb @ neg.T], axis=1)
-        logits -= logits.max(axis=1, keepdims=True)
-        e = np.exp(logits)
-        score[:, j] = e[:, 0] / e.sum(axis=1)
-    return cosine.astype(np.float32), score.astype(np.float32)
+    """(n_frames, dim) unit vectors -> cosine and calibrated score, each (n_frames, n_tags).
+
+    The calibrated score of tag j is a softmax at the model's logit scale of j's cosine
+    against its own negatives, the background prompts and its two strongest rival tags
+    in that frame: a tag is judged on its own, not against the whole vocabulary, yet a
+    frame that looks more like something else does not pass.
+    """
+    n, k = len(emb), len(bank.tags)
+    cosine = np.empty((n, k), np.float32)
+    score = np.empty((n, k), np.float32)
+    member = bank.membership.astype(np.float32)
+    for a in range(0, n, _CHUNK):
+        e = emb[a : a + _CHUNK]
+        cos = e @ bank.positives.T
+        neg = e @ bank.negatives.T
+        shift = np.maximum(cos.max(axis=1, keepdims=True), neg.max(axis=1, keepdims=True)
+                           if neg.size else -np.inf)
+        exp_cos = np.exp(bank.logit_scale * (cos - shift))
+        exp_neg = np.exp(bank.logit_scale * (neg - shift)) @ member if neg.size else 0.0
+        rivals = 0.0
+        if k > 1:
+            r = min(RIVALS, k - 1)
+            top = -np.sort(-exp_cos, axis=1)[:, : r + 1]  # the r+1 largest per frame
+            # A tag among the top r+1 takes the rest; others take the top r.
+            top_sum = top[:, :r].sum(axis=1, keepdims=True)
+            in_top = exp_cos >= top[:, r - 1 : r]
+            rivals = np.where(in_top, top_sum + top[:, r : r + 1] - exp_cos, top_sum)
+        score[a : a + len(e)] = exp_cos / (exp_cos + exp_neg + rivals)
+        cosine[a : a + len(e)] = cos
+    return cosine, score
 
 
 def tag_rows(frames: pa.Table, bank: TextBank, model_id: str, vocabulary_id: str) -> pa.Table:

@@ -134,8 +134,9 @@ def tag_segments(v: VideoFrames, tag: str, threshold: float, interval: float,
 
 def describe(ranked: list[dict]) -> str:
     """'mostly beach (62%) and underwater (30%); briefly fire (3%)'."""
-    main = [r for r in ranked if r["coverage"] >= 0.15]
-    brief = [r for r in ranked if r["coverage"] < 0.15]
+    by_time = sorted(ranked, key=lambda r: -r["coverage"])
+    main = [r for r in by_time if r["coverage"] >= 0.15]
+    brief = [r for r in by_time if r["coverage"] < 0.15]
     parts = []
     if main:
         words = [f"{r['tag']} ({r['coverage']:.0%})" for r in main]

@@ -29,7 +29,7 @@ class TagReport:
 
 def text_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
     mid = model_id(cfg.model)
-    path = cfg.output_dir / "text" / f"{safe_name(mid)}__{safe_name(vocab.id)}.npz"
+    path = cfg.output_dir / "text" / f"{safe_name(mid)}__{safe_name(vocab.id)}.bank.npz"
     if path.exists():
         return TextBank.from_npz(path)
     bank = build_text_bank(load_model(cfg.model.model_dump_json()), vocab)

@@ -1,0 +1,725 @@
+#!/usr/bin/env python
+"""Throughput of reelcat's decode + embed path, side by side with its bounds and a naive
+baseline, in one run on generated videos and the same model (open_clip ViT-B-32 with
+random weights: the same compute as trained weights).
+
+    python benchmarks/throughput.py            # full measurement (a few minutes on 2 cores)
+    python benchmarks/throughput.py --quick    # smoke version: tiny videos, seconds
+    python benchmarks/throughput.py --work DIR # keep generated videos in DIR (cached)
+
+What it measures, each in its own subprocess (peak memory = the largest sum of PSS over
+that subprocess and all its descendants, Ray's processes and ffmpeg included, sampled
+every 0.2 s; ru_maxrss of the largest single process is printed beside it):
+
+(a) bounds: the model alone on pre-made tensors (batched, torch.inference_mode, all
+    cores); decode alone per sampling mode (reelcat.frames.decode_chunk at model size,
+    the chunks reelcat plans, `decode_tasks` ffmpeg processes at once with the threads
+    reelcat gives each); the serial bound 1 / (decode s/frame + model s/frame).
+(b) reelcat: reelcat.pipeline.embed_videos on a local Ray (started once per subprocess,
+    its start-up reported apart), fresh output folder per repeat, per sampling mode.
+(c) naive: ffmpeg writes full-size JPEG files at the sampling rate (fps=1/2) -> PIL ->
+    open_clip's preprocess -> the batched model.
+
+Plus: a no-op re-run of embed_videos over the same output (nothing to decode) against
+the full run; re-scoring 1M stored embeddings x a 1,000-tag vocabulary with
+reelcat.scoring.score_embeddings in chunks; peak memory of the pipeline on a 1-minute
+and a 30-minute video. Timings are medians of --repeats runs. The last line printed is
+one JSON object with the headline figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import datetime as _dt
+import hashlib
+import json
+import math
+import os
+import platform
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+# Ray (imported only in the subprocesses that need it) listens on loopback only and
+# skips token authentication for its throwaway local cluster.
+os.environ.setdefault("RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER", "0")
+os.environ.setdefault("RAY_AUTH_MODE", "disabled")
+
+REPO = Path(__file__).resolve().parents[1]
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
+
+INTERVAL = 2.0  # seconds between sampled frames: reelcat's default, and the naive fps=1/2
+DEFAULT_MODE = "auto"
+MODES = ("interval", "keyframes", "scene", "auto")
+
+# name, source filter, extra filters, size, seconds: three 1080p clips with moving content
+FULL_CLIPS = [
+    ("clip_a", "testsrc2", "", "1920x1080", 60),
+    ("clip_b", "testsrc2", "hue=H=2*PI*t/7,hflip", "1920x1080", 60),
+    ("clip_c", "testsrc2", "negate,hue=H=-2*PI*t/11,vflip", "1920x1080", 60),
+]
+FULL_MEMORY = [("mem_1min", "testsrc2", "hue=H=2*PI*t/9", "320x180", 60),
+               ("mem_30min", "testsrc2", "hue=H=2*PI*t/9", "320x180", 1800)]
+QUICK_CLIPS = [("q_a", "testsrc2", "", "640x360", 8),
+               ("q_b", "testsrc2", "hue=H=2*PI*t/7,hflip", "640x360", 8)]
+QUICK_MEMORY = [("qmem_short", "testsrc2", "", "160x90", 8),
+                ("qmem_long", "testsrc2", "", "160x90", 64)]
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _ffmpeg() -> str:
+    from reelcat.tools import ffmpeg_path
+
+    return ffmpeg_path()
+
+
+def make_video(work: Path, name: str, source: str, extra: str, size: str, seconds: int,
+               fps: int = 30) -> Path:
+    """H.264 (superfast, 8 Mb/s at 1080p), a keyframe every 2 s; cached by its recipe."""
+    w, h = (int(x) for x in size.split("x"))
+    rate = max(200, int(8000 * w * h / (1920 * 1080)))  # kb/s, 8 Mb/s at 1080p
+    vf = extra or "null"
+    args = ["-f", "lavfi", "-i", f"{source}=size={size}:rate={fps}:duration={seconds}",
+            "-vf", vf, "-c:v", "libx264", "-preset", "superfast", "-b:v", f"{rate}k",
+            "-maxrate", f"{rate}k", "-bufsize", f"{2 * rate}k", "-g", str(2 * fps),
+            "-keyint_min", str(2 * fps), "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
+    digest = hashlib.sha1(json.dumps(args).encode()).hexdigest()[:8]
+    path = work / "videos" / f"{name}-{digest}.mp4"
+    if path.exists():
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.mp4")
+    subprocess.run([_ffmpeg(), "-v", "error", "-y", "-nostdin", *args, str(tmp)], check=True)
+    os.replace(tmp, path)
+    return path
+
+
+def probe(path: Path) -> float:
+    from reelcat.tools import ffprobe_path
+
+    out = subprocess.run([ffprobe_path(), "-v", "error", "-show_entries", "format=duration",
+                          "-of", "csv=p=0", str(path)], capture_output=True, text=True,
+                         check=True).stdout
+    return float(out.strip())
+
+
+def _children() -> dict[int, list[int]]:
+    kids: dict[int, list[int]] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat", "rb") as fh:
+                stat = fh.read()
+        except OSError:
+            continue
+        ppid = int(stat[stat.rindex(b")") + 2:].split()[1])
+        kids.setdefault(ppid, []).append(int(entry.name))
+    return kids
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as fh:
+            for line in fh:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
+class TreeMemory:
+    """Peak of the summed PSS of this process and all its descendants (sampled)."""
+
+    def __init__(self, period: float = 0.2):
+        self.period = period
+        self.peak_kb = 0
+        self.peak_procs = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _sample(self) -> None:
+        kids = _children()
+        todo, tree = [os.getpid()], []
+        while todo:
+            pid = todo.pop()
+            tree.append(pid)
+            todo.extend(kids.get(pid, ()))
+        total = sum(_pss_kb(p) for p in tree)
+        if total > self.peak_kb:
+            self.peak_kb, self.peak_procs = total, len(tree)
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.period):
+            self._sample()
+
+    def __enter__(self) -> TreeMemory:
+        self._sample()
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._stop.set()
+        self._thread.join()
+        self._sample()
+
+
+class Phases:
+    """Optional log of when each measurement ran (epoch seconds), for GPU sampling."""
+
+    def __init__(self, path: str | None):
+        self.path = path
+
+    @contextlib.contextmanager
+    def __call__(self, name: str):
+        start = time.time()
+        try:
+            yield
+        finally:
+            if self.path:
+                with open(self.path, "a") as fh:
+                    fh.write(json.dumps({"phase": name, "start": start, "end": time.time()})
+                             + "\n")
+
+
+def _device(requested: str) -> str:
+    import torch
+
+    if requested != "auto":
+        return requested
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _model_cfg(spec: dict):
+    from reelcat.config import ModelConfig
+
+    return ModelConfig(name=spec["model"], random_weights=True, pretrained=None,
+                       batch_size=spec["batch_size"], device=spec["device"])
+
+
+def _sampling(mode: str, spec: dict):
+    from reelcat.config import SamplingConfig
+
+    return SamplingConfig(mode=mode, interval_seconds=INTERVAL)
+
+
+# ----------------------------------------------------------------------------- children
+# Each runs in its own process; it returns a dict that the parent reads from stdout.
+
+
+def child_model(spec: dict) -> dict:
+    import torch
+
+    from reelcat.model import ClipModel
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    model = ClipModel(_model_cfg(spec))
+    n = spec["model_frames"]
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(n, 3, model.image_size, model.image_size, generator=g)
+    model.embed_tensor(x[: spec["batch_size"]])  # warm-up: allocator, kernels
+    if model.device == "cuda":
+        torch.cuda.synchronize()
+    times = []
+    for _ in range(spec["repeats"]):
+        t = time.perf_counter()
+        emb = model.embed_tensor(x)  # returns numpy: synchronised
+        times.append(time.perf_counter() - t)
+    assert emb.shape[0] == n
+    return {"frames": n, "times": times, "device": model.device,
+            "torch": torch.__version__, "threads": torch.get_num_threads(),
+            "image_size": model.image_size}
+
+
+def _plan(videos: list[dict], mode: str) -> list:
+    """The chunks reelcat's pipeline decodes for these videos and this mode."""
+    from reelcat import pipeline
+
+    sampling = _sampling(mode, {})
+    if hasattr(pipeline, "plan_video_chunks"):
+        return [c for v in videos for c in pipeline.plan_video_chunks(v, sampling)]
+    from reelcat.frames import plan_chunks
+
+    return [c for v in videos for c in plan_chunks(v["video_id"], v["path"], v["duration"],
+                                                   sampling.chunk_seconds, INTERVAL)]
+
+
+def child_decode(spec: dict) -> dict:
+    """Decode only: every chunk of every video, as many ffmpeg at once as reelcat runs."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from reelcat.frames import decode_chunk
+
+    cpus = os.cpu_count() or 1
+    workers = spec["decode_tasks"]
+    threads = max(1, cpus // workers)
+    out: dict = {"workers": workers, "threads": threads, "modes": {}}
+    for mode in spec["modes"]:
+        chunks = _plan(spec["videos"], mode)
+        sampling = _sampling(mode, spec)
+        times, frames = [], 0
+
+        def run(c, sampling=sampling, mode=mode):
+            return len(decode_chunk(c, mode=mode, interval_seconds=INTERVAL,
+                                    size=spec["image_size"],
+                                    thumbnail_width=sampling.thumbnail_width,
+                                    scene_threshold=sampling.scene_threshold,
+                                    threads=threads).times)
+
+        for _ in range(spec["repeats"]):
+            t = time.perf_counter()
+            with ThreadPoolExecutor(workers) as pool:
+                frames = sum(pool.map(run, chunks))
+            times.append(time.perf_counter() - t)
+        out["modes"][mode] = {"frames": frames, "times": times, "chunks": len(chunks)}
+    return out
+
+
+def _start_ray(spec: dict) -> float:
+    import ray
+
+    t = time.perf_counter()
+    gpus = 1 if spec["device"] == "cuda" else 0
+    ray.init(num_cpus=os.cpu_count(), num_gpus=gpus, include_dashboard=False,
+             log_to_driver=False, configure_logging=False)
+    return time.perf_counter() - t
+
+
+def child_pipeline(spec: dict) -> dict:
+    import ray
+
+    from reelcat.pipeline import embed_videos
+
+    ray_start = _start_ray(spec)
+    cfg = _model_cfg(spec)
+    sampling = _sampling(spec["mode"], spec)
+    gpus = 1.0 if spec["device"] == "cuda" else 0.0
+    times, frames, decode_s, outs = [], 0, [], []
+    for i in range(spec["repeats"]):
+        out = Path(spec["out"]) / f"run{i}"
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        report = embed_videos(spec["videos"], out=out, model_cfg=cfg,
+                              model_id=f"{spec['model']}@random-init", sampling=sampling,
+                              decode_tasks=spec["decode_tasks"], embed_actors=1,
+                              actor_cpus=1.0, actor_gpus=gpus)
+        times.append(time.perf_counter() - t)
+        if report.errors:
+            raise RuntimeError(f"pipeline errors: {report.errors}")
+        frames = report.frames
+        decode_s.append(report.decode_seconds)
+        outs.append(out)
+    noop = []
+    for _ in range(spec["repeats"] if spec.get("noop") else 0):
+        t = time.perf_counter()
+        report = embed_videos(spec["videos"], out=outs[-1], model_cfg=cfg,
+                              model_id=f"{spec['model']}@random-init", sampling=sampling,
+                              decode_tasks=spec["decode_tasks"])
+        noop.append(time.perf_counter() - t)
+        assert report.frames == 0 and len(report.skipped) == len(spec["videos"])
+    ray.shutdown()
+    for out in outs:
+        shutil.rmtree(out, ignore_errors=True)
+    return {"frames": frames, "times": times, "decode_task_seconds": decode_s,
+            "noop_times": noop, "ray_start": ray_start}
+
+
+def child_naive(spec: dict) -> dict:
+    """ffmpeg -> full-size JPEG files at 1 frame / 2 s -> PIL -> preprocess -> model."""
+    import torch
+    from PIL import Image
+
+    from reelcat.model import ClipModel
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    times, frames = [], 0
+    bs = spec["batch_size"]
+    for _ in range(spec["repeats"]):
+        tmp = Path(tempfile.mkdtemp(prefix="naive-", dir=spec["out"]))
+        t = time.perf_counter()
+        model = ClipModel(_model_cfg(spec))
+        frames = 0
+        for v in spec["videos"]:
+            folder = tmp / v["video_id"]
+            folder.mkdir()
+            subprocess.run([_ffmpeg(), "-v", "error", "-nostdin", "-i", v["path"],
+                            "-vf", f"fps=1/{INTERVAL:g}", "-q:v", "2",
+                            str(folder / "%06d.jpg")], check=True)
+            files = sorted(folder.glob("*.jpg"))
+            for i in range(0, len(files), bs):
+                batch = torch.stack([model.preprocess(Image.open(f).convert("RGB"))
+                                     for f in files[i:i + bs]])
+                emb = model.embed_tensor(batch)
+                frames += len(emb)
+        times.append(time.perf_counter() - t)
+        shutil.rmtree(tmp, ignore_errors=True)
+        del model
+    return {"frames": frames, "times": times}
+
+
+def _reference_scores(emb, bank):
+    """score_embeddings as it was (a loop over tags): the equality check's reference."""
+    import numpy as np
+
+    cosine = emb @ bank.positives.T
+    score = np.empty_like(cosine)
+    for j, neg in enumerate(bank.negatives):
+        logits = bank.logit_scale * np.concatenate([cosine[:, j:j + 1], emb @ neg.T], axis=1)
+        logits -= logits.max(axis=1, keepdims=True)
+        e = np.exp(logits)
+        score[:, j] = e[:, 0] / e.sum(axis=1)
+    return cosine.astype(np.float32), score.astype(np.float32)
+
+
+def _unit(rng, n, dim):
+    import numpy as np
+
+    x = rng.standard_normal((n, dim), dtype=np.float32)
+    x /= np.linalg.norm(x, axis=1, keepdims=True)
+    return x
+
+
+def synthetic_bank(rng, tags: int, dim: int = 512, background: int = 4,
+                   own_every: int = 10, logit_scale: float = 100.0):
+    """1,000 random tag vectors; every tag gets the background prompts as negatives, every
+    `own_every`-th tag also two negatives of its own (as build_text_bank lays them out)."""
+    from reelcat.scoring import TextBank
+
+    positives = _unit(rng, tags, dim)
+    bg = _unit(rng, background, dim)
+    negatives = []
+    for j in range(tags):
+        negatives.append(bg if j % own_every else
+                         __import__("numpy").concatenate([_unit(rng, 2, dim), bg]))
+    return TextBank([f"tag{j}" for j in range(tags)], positives, negatives, logit_scale)
+
+
+def child_rescore(spec: dict) -> dict:
+    import numpy as np
+
+    from reelcat.scoring import score_embeddings
+
+    rng = np.random.default_rng(0)
+    n, tags, chunk = spec["rescore_rows"], spec["rescore_tags"], spec["rescore_chunk"]
+    bank = synthetic_bank(rng, tags)
+    emb = np.empty((n, 512), np.float32)
+    for i in range(0, n, 1 << 16):
+        emb[i:i + (1 << 16)] = _unit(rng, min(1 << 16, n - i), 512)
+    # equality with the reference loop, on real-looking scores: frames near some tags
+    k = min(2000, n)
+    probe_emb = emb[:k].copy()
+    probe_emb[: k // 2] += 0.3 * bank.positives[rng.integers(0, tags, k // 2)]
+    probe_emb /= np.linalg.norm(probe_emb, axis=1, keepdims=True)
+    ref_c, ref_s = _reference_scores(probe_emb, bank)
+    new_c, new_s = score_embeddings(probe_emb, bank)
+    check = {"max_abs_diff_cosine": float(np.abs(ref_c - new_c).max()),
+             "max_abs_diff_score": float(np.abs(ref_s - new_s).max()),
+             "identical_cosine": bool(np.array_equal(ref_c, new_c)),
+             "identical_score": bool(np.array_equal(ref_s, new_s))}
+    times = []
+    for _ in range(spec["repeats"]):
+        t = time.perf_counter()
+        top = 0.0
+        for i in range(0, n, chunk):
+            cosine, score = score_embeddings(emb[i:i + chunk], bank)
+            top = max(top, float(score[:, 0].max()))  # use the result
+        times.append(time.perf_counter() - t)
+    return {"rows": n, "tags": tags, "chunk": chunk, "times": times, "check": check}
+
+
+CHILDREN = {"model": child_model, "decode": child_decode, "pipeline": child_pipeline,
+            "naive": child_naive, "rescore": child_rescore}
+
+
+def run_child(kind: str, spec: dict, phases: Phases, label: str) -> dict:
+    """Run one measurement in a subprocess; return its result plus its peak memory."""
+    ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with phases(label):
+        proc = subprocess.run([sys.executable, __file__, "--child", kind],
+                              input=json.dumps(spec), capture_output=True, text=True,
+                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+    if proc.returncode != 0 or not lines:
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-8000:])
+        raise SystemExit(f"measurement {label!r} failed (exit {proc.returncode})")
+    ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    result = json.loads(lines[-1][len("RESULT "):])
+    # CPU of the subprocess and every descendant it (or Ray) reaped
+    result["cpu_seconds"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    return result
+
+
+def child_main(kind: str) -> None:
+    spec = json.loads(sys.stdin.read())
+    with TreeMemory() as mem:
+        result = CHILDREN[kind](spec)
+    self_ru = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    kids_ru = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    result["peak_pss_mb"] = mem.peak_kb / 1024
+    result["peak_procs"] = mem.peak_procs
+    result["maxrss_mb"] = max(self_ru, kids_ru) / 1024
+    print("RESULT " + json.dumps(result), flush=True)
+
+
+# ----------------------------------------------------------------------------- report
+
+
+def med(xs: list[float]) -> float:
+    return statistics.median(xs) if xs else float("nan")
+
+
+def machine_line(device: str, torch_version: str) -> str:
+    cpu = platform.processor() or "cpu"
+    with contextlib.suppress(OSError):
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    gpu = ""
+    if device == "cuda":
+        with contextlib.suppress(Exception):
+            import torch
+
+            gpu = f", GPU {torch.cuda.get_device_name(0)}"
+    ffv = subprocess.run([_ffmpeg(), "-version"], capture_output=True,
+                         text=True).stdout.split("\n", 1)[0]
+    return (f"machine: {platform.node()}, {os.cpu_count()} cores ({cpu}), "
+            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+            f"python {platform.python_version()}, torch {torch_version}, device {device}{gpu}; "
+            f"{ffv}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--quick", action="store_true", help="smoke run: tiny videos, seconds")
+    ap.add_argument("--work", default=None,
+                    help="folder for generated videos (cached) and outputs "
+                         "(default: $TMPDIR/reelcat-bench)")
+    ap.add_argument("--repeats", type=int, default=None, help="runs per measurement (3)")
+    ap.add_argument("--model", default="ViT-B-32")
+    ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
+    ap.add_argument("--batch-size", type=int, default=None,
+                    help="model batch (reelcat's default 32; 256 on cuda)")
+    ap.add_argument("--decode-tasks", type=int, default=None,
+                    help="decodes in flight (reelcat's default 2; cores - 2 on cuda)")
+    ap.add_argument("--modes", default=None,
+                    help=f"pipeline sampling modes, comma separated (default: "
+                         f"{DEFAULT_MODE},interval)")
+    ap.add_argument("--rescore-rows", type=int, default=None, help="1,000,000")
+    ap.add_argument("--skip", default="", help="comma separated: naive,memory,rescore,decode")
+    ap.add_argument("--phase-log", default=None, help="append measurement times (JSON lines)")
+    ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.child:
+        child_main(args.child)
+        return 0
+
+    import torch
+
+    quick = args.quick
+    device = _device(args.device)
+    cpus = os.cpu_count() or 1
+    repeats = args.repeats or (1 if quick else 3)
+    batch_size = args.batch_size or (256 if device == "cuda" else 32)
+    decode_tasks = args.decode_tasks or (max(2, cpus - 2) if device == "cuda" else 2)
+    modes = args.modes.split(",") if args.modes else [DEFAULT_MODE, "interval"]
+    skip = set(filter(None, args.skip.split(",")))
+    work = Path(args.work or Path(tempfile.gettempdir()) / "reelcat-bench").resolve()
+    work.mkdir(parents=True, exist_ok=True)
+    phases = Phases(args.phase_log)
+    started = time.perf_counter()
+
+    print(f"reelcat throughput benchmark {'(quick) ' if quick else ''}"
+          f"{_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(machine_line(device, torch.__version__))
+
+    # --- videos (cached)
+    t = time.perf_counter()
+    clips = QUICK_CLIPS if quick else FULL_CLIPS
+    memory = QUICK_MEMORY if quick else FULL_MEMORY
+    videos = []
+    for name, src, extra, size, secs in clips:
+        p = make_video(work, name, src, extra, size, secs)
+        videos.append({"video_id": name, "path": str(p), "duration": probe(p)})
+    mem_videos = []
+    if "memory" not in skip:
+        for name, src, extra, size, secs in memory:
+            p = make_video(work, name, src, extra, size, secs)
+            mem_videos.append({"video_id": name, "path": str(p), "duration": probe(p)})
+    video_seconds = sum(v["duration"] for v in videos)
+    print(f"videos: {len(videos)} x {clips[0][3]} H.264 30 fps, keyframe every 2 s, "
+          f"{video_seconds:.0f} s in all; memory test: "
+          + ", ".join(f"{v['duration']:.0f} s at {m[3]}" for v, m in zip(mem_videos, memory))
+          + f"  (ready in {time.perf_counter() - t:.1f} s, cached in {work / 'videos'})")
+    print(f"model {args.model} random weights, batch {batch_size}; sampling every "
+          f"{INTERVAL:g} s; decode tasks {decode_tasks}; repeats {repeats} (medians)\n")
+    sys.stdout.flush()
+
+    base = {"model": args.model, "device": device, "batch_size": batch_size,
+            "repeats": repeats, "decode_tasks": decode_tasks, "videos": videos,
+            "out": str(work / "out")}
+    Path(base["out"]).mkdir(exist_ok=True)
+    R: dict = {}
+    cpu_total = 0.0
+
+    def child(kind, label, **extra):
+        nonlocal cpu_total
+        res = run_child(kind, {**base, **extra}, phases, label)
+        cpu_total += res["cpu_seconds"]
+        print(f"  .. {label}: {', '.join(f'{x:.2f}' for x in res.get('times', []))} s "
+              f"(cpu {res['cpu_seconds']:.0f} s)", flush=True)
+        return res
+
+    R["model"] = child("model", "model", model_frames=(2048 if device == "cuda" else
+                                                       (8 if quick else 64)))
+    image_size = R["model"]["image_size"]
+    decode_modes = list(dict.fromkeys([*modes, *MODES]))
+    if "decode" not in skip:
+        R["decode"] = child("decode", "decode", modes=decode_modes, image_size=image_size)
+    for mode in modes:
+        R[f"pipeline:{mode}"] = child("pipeline", f"pipeline {mode}", mode=mode,
+                                      noop=(mode == DEFAULT_MODE))
+    if "naive" not in skip:
+        R["naive"] = child("naive", "naive")
+    if "memory" not in skip:
+        for v in mem_videos:
+            R[f"memory:{v['video_id']}"] = child("pipeline", f"memory {v['video_id']}",
+                                                 mode=DEFAULT_MODE, videos=[v], repeats=1)
+    if "rescore" not in skip:
+        rows = args.rescore_rows or (20_000 if quick else 1_000_000)
+        R["rescore"] = child("rescore", "rescore", rescore_rows=rows, rescore_tags=1000,
+                             rescore_chunk=32768)
+
+    # --- table
+    model_fps = R["model"]["frames"] / med(R["model"]["times"])
+    model_spf = 1 / model_fps
+    naive_fps = (R["naive"]["frames"] / med(R["naive"]["times"])) if "naive" in R else None
+    rows = []
+
+    def row(what, mode, frames, secs, vsecs, mem, serial=None, naive=None):
+        fps = frames / secs if secs else float("nan")
+        rows.append([what, mode, f"{frames}", f"{secs:.2f}", f"{fps:.2f}",
+                     f"{vsecs / secs:.0f}" if vsecs else "-",
+                     f"{mem:.0f}" if mem else "-",
+                     f"{fps / serial:.0%}" if serial else "-",
+                     f"{fps / naive:.2f}x" if naive else "-"])
+
+    row(f"model only (tensors, batch {batch_size})", "-", R["model"]["frames"],
+        med(R["model"]["times"]), 0, R["model"]["peak_pss_mb"])
+    serial: dict[str, float] = {}
+    if "decode" in R:
+        d = R["decode"]
+        for mode in decode_modes:
+            m = d["modes"][mode]
+            secs = med(m["times"])
+            row(f"decode only ({d['workers']}x ffmpeg -threads {d['threads']}, {image_size} px)",
+                mode, m["frames"], secs, video_seconds, d["peak_pss_mb"])
+            dspf = secs / m["frames"]
+            serial[mode] = 1 / (dspf + model_spf)
+            rows.append([f"serial bound 1/(decode+model s/frame)", mode, "-", "-",
+                         f"{serial[mode]:.2f}",
+                         f"{serial[mode] * video_seconds / m['frames']:.0f}", "-", "-", "-"])
+    for mode in modes:
+        p = R[f"pipeline:{mode}"]
+        row("reelcat embed_videos (Ray, warm cluster)", mode, p["frames"], med(p["times"]),
+            video_seconds, p["peak_pss_mb"], serial.get(mode), naive_fps)
+    if "naive" in R:
+        row("naive: ffmpeg JPEG -> PIL -> preprocess -> model", "fps=1/2",
+            R["naive"]["frames"], med(R["naive"]["times"]), video_seconds,
+            R["naive"]["peak_pss_mb"])
+    head = ["measurement", "mode", "frames", "wall s", "frames/s", "video h/compute h",
+            "peak MB", "vs serial", "vs naive"]
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
+    print()
+    for r in [head, ["-" * w for w in widths], *rows]:
+        print("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
+                        for i, (c, w) in enumerate(zip(r, widths))))
+
+    p = R[f"pipeline:{DEFAULT_MODE}"] if f"pipeline:{DEFAULT_MODE}" in R else \
+        R[f"pipeline:{modes[0]}"]
+    pipe_mode = DEFAULT_MODE if f"pipeline:{DEFAULT_MODE}" in R else modes[0]
+    pipeline_fps = p["frames"] / med(p["times"])
+    full_run = med(p["times"])
+    noop = med(p["noop_times"]) if p.get("noop_times") else None
+    cold_fps = p["frames"] / (full_run + p["ray_start"])
+    print(f"\nreelcat {pipe_mode}: Ray start-up {p['ray_start']:.1f} s (not in the figures "
+          f"above; with it {cold_fps:.2f} frames/s); decode task-seconds "
+          f"{med(p['decode_task_seconds']):.1f}; peak memory {p['peak_pss_mb']:.0f} MB PSS "
+          f"over {p['peak_procs']} processes (largest single process "
+          f"{p['maxrss_mb']:.0f} MB)")
+    if noop is not None:
+        print(f"no-op re-run (same output, nothing decoded): {noop * 1000:.1f} ms against "
+              f"{full_run:.1f} s for the full run = {noop / full_run:.3%}")
+    rss_ratio = None
+    if len(mem_videos) == 2:
+        a, b = (R[f"memory:{v['video_id']}"] for v in mem_videos)
+        rss_ratio = b["peak_pss_mb"] / a["peak_pss_mb"]
+        print(f"pipeline peak memory, {mem_videos[0]['duration']:.0f} s video: "
+              f"{a['peak_pss_mb']:.0f} MB ({a['frames']} frames, {a['peak_procs']} processes); "
+              f"{mem_videos[1]['duration']:.0f} s video: {b['peak_pss_mb']:.0f} MB "
+              f"({b['frames']} frames, {b['peak_procs']} processes) = {rss_ratio:.3f}x "
+              f"(largest single process {a['maxrss_mb']:.0f} vs {b['maxrss_mb']:.0f} MB)")
+    rescore_s = None
+    if "rescore" in R:
+        rs = R["rescore"]
+        rescore_s = med(rs["times"])
+        scale = 1_000_000 / rs["rows"]
+        print(f"re-scoring {rs['rows']:,} stored embeddings x {rs['tags']} tags "
+              f"(chunks of {rs['chunk']:,}): {rescore_s:.1f} s"
+              + (f" (x{scale:g} -> {rescore_s * scale:.1f} s for 1M)" if scale != 1 else "")
+              + f"; equals the per-tag loop: cosine max |diff| "
+              f"{rs['check']['max_abs_diff_cosine']:.1e}, score max |diff| "
+              f"{rs['check']['max_abs_diff_score']:.1e}")
+        rescore_s *= scale
+    serial_fps = serial.get(pipe_mode)
+    summary = {
+        "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+        "quick": quick, "cores": cpus, "device": device, "torch": torch.__version__,
+        "model": args.model, "batch_size": batch_size, "mode": pipe_mode,
+        "video_seconds": round(video_seconds, 1),
+        "pipeline_fps": round(pipeline_fps, 3),
+        "pipeline_fps_cold": round(cold_fps, 3),
+        "pipeline_video_h_per_compute_h": round(video_seconds / full_run, 1),
+        "naive_fps": round(naive_fps, 3) if naive_fps else None,
+        "model_bound_fps": round(model_fps, 3),
+        "decode_bound_fps": (round(R["decode"]["modes"][pipe_mode]["frames"]
+                                   / med(R["decode"]["modes"][pipe_mode]["times"]), 3)
+                             if "decode" in R else None),
+        "serial_bound_fps": round(serial_fps, 3) if serial_fps else None,
+        "ratio_vs_naive": round(pipeline_fps / naive_fps, 3) if naive_fps else None,
+        "ratio_vs_serial_bound": round(pipeline_fps / serial_fps, 3) if serial_fps else None,
+        "pipeline_peak_mb": round(p["peak_pss_mb"]),
+        "naive_peak_mb": round(R["naive"]["peak_pss_mb"]) if "naive" in R else None,
+        "rss_ratio_30min_vs_1min": round(rss_ratio, 3) if rss_ratio else None,
+        "noop_rerun_ratio": round(noop / full_run, 5) if noop is not None else None,
+        "rescore_1m_x_1000_seconds": round(rescore_s, 2) if rescore_s else None,
+        "ray_start_seconds": round(p["ray_start"], 2),
+        "benchmark_cpu_seconds": round(cpu_total),
+        "benchmark_wall_seconds": round(time.perf_counter() - started),
+    }
+    for mode in modes:
+        if mode != pipe_mode:
+            q = R[f"pipeline:{mode}"]
+            summary[f"pipeline_fps_{mode}"] = round(q["frames"] / med(q["times"]), 3)
+            if mode in serial:
+                summary[f"ratio_vs_serial_bound_{mode}"] = round(
+                    q["frames"] / med(q["times"]) / serial[mode], 3)
+    print(f"\nbenchmark: {summary['benchmark_wall_seconds']} s wall, "
+          f"{summary['benchmark_cpu_seconds']} s CPU in the measurements")
+    print(json.dumps(summary))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

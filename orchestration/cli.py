@@ -5,6 +5,10 @@
     reelcat sql "QUERY"          read-only SQL on the catalogue
     reelcat tags                 the vocabulary with document frequency and thresholds
     reelcat search "TEXT"        frames that look like the text
+    reelcat review-queue         videos that need review, riskiest first, with time ranges
+    reelcat heatmap --out FILE   the archive severity heat map as a PNG
+    reelcat review               answer "is this X?" questions in the terminal
+    reelcat serve                the review web page on 127.0.0.1
     reelcat synth --videos N --seed S --out DIR   a labelled synthetic archive
 
 It lives beside the Dagster wiring because `run` materialises the asset graph through
@@ -20,6 +24,7 @@ import time
 from pathlib import Path
 
 from reelcat.config import Config, ConfigError, load_config
+from reelcat.verdicts import VerdictError
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -187,6 +192,99 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_review_queue(args: argparse.Namespace) -> int:
+    from catalog.build import open_catalog
+
+    cfg = _config(args)
+    con = open_catalog(cfg.output_dir)
+    rows = con.execute(
+        "SELECT position, file_name, decision, risk, time_ranges, evidence FROM review_queue "
+        "ORDER BY position").fetchall()
+    to_review = sum(r[2] == "review" for r in rows)
+    print(f"{to_review} of {len(rows)} videos need review (riskiest first); "
+          f"{len(rows) - to_review} cleared\n")
+    for pos, name, decision, risk, ranges, evidence in rows:
+        if decision == "clear" and not args.all:
+            continue
+        print(f"{pos:>4}. {name}  [{decision}, risk {risk:.2f}]")
+        for r in ranges:
+            print(f"        {r['concept']:<12} {r['start']:7.1f}-{r['end']:<7.1f}s  peak "
+                  f"{r['peak']:.2f}  {cfg.output_dir / r['thumbnail'] if r['thumbnail'] else ''}")
+        if decision == "clear":
+            print(f"        {evidence}")
+    if not args.all and len(rows) > to_review:
+        print(f"\n({len(rows) - to_review} cleared videos not shown: --all lists them)")
+    return 0
+
+
+def cmd_heatmap(args: argparse.Namespace) -> int:
+    from reelcat.moderation_files import write_moderation
+
+    cfg = _config(args)
+    result = write_moderation(cfg, time_axis=args.time_axis,
+                              heatmap_path=Path(args.picture).resolve())
+    print(f"reelcat: wrote {result.heatmap}: {len(result.order)} videos, "
+          f"{result.to_review} to review")
+    return 0
+
+
+def cmd_review(args: argparse.Namespace) -> int:
+    from reelcat.review_session import ReviewSession
+
+    cfg = _config(args)
+    session = ReviewSession(cfg, reviewer=args.reviewer)
+    asked = session.questions(args.n, tags=args.tag or None)
+    if not asked:
+        print("reelcat: no questions: the model is sure about everything it was asked")
+        return 0
+    print("Answer: y = yes, n = no, u = not sure, s = skip, z = undo, q = quit")
+    history: list[str] = []
+    i = 0
+    while i < len(asked):
+        a = asked[i]
+        q = a.question
+        thumb = cfg.output_dir / a.thumbnail if a.thumbnail else "no thumbnail"
+        prompt = (f"[{i + 1}/{len(asked)}] Is this '{q.tag}'? {a.file_name} at {q.t:.1f} s "
+                  f"({q.reason}, score {q.score:.2f})\n    {thumb}\n> ")
+        try:
+            key = input(prompt).strip().lower()[:1]
+        except EOFError:
+            break
+        if key == "q":
+            break
+        if key == "z":
+            if history:
+                session.undo(history.pop())
+                i = max(0, i - 1)
+                print("    undone")
+            continue
+        if key == "s":
+            i += 1
+            continue
+        verdict = {"y": "yes", "n": "no", "u": "unsure"}.get(key)
+        if verdict is None:
+            print("    keys: y n u s z q")
+            continue
+        history.append(session.answer(q.video_id, q.t, q.tag, verdict,
+                                      source="audit" if q.reason == "audit" else "question"))
+        i += 1
+        stats = session.progress()["per_tag"].get(q.tag, {})
+        precision = stats.get("precision")
+        print(f"    recorded; {stats.get('answered', 0)} answers about '{q.tag}'"
+              + (f", estimated precision {precision:.0%}" if precision is not None else ""))
+    print(f"reelcat: {len(history)} answers recorded; the catalogue re-scores on the next run "
+          "(or the Dagster sensor does it)")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from reelcat.server import serve
+
+    cfg = _config(args)
+    serve(cfg, args.host, args.port)
+    return 0
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from reelcat.synthetic.archive import generate_archive
 
@@ -228,6 +326,24 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("text")
     s.add_argument("-k", type=int, default=10)
     s.set_defaults(func=cmd_search)
+    rq = command("review-queue", "videos that need a reviewer, riskiest first")
+    rq.add_argument("--all", action="store_true", help="also list cleared videos")
+    rq.set_defaults(func=cmd_review_queue)
+    hm = sub.add_parser("heatmap", help="write the archive severity heat map PNG")
+    hm.add_argument("--config", help="reelcat.yaml")
+    hm.add_argument("--output-dir", dest="out", help="the catalogue's output folder")
+    hm.add_argument("--out", dest="picture", required=True, help="PNG file to write")
+    hm.add_argument("--time-axis", choices=["relative", "seconds"], default="relative")
+    hm.set_defaults(func=cmd_heatmap)
+    rv = command("review", "answer 'is this X?' questions in the terminal")
+    rv.add_argument("-n", type=int, default=20, help="questions in this session")
+    rv.add_argument("--tag", action="append", help="only ask about this tag (repeatable)")
+    rv.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
+    rv.set_defaults(func=cmd_review)
+    sv = command("serve", "the review web page (binds 127.0.0.1)")
+    sv.add_argument("--host", default="127.0.0.1")
+    sv.add_argument("--port", type=int, default=8765)
+    sv.set_defaults(func=cmd_serve)
     syn = command("synth", "generate a labelled synthetic archive into --out")
     syn.add_argument("--videos", type=int, default=12)
     syn.add_argument("--seed", type=int, default=7)
@@ -239,7 +355,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, FileNotFoundError) as exc:
+    except (ConfigError, FileNotFoundError, VerdictError) as exc:
         print(f"reelcat: {exc}", file=sys.stderr)
         return 2
     except Exception as exc:

@@ -25,9 +25,12 @@ def _glob(folder: Path) -> str | None:
     return str(folder / "*.parquet") if any(folder.glob("*.parquet")) else None
 
 
-def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None
+def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None, *,
+                        apply_verdicts: bool = True
                         ) -> tuple[list[VideoFrames], dict[str, np.ndarray]]:
-    """Per-video frames and scores, plus every tag's scores over the archive."""
+    """Per-video frames and scores, plus every tag's scores over the archive.
+
+    With `apply_verdicts` (the default) people's answers override the model's scores."""
     vocab = vocab or load_vocabulary(cfg.vocabulary)
     mid = model_id(cfg.model)
     con = duckdb.connect()
@@ -64,11 +67,12 @@ def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None
         for name in vocab.names:
             by_tag[name] = score_col[(tag_col == name) & in_archive]
     per_video = video_frames_from_rows(videos, frames, tags)
-    apply_verdicts(per_video, effective(cfg.output_dir))
+    if apply_verdicts:
+        override_with_verdicts(per_video, effective(cfg.output_dir))
     return per_video, by_tag
 
 
-def apply_verdicts(videos: list[VideoFrames], verdicts: list[dict]) -> int:
+def override_with_verdicts(videos: list[VideoFrames], verdicts: list[dict]) -> int:
     """People's answers override the model: 'no' scores 0 on the items it covers, 'yes'
     scores 1; 'unsure' leaves the model's score. Returns how many scores changed."""
     by_id = {v.video_id: v for v in videos}

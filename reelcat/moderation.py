@@ -46,7 +46,7 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
             raw = v.scores.get(concept, np.zeros(len(v.times), np.float32))
             raw_flags += int((raw >= th.review).sum())
             smoothed = smooth(raw[keep])
-            per_bin = binned_peak(times, smoothed, v.duration, bins)
+            per_bin = binned_peak(times, smoothed, v.duration, bins, interval)
             step = v.duration / bins if v.duration else 0.0
             for b, sev in enumerate(per_bin):
                 timeline.append({"video_id": v.video_id, "concept": concept, "bin": b,

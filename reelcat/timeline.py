@@ -97,12 +97,22 @@ def _segment(group: list[int], starts: np.ndarray, ends: np.ndarray, scores: np.
     )
 
 
-def binned_peak(times: np.ndarray, values: np.ndarray, duration: float, bins: int) -> np.ndarray:
-    """Peak value per time bin over [0, duration); NaN where a bin has no frame."""
+def binned_peak(times: np.ndarray, values: np.ndarray, duration: float, bins: int,
+                interval: float | None = None) -> np.ndarray:
+    """Peak value per time bin over [0, duration).
+
+    Each frame stands for the time until the next one (at most `interval`), so bins
+    narrower than the sampling interval are filled rather than left empty; a bin that
+    no frame covers is NaN.
+    """
     out = np.full(bins, np.nan, dtype=np.float32)
     if len(times) == 0 or duration <= 0:
         return out
-    b = np.clip((times / duration * bins).astype(int), 0, bins - 1)
-    for i, v in zip(b, values, strict=True):
-        out[i] = v if np.isnan(out[i]) else max(out[i], v)
+    starts, ends = frame_spans(times, duration, interval or duration)
+    width = duration / bins
+    for s, e, v in zip(starts, ends, values, strict=True):
+        first = min(bins - 1, int(s / width))
+        last = max(first, min(bins - 1, int(np.ceil(e / width)) - 1))
+        seg = out[first : last + 1]
+        out[first : last + 1] = np.where(np.isnan(seg), v, np.maximum(seg, v))
     return out

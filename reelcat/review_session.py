@@ -1,0 +1,124 @@
+"""A reviewer's session over the catalogued archive: questions, answers, undo, progress.
+
+Shared by the terminal review (`reelcat review`), the review web page (`reelcat serve`)
+and the quality benchmark's simulated reviewer, so all three ask and record the same way.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pyarrow.parquet as pq
+
+from reelcat.archive_scores import load_archive_scores
+from reelcat.config import Config
+from reelcat.model import model_id
+from reelcat.questions import Question, question_queue, tag_precision
+from reelcat.store import export_thumbnails, frames_dir
+from reelcat.summaries import Threshold, default_thresholds
+from reelcat.summary_files import learned_thresholds
+from reelcat.tagging import scoring_vocabulary_id
+from reelcat.verdicts import Verdict, VerdictError, append, log
+from reelcat.vocabulary import load_vocabulary
+
+
+@dataclass
+class Asked:
+    question: Question
+    file_name: str
+    thumbnail: str | None  # relative to the output folder
+
+
+class ReviewSession:
+    def __init__(self, cfg: Config, reviewer: str = "anonymous"):
+        self.cfg = cfg
+        self.out = cfg.output_dir
+        self.reviewer = reviewer
+        self.vocab = load_vocabulary(cfg.vocabulary)
+        self.model_id = model_id(cfg.model)
+        self.vocabulary_id = scoring_vocabulary_id(cfg, self.vocab)
+        self.frames_folder = frames_dir(self.out, self.model_id, cfg.sampling.id)
+        self.reload()
+
+    def reload(self) -> None:
+        """Re-read scores and thresholds (after a re-score)."""
+        self.videos, by_tag = load_archive_scores(self.cfg, self.vocab, apply_verdicts=False)
+        self.thresholds: dict[str, Threshold] = default_thresholds(
+            by_tag, self.vocab, learned_thresholds(self.out))
+        self.names = self._names()
+        self._emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+
+    def _names(self) -> dict[str, str]:
+        path = self.out / "manifest.parquet"
+        if not path.exists():
+            return {}
+        return dict(duckdb.execute(
+            "SELECT video_id, min(regexp_extract(path, '[^/]+$')) FROM read_parquet(?) "
+            "GROUP BY 1", [str(path)]).fetchall())
+
+    def embedding_of(self, video_id: str, t: float) -> np.ndarray | None:
+        if video_id not in self._emb_cache:
+            path = self.frames_folder / f"{video_id}.parquet"
+            if not path.exists():
+                return None
+            table = pq.read_table(path, columns=["t", "embedding"]).to_pydict()
+            self._emb_cache[video_id] = (np.asarray(table["t"]),
+                                         np.asarray(table["embedding"], dtype=np.float32))
+        times, emb = self._emb_cache[video_id]
+        if not len(times):
+            return None
+        return emb[int(np.argmin(np.abs(times - t)))]
+
+    def answered(self) -> set[tuple[str, float, str]]:
+        return {(v["video_id"], round(v["start"], 3), v["tag"]) for v in log(self.out)
+                if v["scope"] == "frame"}
+
+    def questions(self, n: int = 20, tags: list[str] | None = None, seed: int = 0) -> list[Asked]:
+        queue = question_queue(self.videos, self.thresholds, self.embedding_of, n=n,
+                               seed=seed, tags=tags, answered=self.answered())
+        wanted: dict[str, list[float]] = {}
+        for q in queue:
+            wanted.setdefault(q.video_id, []).append(q.t)
+        thumbs = export_thumbnails(self.out, self.frames_folder, wanted)
+        return [Asked(q, self.names.get(q.video_id, q.video_id),
+                      thumbs.get((q.video_id, q.t))) for q in queue]
+
+    def validate(self, video_id: str, tag: str) -> None:
+        if video_id not in self.names:
+            raise VerdictError(f"unknown video {video_id!r}")
+        if tag not in self.vocab.names:
+            raise VerdictError(f"unknown tag {tag!r}")
+
+    def answer(self, video_id: str, t: float, tag: str, verdict: str, *,
+               scope: str = "frame", end: float | None = None, source: str = "question"
+               ) -> str:
+        """Record one answer; returns its verdict id (for undo)."""
+        self.validate(video_id, tag)
+        (vid,) = append(self.out, [Verdict(
+            scope=scope, video_id=video_id, start=float(t), end=float(t if end is None else end),
+            tag=tag, verdict=verdict, reviewer=self.reviewer, model_id=self.model_id,
+            vocabulary_id=self.vocabulary_id, source=source)])
+        return vid
+
+    def undo(self, verdict_id: str) -> str:
+        rows = [v for v in log(self.out) if v["verdict_id"] == verdict_id]
+        if not rows:
+            raise VerdictError(f"no verdict {verdict_id!r} to undo")
+        r = rows[0]
+        (vid,) = append(self.out, [Verdict(
+            scope=r["scope"], video_id=r["video_id"], start=r["start"], end=r["end"],
+            tag=r["tag"], verdict="undo", reviewer=self.reviewer, model_id=self.model_id,
+            vocabulary_id=self.vocabulary_id, undoes=verdict_id, source=r["source"])])
+        return vid
+
+    def progress(self) -> dict:
+        rows = log(self.out)
+        return {"answered": sum(r["verdict"] in ("yes", "no", "unsure") for r in rows),
+                "per_tag": tag_precision(rows)}
+
+
+def thumbnail_path(out: Path, rel: str | None) -> Path | None:
+    return None if rel is None else Path(out) / rel

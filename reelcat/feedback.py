@@ -1,11 +1,11 @@
 """Learning from people's verdicts, on stored embeddings only: no video is decoded.
 
-For each tag with answers, the tag itself moves toward what people said: its prompt
-embedding is pulled toward the mean of frames answered "yes" (Rocchio), and the mean of
-frames answered "no" becomes an extra negative in the tag's calibrated score, so
-look-alikes of a rejected frame score low. Then the tag's accept threshold is re-fitted
-to the answers (best F1 over them). Tags nobody answered about are left exactly as they
-were. The result is an "adaptation" file; tag scores computed with it carry the
+For each tag with answers, the tag itself moves toward what people said: its score is
+shifted by how much more a frame resembles the frames answered "yes" than those answered
+"no" (a prototype probe on stored image embeddings that starts from the text score),
+so look-alikes of a rejected frame score low. Then the tag's accept threshold is
+re-fitted to the answers (best F1 over them). Tags nobody answered about are left
+exactly as they were. The result is an "adaptation" file; tag scores computed with it carry the
 vocabulary id plus the adaptation's id, so every score row says what produced it.
 """
 
@@ -69,20 +69,25 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / max(float(np.linalg.norm(v)), 1e-8)
 
 
+PROBE_WEIGHT = 0.5  # at many answers; grows as n / (n + PROBE_HALF)
+PROBE_HALF = 4.0
+
+
 def adapt_bank(bank: TextBank, examples: dict[str, Examples]) -> TextBank:
-    """A copy of the bank with answered tags moved toward their examples."""
-    adapted = TextBank(list(bank.tags), bank.positives.copy(), bank.negatives.copy(),
-                       bank.membership.copy(), bank.logit_scale)
+    """A copy of the bank in which each answered tag also leans on its example frames:
+    closer to what people said "yes" to, further from what they said "no" to. When only
+    one side was answered, the other side is the mean of the frames asked about, so the
+    shift measures "more like the yes frames than like the questions in general"."""
+    adapted = bank
     for j, tag in enumerate(bank.tags):
         ex = examples.get(tag)
-        if ex is None:
+        if ex is None or not (ex.yes or ex.no):
             continue
-        if ex.yes:
-            yes = _unit(np.mean(ex.yes, axis=0))
-            w = len(ex.yes) / (len(ex.yes) + 2.0)  # more answers, more weight
-            adapted.positives[j] = _unit((1 - w) * adapted.positives[j] + w * yes)
-        if ex.no:
-            adapted = adapted.with_negative(j, _unit(np.mean(ex.no, axis=0)))
+        everything = _unit(np.mean(ex.yes + ex.no, axis=0))
+        yes = _unit(np.mean(ex.yes, axis=0)) if ex.yes else everything
+        no = _unit(np.mean(ex.no, axis=0)) if ex.no else everything
+        n = len(ex.yes) + len(ex.no)
+        adapted = adapted.with_probe(j, yes, no, PROBE_WEIGHT * n / (n + PROBE_HALF))
     return adapted
 
 
@@ -133,7 +138,7 @@ def learn(out: Path, frames_folder: Path, bank: TextBank,
         accept = fit_threshold(yes_s, no_s, default_accept.get(tag, 0.5))
         thresholds[tag] = (accept, accept * 0.6)
     digest = hashlib.sha256(json.dumps(
-        {t: [round(float(x), 6) for x in adapted.positives[adapted.tags.index(t)][:8]]
+        {t: [round(float(x), 6) for x in adapted.yes_protos[adapted.tags.index(t)][:8]]
          for t in sorted(answers)} | {"thresholds": thresholds}, sort_keys=True).encode()
     ).hexdigest()[:8]
     folder.mkdir(parents=True, exist_ok=True)

@@ -3,12 +3,13 @@
 Only `sensitive` tags count. Each is scored on its own (its calibrated score against its
 own negatives), smoothed with a running median over three frames so that a single
 noisy frame neither raises a flag nor hides one, and blank frames are skipped. A video
-goes to review when a sensitive tag's smoothed score reaches the tag's review threshold
-on at least one segment; it is cleared otherwise, and still listed.
+goes to review when a sensitive tag holds (smoothed score at or above its review
+threshold) over a segment whose peak reaches the tag's flag (accept) threshold; it is
+cleared otherwise, and still listed with the evidence.
 
-A reviewer confirms a flagged video by looking at the peak frame of each flagged segment,
-so reelcat's workload is one frame per segment; raw per-frame flags would ask for every
-frame whose own score passes the same threshold.
+A reviewer confirms a flagged video by looking at its peak frame, so reelcat's workload
+is one frame per queued video (the other segments' peaks are there to read on); raw
+per-frame flags would ask for every frame whose own score passes the same threshold.
 """
 
 from __future__ import annotations
@@ -66,10 +67,13 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
                 n_segments += 1
                 evidence.append(f"{concept} {s.start:.0f}-{s.end:.0f}s peak {s.peak_score:.2f}"
                                 f" ({level})")
+        flagged = any(e.endswith("(flag)") for e in evidence)
         if not len(v.times):
             decision, why = "clear", "no frames: nothing to review"
-        elif n_segments:
+        elif flagged:
             decision, why = "review", "; ".join(evidence)
+        elif n_segments:
+            decision, why = "clear", ("below the flag threshold: " + "; ".join(evidence))
         else:
             decision, why = "clear", f"no sensitive tag held for 2+ frames (peak {peak:.2f})"
         risk.append({"video_id": v.video_id, "decision": decision, "peak_severity": peak,

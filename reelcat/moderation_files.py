@@ -76,4 +76,4 @@ def write_moderation(cfg: Config, time_axis: str = "relative",
         _write_png(cfg.output_dir / "pictures" / "videos" / f"{v.video_id}_severity.png",
                    severity_strip_png(row, v.duration, label=names.get(v.video_id, "")))
     return ModerationResult(to_review, len(order) - to_review, heatmap, order,
-                            result.raw_flagged_frames, len(result.segments))
+                            result.raw_flagged_frames, to_review)

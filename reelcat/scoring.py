@@ -32,31 +32,42 @@ class TextBank:
     negatives: np.ndarray  # (n_negatives, dim)
     membership: np.ndarray  # (n_negatives, n_tags) bool
     logit_scale: float
+    # Learned from people's answers (reelcat.feedback): a tag's cosine is shifted by
+    # weight * (similarity to its "yes" frames - similarity to its "no" frames).
+    # Image-to-image similarities sit far above image-to-text ones (CLIP's modality
+    # gap), so examples adjust the text score rather than replace the text embedding.
+    yes_protos: np.ndarray | None = None  # (n_tags, dim), zero rows where none
+    no_protos: np.ndarray | None = None
+    probe_weights: np.ndarray | None = None  # (n_tags,), 0 = not adapted
 
     def to_npz(self, path) -> None:
+        extra = {} if self.probe_weights is None else {
+            "yes_protos": self.yes_protos, "no_protos": self.no_protos,
+            "probe_weights": self.probe_weights}
         np.savez(path, tags=np.array(self.tags), positives=self.positives,
                  negatives=self.negatives, membership=self.membership,
-                 logit_scale=self.logit_scale)
+                 logit_scale=self.logit_scale, **extra)
 
     @classmethod
     def from_npz(cls, path) -> TextBank:
         z = np.load(path)
+        probes = (z["yes_protos"], z["no_protos"], z["probe_weights"]) \
+            if "probe_weights" in z else (None, None, None)
         return cls([str(t) for t in z["tags"]], z["positives"], z["negatives"],
-                   z["membership"], float(z["logit_scale"]))
+                   z["membership"], float(z["logit_scale"]), *probes)
 
-    def only(self, j: int) -> TextBank:
-        """The bank of tag j alone (its negatives, no rivals): for per-tag checks."""
-        rows = self.membership[:, j]
-        return TextBank([self.tags[j]], self.positives[j : j + 1], self.negatives[rows],
-                        np.ones((int(rows.sum()), 1), bool), self.logit_scale)
-
-    def with_negative(self, j: int, vector: np.ndarray) -> TextBank:
-        """A copy with one more negative that counts against tag j only."""
-        member = np.zeros((1, len(self.tags)), bool)
-        member[0, j] = True
-        return TextBank(list(self.tags), self.positives.copy(),
-                        np.concatenate([self.negatives, vector[None, :].astype(np.float32)]),
-                        np.concatenate([self.membership, member]), self.logit_scale)
+    def with_probe(self, j: int, yes: np.ndarray | None, no: np.ndarray | None,
+                   weight: float) -> TextBank:
+        """A copy in which tag j's score also leans on its yes / no example frames."""
+        k, d = self.positives.shape
+        yes_p = np.zeros((k, d), np.float32) if self.yes_protos is None else self.yes_protos.copy()
+        no_p = np.zeros((k, d), np.float32) if self.no_protos is None else self.no_protos.copy()
+        w = np.zeros(k, np.float32) if self.probe_weights is None else self.probe_weights.copy()
+        yes_p[j] = 0.0 if yes is None else yes
+        no_p[j] = 0.0 if no is None else no
+        w[j] = weight
+        return TextBank(list(self.tags), self.positives, self.negatives, self.membership,
+                        self.logit_scale, yes_p, no_p, w)
 
 
 def build_text_bank(model, vocab: Vocabulary) -> TextBank:
@@ -89,22 +100,28 @@ def score_embeddings(emb: np.ndarray, bank: TextBank) -> tuple[np.ndarray, np.nd
     member = bank.membership.astype(np.float32)
     for a in range(0, n, _CHUNK):
         e = emb[a : a + _CHUNK]
-        cos = e @ bank.positives.T
+        text_cos = e @ bank.positives.T
+        cos = text_cos
+        if bank.probe_weights is not None:
+            cos = text_cos + bank.probe_weights * (e @ bank.yes_protos.T - e @ bank.no_protos.T)
         neg = e @ bank.negatives.T
         shift = np.maximum(cos.max(axis=1, keepdims=True), neg.max(axis=1, keepdims=True)
                            if neg.size else -np.inf)
+        shift = np.maximum(shift, cos.max(axis=1, keepdims=True))
         exp_cos = np.exp(bank.logit_scale * (cos - shift))
         exp_neg = np.exp(bank.logit_scale * (neg - shift)) @ member if neg.size else 0.0
         rivals = 0.0
         if k > 1:
+            # Rivals compete with their text score: an adapted tag never crowds others out.
+            exp_text = np.exp(bank.logit_scale * (text_cos - shift))
             r = min(RIVALS, k - 1)
-            top = -np.sort(-exp_cos, axis=1)[:, : r + 1]  # the r+1 largest per frame
+            top = -np.sort(-exp_text, axis=1)[:, : r + 1]  # the r+1 largest per frame
             # A tag among the top r+1 takes the rest; others take the top r.
             top_sum = top[:, :r].sum(axis=1, keepdims=True)
-            in_top = exp_cos >= top[:, r - 1 : r]
-            rivals = np.where(in_top, top_sum + top[:, r : r + 1] - exp_cos, top_sum)
+            in_top = exp_text >= top[:, r - 1 : r]
+            rivals = np.where(in_top, top_sum + top[:, r : r + 1] - exp_text, top_sum)
         score[a : a + len(e)] = exp_cos / (exp_cos + exp_neg + rivals)
-        cosine[a : a + len(e)] = cos
+        cosine[a : a + len(e)] = text_cos
     return cosine, score
 
 

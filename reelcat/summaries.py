@@ -24,6 +24,7 @@ from reelcat.vocabulary import Vocabulary
 MIN_IDF_VIDEOS = 3
 MIN_SEGMENT_FRAMES = 2  # never summarise a video from one frame
 TOP_TAGS = 5
+MIN_TOP_COVERAGE = 0.10  # below this share of the time a tag is "brief", not a topic
 
 
 @dataclass(frozen=True)
@@ -135,8 +136,8 @@ def tag_segments(v: VideoFrames, tag: str, threshold: float, interval: float,
 def describe(ranked: list[dict]) -> str:
     """'mostly beach (62%) and underwater (30%); briefly fire (3%)'."""
     by_time = sorted(ranked, key=lambda r: -r["coverage"])
-    main = [r for r in by_time if r["coverage"] >= 0.15]
-    brief = [r for r in by_time if r["coverage"] < 0.15]
+    main = [r for r in by_time if r["coverage"] >= MIN_TOP_COVERAGE]
+    brief = [r for r in by_time if r["coverage"] < MIN_TOP_COVERAGE]
     parts = []
     if main:
         words = [f"{r['tag']} ({r['coverage']:.0%})" for r in main]
@@ -193,13 +194,15 @@ def summarise(videos: list[VideoFrames], thresholds: dict[str, Threshold], inter
                       key=lambda r: (-r["weight"], -r["coverage"], r["tag"]))
         for i, r in enumerate(rows):
             r["rank"] = i + 1
-        ranked = [r for r in rows if r["weight"] > 0][:TOP_TAGS]
+        weighted = [r for r in rows if r["weight"] > 0]
+        ranked = [r for r in weighted if r["coverage"] >= MIN_TOP_COVERAGE][:TOP_TAGS]
+        brief = [r for r in weighted if r["coverage"] < MIN_TOP_COVERAGE][:2]
         if len(v.times) == 0:
             about = "no frames: nothing to summarise"
         elif len(v.times) - int(v.blank.sum()) == 0:
             about = "only blank frames: nothing to summarise"
         else:
-            about = describe(ranked)
+            about = describe(ranked + brief)
         summaries.append({
             "video_id": v.video_id, "frames": int(len(v.times)),
             "blank_frames": int(v.blank.sum()),

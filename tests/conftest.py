@@ -85,3 +85,26 @@ def ray_local():
              configure_logging=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="session")
+def scripted_archive(tmp_path_factory) -> Path:
+    """Synthetic videos with known shots (320x180, 10 fps) plus an audio-only and a black file."""
+    from reelcat.synthetic.archive import Shot, make_video
+
+    root = tmp_path_factory.mktemp("scripted")
+    videos = {
+        "beach_fire.mp4": [Shot("beach", 12), Shot("fire", 2, cutaway=True), Shot("beach", 9),
+                           Shot("forest", 7)],
+        "blood.mp4": [Shot("kitchen", 6), Shot("blood", 6), Shot("kitchen", 6)],
+        "spike.mp4": [Shot("snow field", 8), Shot("blood", 0.4, cutaway=True),
+                      Shot("snow field", 7.6)],
+        "city.mp4": [Shot("city at night", 10), Shot("road with cars", 10)],
+        "sky_snow.mp4": [Shot("sky with clouds", 10), Shot("snow field", 10)],
+    }
+    for i, (name, shots) in enumerate(videos.items()):
+        make_video(root / name, shots, size=(320, 180), fps=10, seed=i)
+    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=2",
+                    "-c:a", "aac", str(root / "audio_only.mp4")], check=True)
+    lavfi_video(root / "black.mp4", "color=c=black", duration=5, rate=10)
+    return root

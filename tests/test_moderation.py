@@ -1,0 +1,80 @@
+"""Moderation on videos with known sensitive content: queue, clearing, heat map order."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+from PIL import Image
+
+from catalog.build import open_catalog
+from reelcat.pictures import NO_DATA_COLOUR, heatmap_layout, severity_colour
+
+from .test_summaries import out  # noqa: F401  (the catalogued scripted archive)
+
+
+def test_six_seconds_of_blood_is_queued_with_a_range_covering_it(out):  # noqa: F811
+    con = open_catalog(out)
+    decision, ranges = con.execute(
+        "SELECT decision, time_ranges FROM review_queue WHERE file_name = 'blood.mp4'").fetchone()
+    assert decision == "review"
+    blood = [r for r in ranges if r["concept"] == "blood"]
+    assert blood and blood[0]["start"] <= 7.0 and blood[0]["end"] >= 11.0
+    assert blood[0]["thumbnail"] and (out / blood[0]["thumbnail"]).exists()
+    (position,) = con.execute("SELECT position FROM review_queue WHERE file_name = "
+                              "'blood.mp4'").fetchone()
+    assert position == 1  # the riskiest video heads the queue
+
+
+def test_a_single_high_scoring_frame_is_cleared(out):  # noqa: F811
+    con = open_catalog(out)
+    spike = con.execute(
+        "SELECT g.score >= th.accept FROM frame_tags g JOIN video_names n USING (video_id) "
+        "JOIN thresholds th USING (tag) WHERE n.file_name = 'spike.mp4' AND g.tag = 'blood' "
+        "AND g.t = 8.0").fetchone()
+    assert spike == (True,)  # the lone frame really scores as blood ...
+    decision, evidence = con.execute(
+        "SELECT decision, evidence FROM video_risk WHERE file_name = 'spike.mp4'").fetchone()
+    assert decision == "clear"  # ... and the video is still cleared
+    assert "no sensitive tag held" in evidence
+
+
+def test_cleared_videos_are_listed_not_dropped(out):  # noqa: F811
+    con = open_catalog(out)
+    rows = dict(con.execute("SELECT file_name, decision FROM review_queue").fetchall())
+    assert rows["city.mp4"] == "clear" and rows["black.mp4"] == "clear"
+    assert len(rows) == 6  # every good video, cleared ones included
+
+
+def test_heat_map_has_one_row_per_video_in_risk_order(out):  # noqa: F811
+    con = open_catalog(out)
+    order = [n for (n,) in con.execute("SELECT file_name FROM review_queue ORDER BY position")]
+    png = Image.open(out / "pictures" / "heatmap.png").convert("RGB")
+    layout = heatmap_layout(len(order), 48)
+    pixels = np.asarray(png)
+
+    def cell(i, j):
+        x = int(layout["left"] + (j + 0.5) * layout["bin_width"])
+        y = int(layout["top"] + (i + 0.5) * layout["row_height"] - layout["row_gap"] / 2)
+        return tuple(int(c) for c in pixels[y, x])
+
+    assert order[0] == "blood.mp4"
+    peak = con.execute("SELECT max(severity) FROM moderation_timeline WHERE file_name = "
+                       "'blood.mp4'").fetchone()[0]
+    row0 = [cell(0, j) for j in range(48)]
+    assert severity_colour(peak) in row0  # the blood row shows its peak severity colour
+    black = order.index("black.mp4")
+    assert all(cell(black, j) == NO_DATA_COLOUR for j in range(48))  # only blank frames
+    assert png.size[1] == layout["height"]
+
+
+def test_review_queue_and_heatmap_commands(out, tmp_path):  # noqa: F811
+    from .test_pipeline_e2e import run_cli
+
+    code, stdout, _ = run_cli("review-queue", "--out", str(out))
+    assert code == 0
+    lines = stdout.splitlines()
+    assert lines[0].endswith("cleared") and "1. blood.mp4  [review" in stdout
+    picture = tmp_path / "heat.png"
+    code, stdout, _ = run_cli("heatmap", "--output-dir", str(out), "--out", str(picture))
+    assert code == 0 and Image.open(io.BytesIO(picture.read_bytes())).format == "PNG"

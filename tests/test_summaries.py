@@ -1,0 +1,94 @@
+"""'What is this video about?' on videos with known shots: summaries, segments, pictures."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from catalog.build import open_catalog
+
+from .test_pipeline_e2e import materialize
+
+
+@pytest.fixture(scope="module")
+def out(scripted_archive, tmp_path_factory, ray_local):
+    out = tmp_path_factory.mktemp("scripted_out")
+    materialize(scripted_archive, out)
+    return out
+
+
+def summary(con, name):
+    return con.execute("SELECT top_tags, about FROM video_summaries WHERE file_name = ?",
+                       [name]).fetchone()
+
+
+def test_mostly_beach_video_is_beach_first_and_the_cutaway_stays_out_of_top3(out):
+    con = open_catalog(out)
+    top, about = summary(con, "beach_fire.mp4")
+    assert top[0] == "beach"
+    assert "fire" not in top[:3]
+    assert about.startswith("mostly beach (")
+
+
+def test_segments_start_and_end_within_one_sampling_interval(out):
+    con = open_catalog(out)
+    beach = con.execute("SELECT start, \"end\" FROM segments WHERE file_name = 'beach_fire.mp4' "
+                        "AND tag = 'beach' ORDER BY start").fetchall()
+    forest = con.execute("SELECT start, \"end\" FROM segments WHERE file_name = 'beach_fire.mp4' "
+                         "AND tag = 'forest'").fetchall()
+    assert len(beach) == 2
+    for (start, end), (true_start, true_end) in zip(beach, [(0, 12), (14, 23)], strict=True):
+        assert abs(start - true_start) <= 1.0 and abs(end - true_end) <= 1.0
+    assert len(forest) == 1 and abs(forest[0][0] - 23) <= 1.0 and abs(forest[0][1] - 30) <= 1.0
+
+
+def test_similar_frames_are_frames_of_the_same_concept(out):
+    con = open_catalog(out)
+    rows = con.execute("SELECT file_name, t FROM similar_frames('city.mp4', 3.0, 5)").fetchall()
+    assert len(rows) == 5
+    same = [r for r in rows if r[0] == "city.mp4" and r[1] < 10.0]
+    assert len(same) >= 4, rows
+
+
+def test_tag_stats_have_idf_and_a_tag_in_every_video_weighs_nothing(out):
+    con = open_catalog(out)
+    n = con.execute("SELECT count(*) FROM video_summaries WHERE frames > 0 AND "
+                    "about NOT LIKE 'only blank%'").fetchone()[0]
+    rows = con.execute("SELECT tag, df, idf, tfidf FROM video_tags").fetchall()
+    for tag, df, idf, tfidf in rows:
+        assert idf == pytest.approx(np.log(6 / df)) or idf == pytest.approx(np.log(n / df))
+    top3 = [t for (tags,) in con.execute("SELECT top_tags FROM video_summaries").fetchall()
+            for t in (tags or [])[:3]]
+    ubiquitous = {t for (t,) in con.execute(
+        "SELECT DISTINCT tag FROM video_tags WHERE ubiquitous").fetchall()}
+    assert not (set(top3) & ubiquitous)
+
+
+def test_video_without_usable_frames_gets_a_summary_row_saying_so(out):
+    con = open_catalog(out)
+    assert summary(con, "black.mp4")[1] == "only blank frames: nothing to summarise"
+    assert summary(con, "audio_only.mp4")[1] == "not catalogued: no video stream"
+
+
+def test_word_cloud_and_charts_are_real_non_empty_pictures(out):
+    con = open_catalog(out)
+    (vid,) = con.execute("SELECT video_id FROM video_summaries WHERE file_name = "
+                         "'beach_fire.mp4'").fetchone()
+    for path in [out / "pictures" / "videos" / f"{vid}_cloud.png",
+                 out / "pictures" / "videos" / f"{vid}_tags.png",
+                 out / "pictures" / "tag_frequencies.png"]:
+        img = Image.open(io.BytesIO(path.read_bytes()))
+        assert img.format == "PNG" and img.size[0] >= 200
+        assert np.asarray(img.convert("L")).std() > 5  # something is drawn
+
+
+def test_about_command_prints_a_timeline_strip_per_top_tag(out):
+    from .test_pipeline_e2e import run_cli
+
+    code, stdout, _ = run_cli("about", "--out", str(out), "beach_fire.mp4")
+    assert code == 0
+    strip = [ln for ln in stdout.splitlines() if ln.strip().startswith("beach |")]
+    assert strip and any(ch in strip[0] for ch in "▅▆▇█")

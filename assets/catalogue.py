@@ -8,7 +8,7 @@ from assets.tagging import frame_tags
 from catalog.build import build_catalog, open_catalog
 from orchestration.resources import ReelcatSettings
 from reelcat.model import model_id
-from reelcat.tagging import scoring_vocabulary_id
+from reelcat.tagging import scored_vocabulary_id
 from reelcat.vocabulary import load_vocabulary
 
 
@@ -22,7 +22,7 @@ def catalog_asset(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     vocab = load_vocabulary(cfg.vocabulary)
     path = build_catalog(cfg.output_dir, model_id=model_id(cfg.model),
                          sampling_id=cfg.sampling.id, vocab=vocab,
-                         vocabulary_id=scoring_vocabulary_id(cfg, vocab),
+                         vocabulary_id=scored_vocabulary_id(cfg, vocab),
                          interval_seconds=cfg.sampling.interval_seconds)
     con = open_catalog(cfg.output_dir)
     try:

@@ -16,7 +16,7 @@ from reelcat.config import Config
 from reelcat.model import model_id
 from reelcat.store import frames_dir, tags_dir
 from reelcat.summaries import VideoFrames, video_frames_from_rows
-from reelcat.tagging import scoring_vocabulary_id
+from reelcat.tagging import scored_vocabulary_id
 from reelcat.verdicts import effective
 from reelcat.vocabulary import Vocabulary, load_vocabulary
 
@@ -49,7 +49,7 @@ def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None, *,
             if vid not in failed:
                 videos[vid] = duration
     frames_glob = _glob(frames_dir(cfg.output_dir, mid, cfg.sampling.id))
-    tags_glob = _glob(tags_dir(cfg.output_dir, mid, scoring_vocabulary_id(cfg, vocab)))
+    tags_glob = _glob(tags_dir(cfg.output_dir, mid, scored_vocabulary_id(cfg, vocab)))
     empty_f = {"video_id": [], "t": [], "brightness": [], "contrast": []}
     empty_t = {"video_id": [], "t": [], "tag": [], "score": []}
     frames = con.sql(

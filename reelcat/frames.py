@@ -12,7 +12,9 @@ Sampling modes:
   several times faster on long-GOP video, since nothing between keyframes is decoded.
 - scene: frames whose scene-change score passes a threshold, at least one per 4 bins.
 - auto (default): keyframes, falling back to interval for a chunk whose keyframes are
-  too sparse to give at least half the frames the interval asks for.
+  too sparse: fewer than three quarters of the interval bins that the chunk's part of
+  the video covers hold a keyframe (so keyframes every 2 s serve a 2 s interval, and
+  a full decode serves a 1 s one).
 """
 
 from __future__ import annotations
@@ -39,13 +41,18 @@ class DecodeError(RuntimeError):
 
 @dataclass(frozen=True)
 class Chunk:
-    """A bounded piece of one video: [start, start + duration) seconds."""
+    """A bounded piece of one video: [start, start + duration) seconds.
+
+    `span` is how much of that the video really covers (the last chunk of a video ends
+    with the video); None when unknown, then taken as `duration`.
+    """
 
     video_id: str
     path: str
     start: float
     duration: float
     index: int
+    span: float | None = None
 
 
 @dataclass
@@ -62,7 +69,13 @@ def plan_chunks(video_id: str, path: str, duration: float, chunk_seconds: float,
     """Cut a video into chunks whose boundaries fall on sampling-bin edges."""
     step = max(interval_seconds, math.floor(chunk_seconds / interval_seconds) * interval_seconds)
     n = max(1, math.ceil(duration / step))
-    return [Chunk(video_id, path, i * step, step, i) for i in range(n)]
+    return [Chunk(video_id, path, i * step, step, i,
+                  span=max(0.0, min(step, duration - i * step)) if duration > 0 else None)
+            for i in range(n)]
+
+
+# auto: keyframes serve when at least this share of the interval bins hold one
+KEYFRAME_COVERAGE = 0.75
 
 
 def _select_expr(mode: str, start: float, interval: float, scene_threshold: float) -> str:
@@ -88,8 +101,11 @@ def decode_chunk(
     if mode == "auto":
         frames = decode_chunk(chunk, mode="keyframes", interval_seconds=interval_seconds,
                               size=size, thumbnail_width=thumbnail_width, threads=threads)
-        expected = chunk.duration / interval_seconds
-        if len(frames.times) >= 0.5 * expected:
+        # One frame per bin at most; the bins are those of the part of the video the chunk
+        # covers (not the chunk's nominal length, which can run past the video's end).
+        span = chunk.duration if chunk.span is None else min(chunk.span, chunk.duration)
+        bins = max(1, math.ceil(span / interval_seconds - 1e-9))
+        if len(frames.times) >= KEYFRAME_COVERAGE * bins:
             return frames
         mode = "interval"
     input_opts: dict = {"threads": threads}
@@ -135,12 +151,13 @@ def decode_chunk(
             raise DecodeError(f"ffmpeg failed on {chunk.path}: {tail[-1] if tail else 'no output'}")
         times = [float(m.group(2)) for m in _SHOWINFO.finditer(log)]
         n = min(n, len(times))
-        pixels = np.frombuffer(raw[: n * frame_bytes], dtype=np.uint8).reshape(n, size, size, 3)
+        pixels = np.frombuffer(raw, dtype=np.uint8, count=n * frame_bytes).reshape(
+            n, size, size, 3)
         thumbs = sorted(Path(tmp).glob("*.jpg"))[:n]
         thumbnails = [p.read_bytes() for p in thumbs]
     offset = chunk.start
     return DecodedFrames(
         times=np.asarray(times[:n], dtype=np.float64) + offset,
-        pixels=pixels.copy(),
+        pixels=pixels.copy(),  # writable, and frees ffmpeg's output buffer
         thumbnails=thumbnails + [b""] * (n - len(thumbnails)),
     )

@@ -7,10 +7,22 @@ archive), and a small nightly increment pays no dataset start-up cost. Frames tr
 through the object store at model resolution only.
 
 The caller owns the Ray connection: `connect` is called only when there is work.
+
+Performance (benchmarks/throughput.py measures it):
+- Decoding starts at once: the model's input size comes from its open_clip config, so
+  ffmpeg runs while the actor is still importing torch and building the model.
+- Chunks hold at most MAX_CHUNK_FRAMES sampled frames, so memory does not grow with a
+  video's length; the actor converts and embeds one model batch at a time, and sends
+  back embeddings, timestamps, thumbnails and brightness, never the pixels: nothing
+  model-sized accumulates in the driver or the object store while a video completes.
+- A decode asks Ray for half a CPU, so that ffmpeg keeps a core busy beside an actor
+  that holds one; the actor's torch uses every core of a small machine and its threads
+  do not spin-wait when idle, so ffmpeg and torch share the cores without waste.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from collections.abc import Callable
@@ -26,15 +38,58 @@ from reelcat.frames import Chunk, DecodedFrames, DecodeError, decode_chunk, plan
 from reelcat.store import FRAMES, frames_dir, write_table
 
 
+# A chunk holds at most this many sampled frames (interval, keyframes and auto sampling):
+# bounded memory per chunk whatever the video's length and the configured chunk_seconds.
+MAX_CHUNK_FRAMES = 64
+# CPUs a decode task asks of Ray: half, so a decode runs beside an actor holding one CPU.
+DECODE_TASK_CPUS = 0.5
+
+
+def plan_video_chunks(video: dict, sampling: SamplingConfig) -> list[Chunk]:
+    """The chunks embed_videos decodes for one video (dict with video_id, path, duration)."""
+    chunk_seconds = sampling.chunk_seconds
+    if sampling.mode != "scene":  # scene sampling: a chunk edge forces a frame; keep them
+        chunk_seconds = min(chunk_seconds, MAX_CHUNK_FRAMES * sampling.interval_seconds)
+    return plan_chunks(video["video_id"], video["path"], video["duration"], chunk_seconds,
+                       sampling.interval_seconds)
+
+
 @dataclass
 class DecodeResult:
     chunk: Chunk
     frames: DecodedFrames | None
     error: str | None
     seconds: float
+    brightness: np.ndarray | None = None  # per frame, mean pixel 0..1
+    contrast: np.ndarray | None = None  # per frame, pixel std 0..1
 
 
-@ray.remote(num_cpus=1)
+@dataclass
+class EmbeddedChunk:
+    """What comes back to the driver for one chunk: everything but the pixels."""
+
+    chunk: Chunk
+    times: np.ndarray | None
+    thumbnails: list[bytes]
+    brightness: np.ndarray | None
+    contrast: np.ndarray | None
+    embeddings: np.ndarray | None
+    error: str | None
+    seconds: float
+
+
+def _pixel_stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-frame brightness and contrast, a few frames at a time (float64 temporaries)."""
+    n = len(pixels)
+    flat = pixels.reshape(n, -1)
+    brightness, contrast = np.zeros(n), np.zeros(n)
+    for i in range(0, n, 8):
+        brightness[i : i + 8] = flat[i : i + 8].mean(axis=1) / 255.0
+        contrast[i : i + 8] = flat[i : i + 8].std(axis=1) / 255.0
+    return brightness, contrast
+
+
+@ray.remote(num_cpus=DECODE_TASK_CPUS)
 def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int) -> DecodeResult:
     started = time.perf_counter()
     try:
@@ -43,7 +98,9 @@ def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int)
             thumbnail_width=sampling.thumbnail_width,
             scene_threshold=sampling.scene_threshold, threads=threads,
         )
-        return DecodeResult(chunk, frames, None, time.perf_counter() - started)
+        brightness, contrast = _pixel_stats(frames.pixels)
+        return DecodeResult(chunk, frames, None, time.perf_counter() - started,
+                            brightness, contrast)
     except (DecodeError, OSError) as exc:
         return DecodeResult(chunk, None, str(exc), time.perf_counter() - started)
 
@@ -53,6 +110,8 @@ class Embedder:
     """Holds one CLIP model; embeds decoded chunks in batches."""
 
     def __init__(self, model_cfg: ModelConfig, torch_threads: int):
+        # Idle OpenMP threads sleep instead of spinning: ffmpeg shares these cores.
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
 
         from reelcat.model import ClipModel
@@ -63,10 +122,41 @@ class Embedder:
     def image_size(self) -> int:
         return self.model.image_size
 
-    def embed(self, result: DecodeResult) -> tuple[DecodeResult, np.ndarray | None]:
+    def embed(self, result: DecodeResult) -> EmbeddedChunk:
         if result.frames is None:
-            return result, None
-        return result, self.model.embed_pixels(result.frames.pixels)
+            return EmbeddedChunk(result.chunk, None, [], None, None, None, result.error,
+                                 result.seconds)
+        pixels = result.frames.pixels
+        if pixels.shape[1:3] != (self.model.image_size, self.model.image_size):
+            raise ValueError(f"frames of {pixels.shape[1]} px for a model of "
+                             f"{self.model.image_size} px")
+        # One model batch at a time: float tensors of one batch, never of the chunk.
+        step = self.model.cfg.batch_size
+        parts = [self.model.embed_pixels(pixels[i : i + step])
+                 for i in range(0, len(pixels), step)]
+        emb = np.concatenate(parts) if parts else self.model.embed_pixels(pixels)
+        return EmbeddedChunk(result.chunk, result.frames.times, result.frames.thumbnails,
+                             result.brightness, result.contrast, emb, None, result.seconds)
+
+
+def _configured_image_size(model_cfg: ModelConfig) -> int | None:
+    """The model's input size from its open_clip config file, without importing torch."""
+    try:
+        path = model_cfg.config_file
+        if not path:
+            import importlib.util
+
+            spec = importlib.util.find_spec("open_clip")
+            if spec is None or not spec.submodule_search_locations:
+                return None
+            path = os.path.join(spec.submodule_search_locations[0], "model_configs",
+                                f"{model_cfg.name}.json")
+        with open(path) as fh:
+            cfg = json.load(fh)
+        size = (cfg.get("preprocess_cfg") or {}).get("size") or cfg["vision_cfg"]["image_size"]
+        return int(size[0] if isinstance(size, (list, tuple)) else size)
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
 
 
 @dataclass
@@ -78,16 +168,14 @@ class EmbedReport:
     decode_seconds: float = 0.0
 
 
-def _frames_table(video_id: str, parts: list[tuple[DecodeResult, np.ndarray]],
-                  model_id: str, sampling_id: str) -> pa.Table:
-    parts = sorted(parts, key=lambda p: p[0].chunk.index)
-    times = np.concatenate([p[0].frames.times for p in parts]) if parts else np.zeros(0)
-    emb = np.concatenate([p[1] for p in parts]) if parts else np.zeros((0, 1), np.float32)
-    pixels = [p[0].frames.pixels for p in parts]
-    thumbs = [t for p in parts for t in p[0].frames.thumbnails]
-    flat = np.concatenate(pixels).reshape(len(times), -1) if len(times) else np.zeros((0, 1))
-    brightness = flat.mean(axis=1) / 255.0 if len(times) else np.zeros(0)
-    contrast = flat.std(axis=1) / 255.0 if len(times) else np.zeros(0)
+def _frames_table(video_id: str, parts: list[EmbeddedChunk], model_id: str,
+                  sampling_id: str) -> pa.Table:
+    parts = sorted(parts, key=lambda p: p.chunk.index)
+    times = np.concatenate([p.times for p in parts]) if parts else np.zeros(0)
+    emb = np.concatenate([p.embeddings for p in parts]) if parts else np.zeros((0, 1), np.float32)
+    thumbs = [t for p in parts for t in p.thumbnails]
+    brightness = np.concatenate([p.brightness for p in parts]) if len(times) else np.zeros(0)
+    contrast = np.concatenate([p.contrast for p in parts]) if len(times) else np.zeros(0)
     n = len(times)
     dim = emb.shape[1] if n else 0
     return pa.table(
@@ -140,42 +228,52 @@ def embed_videos(
             model_cfg, max(1, cpus if cpus <= 4 else int(actor_cpus)))
         for _ in range(embed_actors)
     ]
-    size = ray.get(actors[0].image_size.remote())
-    chunks = [
-        c for v in todo
-        for c in plan_chunks(v["video_id"], v["path"], v["duration"], sampling.chunk_seconds,
-                             sampling.interval_seconds)
-    ]
+    # Decode while the actors start: the input size from the model's config, checked
+    # against the loaded model before the first chunk is embedded.
+    size_ref = actors[0].image_size.remote()
+    size = _configured_image_size(model_cfg)
+    if size is None:
+        size, size_ref = ray.get(size_ref), None
+    chunks = [c for v in todo for c in plan_video_chunks(v, sampling)]
     remaining = {v["video_id"]: sum(1 for c in chunks if c.video_id == v["video_id"])
                  for v in todo}
     parts: dict[str, list] = {vid: [] for vid in remaining}
     decode_threads = max(1, cpus // max(1, decode_tasks))
     pending_chunks = list(reversed(chunks))
-    decoding: list = []
+    decoding: dict = {}  # object ref -> chunk
     embedding: list = []
     next_actor = 0
     while pending_chunks or decoding or embedding:
         # Bounded in flight: decoded chunks never pile up ahead of the actors.
         while (pending_chunks and len(decoding) < decode_tasks
                and len(decoding) + len(embedding) < decode_tasks + 2 * len(actors)):
-            decoding.append(decode_task.remote(pending_chunks.pop(), sampling, size,
-                                               decode_threads))
-        ready, _ = ray.wait(decoding + embedding, num_returns=1)
+            chunk = pending_chunks.pop()
+            decoding[decode_task.remote(chunk, sampling, size, decode_threads)] = chunk
+        ready, _ = ray.wait([*decoding, *embedding], num_returns=1)
         ref = ready[0]
         if ref in decoding:
-            decoding.remove(ref)
+            if size_ref is not None:
+                actual, size_ref = ray.get(size_ref), None
+                if actual != size:  # the config file did not tell: decode again
+                    for r, c in decoding.items():
+                        ray.cancel(r)
+                        pending_chunks.append(c)
+                    decoding.clear()
+                    size = actual
+                    continue
+            decoding.pop(ref)
             # Hand the decoded chunk (still in the object store) to the next actor.
             embedding.append(actors[next_actor].embed.remote(ref))
             next_actor = (next_actor + 1) % len(actors)
             continue
         embedding.remove(ref)
-        result, emb = ray.get(ref)
+        result: EmbeddedChunk = ray.get(ref)
         vid = result.chunk.video_id
         report.decode_seconds += result.seconds
         if result.error is not None:
             report.errors[vid] = result.error
         elif vid not in report.errors:
-            parts[vid].append((result, emb))
+            parts[vid].append(result)
         remaining[vid] -= 1
         if remaining[vid] == 0:
             if vid not in report.errors:

@@ -1,9 +1,9 @@
 """'Is this X?': the questions worth a person's time, and how precise each tag is.
 
 Candidates are frames where the model is least sure: the tag's calibrated score sits in
-its uncertain band (between the review and accept thresholds), or the tag flickers on
-and off between neighbouring frames. They are ranked by closeness to the accept
-threshold, then picked greedily so no two questions about a tag show near-identical
+its uncertain band (between the review and accept thresholds) or near it, or the tag
+flickers on and off between neighbouring frames. They are ranked by closeness to the
+accept threshold (flicker first), then picked greedily so no two questions about a tag show near-identical
 frames (cosine of embeddings above `near_duplicate`). A share of random audit items
 (accepted frames drawn uniformly) keeps precision estimates unbiased: uncertain items
 alone would make every tag look worse than it is.
@@ -44,21 +44,26 @@ def candidates(videos: list[VideoFrames], thresholds: dict[str, Threshold],
             flicker = np.zeros(len(scores), bool)
             if len(scores) >= 3:
                 flicker[1:-1] = (on[1:-1] != on[:-2]) & (on[1:-1] != on[2:])
-            band = (scores >= th.review) & (scores < th.accept)
             width = max(th.accept - th.review, 1e-6)
-            for i in np.flatnonzero((band | flicker) & ~v.blank):
-                closeness = 1.0 - min(abs(float(scores[i]) - th.accept) / width, 1.0)
+            # In-band frames come first (closeness near 1); when they run out the queue
+            # continues with the frames nearest the band on either side.
+            for i in np.flatnonzero(~v.blank):
+                closeness = 1.0 - abs(float(scores[i]) - th.accept) / width
+                if closeness < -1.0 and not flicker[i]:
+                    continue
                 out.append(Question(v.video_id, float(v.times[i]), tag, float(scores[i]),
                                     "flicker" if flicker[i] else "uncertain",
                                     closeness + (0.5 if flicker[i] else 0.0)))
     return sorted(out, key=lambda q: (-q.priority, q.video_id, q.t, q.tag))
 
 
-def pick_diverse(cands: list[Question], embedding_of, n: int, near_duplicate: float = 0.95,
+def pick_diverse(cands: list[Question], embedding_of, n: int, near_duplicate: float = 0.985,
+                 same_shot_seconds: float = 4.0,
                  answered: set[tuple[str, float, str]] = frozenset()) -> list[Question]:
-    """Greedy: best first, skipping items answered already or too like a picked one."""
+    """Greedy: best first, skipping items answered already or near-duplicates of a picked
+    one about the same tag (the same shot a few seconds away, or embeddings almost equal)."""
     picked: list[Question] = []
-    picked_emb: dict[str, list[np.ndarray]] = {}
+    seen: dict[str, list[tuple[str, float, np.ndarray]]] = {}
     for q in cands:
         if len(picked) >= n:
             break
@@ -67,11 +72,12 @@ def pick_diverse(cands: list[Question], embedding_of, n: int, near_duplicate: fl
         e = embedding_of(q.video_id, q.t)
         if e is None:
             continue
-        same_tag = picked_emb.setdefault(q.tag, [])
-        if same_tag and max(float(e @ o) for o in same_tag) >= near_duplicate:
+        same_tag = seen.setdefault(q.tag, [])
+        if any((v == q.video_id and abs(t - q.t) < same_shot_seconds)
+               or float(e @ o) >= near_duplicate for v, t, o in same_tag):
             continue
         picked.append(q)
-        same_tag.append(e)
+        same_tag.append((q.video_id, q.t, e))
     return picked
 
 
@@ -98,7 +104,7 @@ def question_queue(videos: list[VideoFrames], thresholds: dict[str, Threshold],
     rng = np.random.default_rng(seed)
     main = pick_diverse(candidates(videos, thresholds, tags), embedding_of, n - n_audit,
                         answered=answered)
-    audit = audit_items(videos, thresholds, n - len(main), rng, tags, answered)
+    audit = audit_items(videos, thresholds, n_audit, rng, tags, answered)
     queue = list(main)
     # Audit items are spread through the queue, not bunched at the end.
     for k, q in enumerate(audit):

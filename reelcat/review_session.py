@@ -20,8 +20,8 @@ from reelcat.questions import Question, question_queue, tag_precision
 from reelcat.store import export_thumbnails, frames_dir
 from reelcat.summaries import Threshold, default_thresholds
 from reelcat.summary_files import learned_thresholds
-from reelcat.tagging import scoring_vocabulary_id
-from reelcat.verdicts import Verdict, VerdictError, append, log
+from reelcat.tagging import scored_vocabulary_id
+from reelcat.verdicts import Verdict, VerdictError, append, effective, log
 from reelcat.vocabulary import load_vocabulary
 
 
@@ -39,7 +39,7 @@ class ReviewSession:
         self.reviewer = reviewer
         self.vocab = load_vocabulary(cfg.vocabulary)
         self.model_id = model_id(cfg.model)
-        self.vocabulary_id = scoring_vocabulary_id(cfg, self.vocab)
+        self.vocabulary_id = scored_vocabulary_id(cfg, self.vocab)
         self.frames_folder = frames_dir(self.out, self.model_id, cfg.sampling.id)
         self.reload()
 
@@ -73,7 +73,8 @@ class ReviewSession:
         return emb[int(np.argmin(np.abs(times - t)))]
 
     def answered(self) -> set[tuple[str, float, str]]:
-        return {(v["video_id"], round(v["start"], 3), v["tag"]) for v in log(self.out)
+        """Frames with an answer in force (an undone answer asks the question again)."""
+        return {(v["video_id"], round(v["start"], 3), v["tag"]) for v in effective(self.out)
                 if v["scope"] == "frame"}
 
     def questions(self, n: int = 20, tags: list[str] | None = None, seed: int = 0) -> list[Asked]:
@@ -115,9 +116,9 @@ class ReviewSession:
         return vid
 
     def progress(self) -> dict:
-        rows = log(self.out)
-        return {"answered": sum(r["verdict"] in ("yes", "no", "unsure") for r in rows),
-                "per_tag": tag_precision(rows)}
+        """Answers in force (undone ones do not count), and per-tag precision estimates."""
+        rows = effective(self.out)
+        return {"answered": len(rows), "per_tag": tag_precision(rows)}
 
 
 def thumbnail_path(out: Path, rel: str | None) -> Path | None:

@@ -243,6 +243,7 @@ a{color:#3465a4}
  margin:.8rem 0}
 img.pic{max-width:100%;height:auto;display:block}
 table{border-collapse:collapse;width:100%;background:#fff}
+table.queue{table-layout:fixed}
 th,td{text-align:left;padding:.4rem .6rem;border-bottom:1px solid #e9ecef;
  vertical-align:top}
 th{font-size:.8rem;text-transform:uppercase;letter-spacing:.03em;color:#6c757d}
@@ -360,7 +361,9 @@ def archive_page(server: ReviewServer) -> bytes:
                 f'<td><span class="badge {esc(r["decision"])}">{esc(r["decision"])}</span></td>'
                 f'<td class="num">{r["risk"]:.2f}</td><td>{ranges or "–"}</td>'
                 f'<td class="num">{clock(r["duration"])}</td></tr>')
-        return ("<table><thead><tr><th>Video</th><th>Decision</th><th>Risk</th>"
+        return ('<table class="queue"><colgroup><col style="width:38%"><col style="width:11%">'
+                '<col style="width:8%"><col><col style="width:9%"></colgroup>'
+                "<thead><tr><th>Video</th><th>Decision</th><th>Risk</th>"
                 "<th>Flagged time ranges</th><th>Length</th></tr></thead><tbody>"
                 + "".join(body) + "</tbody></table>")
 

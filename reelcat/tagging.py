@@ -46,6 +46,16 @@ def scoring_vocabulary_id(cfg: Config, vocab: Vocabulary) -> str:
     return f"{vocab.id}+{adapted}" if adapted else vocab.id
 
 
+def scored_vocabulary_id(cfg: Config, vocab: Vocabulary) -> str:
+    """The vocabulary id whose scores readers should use: the adapted one once its scores
+    exist (learning ran but re-scoring has not yet: the previous scores still stand)."""
+    wanted = scoring_vocabulary_id(cfg, vocab)
+    if wanted != vocab.id and not any(
+            tags_dir(cfg.output_dir, model_id(cfg.model), wanted).glob("*.parquet")):
+        return vocab.id
+    return wanted
+
+
 def scoring_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
     """The vocabulary's text bank, adapted by people's verdicts when they gave some."""
     adapted = load_adapted_bank(cfg.output_dir)

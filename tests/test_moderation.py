@@ -48,7 +48,8 @@ def test_cleared_videos_are_listed_not_dropped(out):  # noqa: F811
 
 def test_heat_map_has_one_row_per_video_in_risk_order(out):  # noqa: F811
     con = open_catalog(out)
-    order = [n for (n,) in con.execute("SELECT file_name FROM review_queue ORDER BY position")]
+    order = [n for (n,) in con.execute(
+        "SELECT file_name FROM review_queue ORDER BY position").fetchall()]
     png = Image.open(out / "pictures" / "heatmap.png").convert("RGB")
     layout = heatmap_layout(len(order), 48)
     pixels = np.asarray(png)

@@ -1,0 +1,118 @@
+"""The feedback loop: verdicts that stick, learning without decoding, the question queue."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from catalog.build import open_catalog
+from reelcat.questions import Question, question_queue
+from reelcat.summaries import Threshold, VideoFrames
+from reelcat.verdicts import Verdict, VerdictError, append, effective, log
+
+from .conftest import REPO, ffmpeg_calls
+from .test_pipeline_e2e import materialize
+from .test_summaries import out  # noqa: F401  (the catalogued scripted archive)
+
+
+def test_latest_verdict_wins_and_undo_is_a_newer_row(tmp_path):
+    first, = append(tmp_path, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "yes")])
+    second, = append(tmp_path, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "no")])
+    assert [v["verdict"] for v in effective(tmp_path)] == ["no"]
+    append(tmp_path, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "undo", undoes=second)])
+    assert [v["verdict_id"] for v in effective(tmp_path)] == [first]
+    assert [v["verdict"] for v in log(tmp_path)] == ["yes", "no", "undo"]  # nothing erased
+
+
+def test_bad_verdicts_are_refused_and_nothing_is_written(tmp_path):
+    for bad in [Verdict("shot", "v1", 0, 0, "fire", "no"),
+                Verdict("frame", "v1", 0, 0, "fire", "maybe"),
+                Verdict("frame", "v1", 5, 1, "fire", "no"),
+                Verdict("frame", "v1", 0, 0, "fire", "undo")]:
+        with pytest.raises(VerdictError):
+            append(tmp_path, [Verdict("frame", "v1", 0, 0, "fire", "yes"), bad])
+    assert log(tmp_path) == []
+
+
+def test_question_queue_prefers_uncertain_diverse_items_and_audits(tmp_path):
+    times = np.arange(20, dtype=float)
+    scores = np.linspace(0.0, 0.95, 20).astype(np.float32)
+    videos = [VideoFrames(f"v{i}", 20.0, times, np.zeros(20, bool), {"fire": scores})
+              for i in range(3)]
+    rng = np.random.default_rng(0)
+    embeddings = {(f"v{i}", t): rng.normal(size=8) for i in range(3) for t in times}
+    for key, e in embeddings.items():
+        embeddings[key] = e / np.linalg.norm(e)
+    th = {"fire": Threshold("fire", 0.5, 0.3, "test")}
+    queue = question_queue(videos, th, lambda v, t: embeddings[(v, t)], n=12, seed=1)
+    assert len(queue) == 12
+    uncertain = [q for q in queue if q.reason != "audit"]
+    audit = [q for q in queue if q.reason == "audit"]
+    assert 1 <= len(audit) <= 2  # ~8%, and audit items are accepted frames
+    assert all(q.score >= 0.5 for q in audit)
+    # the best questions sit right under the accept threshold
+    assert all(0.3 <= q.score < 0.6 for q in uncertain[:3])
+    # no two questions from the same shot a few seconds apart
+    for a in uncertain:
+        for b in uncertain:
+            assert a is b or a.video_id != b.video_id or abs(a.t - b.t) >= 4.0
+    # answered items are not asked again
+    answered = {(q.video_id, round(q.t, 3), q.tag) for q in queue}
+    again = question_queue(videos, th, lambda v, t: embeddings[(v, t)], n=12, seed=1,
+                           answered=answered)
+    assert not any((q.video_id, round(q.t, 3), q.tag) in answered for q in again)
+    assert isinstance(queue[0], Question)
+
+
+def test_a_no_holds_through_a_full_rerun_and_rescoring_decodes_nothing(out, scripted_archive):  # noqa: F811
+    con = open_catalog(out)
+    vid, duration = con.execute("SELECT video_id, duration FROM video_summaries "
+                                "WHERE file_name = 'beach_fire.mp4'").fetchone()
+    con.close()
+    append(out, [Verdict("video", vid, 0.0, duration, "beach", "no", source="button")])
+    before = ffmpeg_calls()
+    materialize(scripted_archive, out)  # the whole graph again
+    assert ffmpeg_calls() == before  # verdicts re-score stored embeddings only
+    con = open_catalog(out)
+    top, about = con.execute("SELECT top_tags, about FROM video_summaries WHERE video_id = ?",
+                             [vid]).fetchone()
+    assert "beach" not in top and "beach" not in about
+    labels = con.execute("SELECT count(*) FILTER (label), count(*) FROM labels_final "
+                         "WHERE video_id = ? AND tag = 'beach'", [vid]).fetchone()
+    assert labels[0] == 0 and labels[1] > 0
+    assert con.execute("SELECT count(*) FROM verdicts WHERE video_id = ?", [vid]).fetchone()[0] == 1
+
+
+def test_learning_moves_the_answered_tag_and_reports_the_change(out):  # noqa: F811
+    from reelcat.config import load_config
+    from reelcat.learning_files import learn_from_verdicts
+
+    cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(out)}, environ={})
+    con = open_catalog(out)
+    rows = con.execute("SELECT f.video_id, f.t, n.file_name FROM frames f JOIN video_names n "
+                       "USING (video_id) WHERE n.file_name = 'sky_snow.mp4'").fetchall()
+    con.close()
+    verdicts = [Verdict("frame", v, t, t, "snow field", "yes" if t >= 10 else "no")
+                for v, t, _ in rows]
+    append(out, verdicts)
+    changes = {c.tag: c for c in learn_from_verdicts(cfg)}
+    change = changes["snow field"]
+    assert change.answers == len(verdicts)
+    assert "'snow field' threshold" in str(change) and "frames changed" in str(change)
+    assert (out / "feedback" / "adaptation.npz").exists()
+
+
+def test_terminal_review_records_answers_and_undo(out):  # noqa: F811
+    before = len(log(out))
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", "review", "--out", str(out), "-n", "5",
+         "--reviewer", "tester"], input="n\ny\nz\ns\nq\n", capture_output=True, text=True,
+        cwd=REPO, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "Is this '" in proc.stdout and "undone" in proc.stdout
+    new = log(out)[before:]
+    assert [r["verdict"] for r in new] == ["no", "yes", "undo"]
+    assert new[2]["undoes"] == new[1]["verdict_id"] and new[0]["reviewer"] == "tester"

@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast sample dagster lint benchmark-quality benchmark-throughput clean
+.PHONY: install run test test-fast sample dagster browser lint benchmark-quality benchmark-throughput clean
 
 install: $(STAMP)
 
@@ -34,7 +34,12 @@ test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
 
 dagster: $(STAMP)
+	mkdir -p .dagster_home
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
+
+# Debian's Chromium for the review page's browser test (needs root; skipped if present).
+browser:
+	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

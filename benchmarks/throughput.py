@@ -34,7 +34,6 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
-import math
 import os
 import platform
 import resource
@@ -291,7 +290,8 @@ def _start_ray(spec: dict) -> float:
 
     t = time.perf_counter()
     gpus = 1 if spec["device"] == "cuda" else 0
-    ray.init(num_cpus=os.cpu_count(), num_gpus=gpus, include_dashboard=False,
+    # address="local": a fresh cluster of our own, even when others run on this machine
+    ray.init(address="local", num_cpus=os.cpu_count(), num_gpus=gpus, include_dashboard=False,
              log_to_driver=False, configure_logging=False)
     return time.perf_counter() - t
 
@@ -414,9 +414,33 @@ CHILDREN = {"model": child_model, "decode": child_decode, "pipeline": child_pipe
             "naive": child_naive, "rescore": child_rescore}
 
 
+def _cpu_busy() -> tuple[float, float]:
+    """Machine-wide (busy, total) CPU seconds since boot, from /proc/stat."""
+    with open("/proc/stat") as fh:
+        vals = [int(x) for x in fh.readline().split()[1:]]
+    hz = os.sysconf("SC_CLK_TCK")
+    idle = vals[3] + (vals[4] if len(vals) > 4 else 0)
+    return (sum(vals[:8]) - idle) / hz, sum(vals[:8]) / hz
+
+
+def wait_for_quiet(max_wait: float, threshold: float = 0.25) -> float:
+    """Wait (up to max_wait s) until other work uses under `threshold` of one core over
+    a second; return the load seen last (cores busy)."""
+    deadline = time.monotonic() + max_wait
+    while True:
+        b0, _ = _cpu_busy()
+        time.sleep(1.0)
+        load = _cpu_busy()[0] - b0
+        if load < threshold or time.monotonic() >= deadline:
+            return load
+
+
 def run_child(kind: str, spec: dict, phases: Phases, label: str) -> dict:
     """Run one measurement in a subprocess; return its result plus its peak memory."""
+    quiet = wait_for_quiet(spec.get("wait_quiet", 0)) if spec.get("wait_quiet") else None
     ru0 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    busy0 = _cpu_busy()[0]
+    w0 = time.perf_counter()
     with phases(label):
         proc = subprocess.run([sys.executable, __file__, "--child", kind],
                               input=json.dumps(spec), capture_output=True, text=True,
@@ -426,9 +450,14 @@ def run_child(kind: str, spec: dict, phases: Phases, label: str) -> dict:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-8000:])
         raise SystemExit(f"measurement {label!r} failed (exit {proc.returncode})")
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
+    wall = time.perf_counter() - w0
     result = json.loads(lines[-1][len("RESULT "):])
     # CPU of the subprocess and every descendant it (or Ray) reaped
     result["cpu_seconds"] = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
+    # Other work on the machine meanwhile, in cores (the machine may be shared)
+    result["background_cores"] = max(0.0, (_cpu_busy()[0] - busy0 - result["cpu_seconds"])
+                                     / wall)
+    result["quiet_before"] = quiet
     return result
 
 
@@ -491,6 +520,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--rescore-rows", type=int, default=None, help="1,000,000")
     ap.add_argument("--skip", default="", help="comma separated: naive,memory,rescore,decode")
     ap.add_argument("--phase-log", default=None, help="append measurement times (JSON lines)")
+    ap.add_argument("--wait-quiet", type=float, default=60.0,
+                    help="before each measurement wait up to this many seconds for other "
+                         "work on the machine to fall under a quarter core (0: don't)")
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -540,7 +572,7 @@ def main(argv: list[str] | None = None) -> int:
 
     base = {"model": args.model, "device": device, "batch_size": batch_size,
             "repeats": repeats, "decode_tasks": decode_tasks, "videos": videos,
-            "out": str(work / "out")}
+            "out": str(work / "out"), "wait_quiet": 0 if quick else args.wait_quiet}
     Path(base["out"]).mkdir(exist_ok=True)
     R: dict = {}
     cpu_total = 0.0
@@ -550,7 +582,8 @@ def main(argv: list[str] | None = None) -> int:
         res = run_child(kind, {**base, **extra}, phases, label)
         cpu_total += res["cpu_seconds"]
         print(f"  .. {label}: {', '.join(f'{x:.2f}' for x in res.get('times', []))} s "
-              f"(cpu {res['cpu_seconds']:.0f} s)", flush=True)
+              f"(cpu {res['cpu_seconds']:.0f} s; other work on the machine meanwhile "
+              f"{res['background_cores']:.2f} cores)", flush=True)
         return res
 
     R["model"] = child("model", "model", model_frames=(2048 if device == "cuda" else
@@ -599,7 +632,7 @@ def main(argv: list[str] | None = None) -> int:
                 mode, m["frames"], secs, video_seconds, d["peak_pss_mb"])
             dspf = secs / m["frames"]
             serial[mode] = 1 / (dspf + model_spf)
-            rows.append([f"serial bound 1/(decode+model s/frame)", mode, "-", "-",
+            rows.append(["serial bound 1/(decode+model s/frame)", mode, "-", "-",
                          f"{serial[mode]:.2f}",
                          f"{serial[mode] * video_seconds / m['frames']:.0f}", "-", "-", "-"])
     for mode in modes:

@@ -42,7 +42,7 @@ from reelcat.store import FRAMES, frames_dir, write_table
 # bounded memory per chunk whatever the video's length and the configured chunk_seconds.
 MAX_CHUNK_FRAMES = 64
 # CPUs a decode task asks of Ray: half, so a decode runs beside an actor holding one CPU.
-DECODE_TASK_CPUS = 0.5
+DECODE_TASK_CPUS = float(os.environ.get("EXP_DECODE_CPUS", "0.5"))
 
 
 def plan_video_chunks(video: dict, sampling: SamplingConfig) -> list[Chunk]:
@@ -111,12 +111,13 @@ class Embedder:
 
     def __init__(self, model_cfg: ModelConfig, torch_threads: int):
         # Idle OpenMP threads sleep instead of spinning: ffmpeg shares these cores.
-        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if os.environ.get("EXP_OMP", "passive") == "passive":
+            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
 
         from reelcat.model import ClipModel
 
-        torch.set_num_threads(torch_threads)
+        torch.set_num_threads(int(os.environ.get("EXP_TORCH_THREADS", torch_threads)))
         self.model = ClipModel(model_cfg)
 
     def image_size(self) -> int:
@@ -232,6 +233,8 @@ def embed_videos(
     # against the loaded model before the first chunk is embedded.
     size_ref = actors[0].image_size.remote()
     size = _configured_image_size(model_cfg)
+    if os.environ.get("EXP_NOGUESS"):
+        size = None
     if size is None:
         size, size_ref = ray.get(size_ref), None
     chunks = [c for v in todo for c in plan_video_chunks(v, sampling)]

@@ -8,7 +8,6 @@ stored embeddings; no video is decoded.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import pyarrow.parquet as pq
 
@@ -89,7 +88,3 @@ def tag_frames(cfg: Config, video_ids: list[str] | None = None) -> TagReport:
         report.rows += table.num_rows
     return report
 
-
-def tags_path(cfg: Config) -> Path:
-    vocab = load_vocabulary(cfg.vocabulary)
-    return tags_dir(cfg.output_dir, model_id(cfg.model), scoring_vocabulary_id(cfg, vocab))

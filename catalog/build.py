@@ -17,6 +17,7 @@ import duckdb
 import pyarrow as pa
 
 from reelcat.store import FRAME_TAGS, FRAMES
+from reelcat.groups import named_groups_dir
 from reelcat.verdicts import verdict_dir
 from reelcat.vocabulary import Vocabulary
 
@@ -28,7 +29,8 @@ _PARQUET_VIEWS = {"frames": ("frames/*/*/*.parquet", FRAMES),
 _OBJECTS = ("vocabulary", "video_names", "thresholds", "segments", "video_tags",
             "video_summaries", "tag_frequencies", "moderation_timeline",
             "moderation_segments", "video_risk", "review_queue", "verdicts",
-            "verdicts_effective", "labels_final", "macro_video_summary",
+            "verdicts_effective", "labels_final", "named_groups", "named_group_labels",
+            "macro_video_summary",
             "macro_timeline", "macro_similar_frames")
 
 
@@ -51,7 +53,8 @@ def build_catalog(out: str | Path, *, model_id: str, sampling_id: str, vocab: Vo
                   vocabulary_id: str, interval_seconds: float) -> Path:
     """(Re)build out/catalog.duckdb from the Parquet store; returns its path."""
     out = Path(out).resolve()
-    verdict_dir(out)  # the log's first (empty) file, so its views always bind
+    verdict_dir(out)  # the logs' first (empty) files, so their views always bind
+    named_groups_dir(out)
     final = out / CATALOG_FILE
     tmp = out / f".{CATALOG_FILE}.building"
     tmp.unlink(missing_ok=True)

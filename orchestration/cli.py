@@ -9,6 +9,7 @@
     reelcat heatmap --out FILE   the archive severity heat map as a PNG
     reelcat review               answer "is this X?" questions in the terminal
     reelcat serve                the review web page on 127.0.0.1
+    reelcat groups / name-group  name recurring look-alike frames: a new tag
     reelcat synth --videos N --seed S --out DIR   a labelled synthetic archive
 
 It lives beside the Dagster wiring because `run` materialises the asset graph through
@@ -277,6 +278,65 @@ def cmd_review(args: argparse.Namespace) -> int:
     return 0
 
 
+def _archive_embeddings(cfg: Config):
+    import numpy as np
+
+    from catalog.build import open_catalog
+
+    con = open_catalog(cfg.output_dir)
+    rows = con.execute("SELECT f.video_id, f.t, f.frame, f.embedding, n.file_name FROM frames f "
+                       "JOIN video_names n USING (video_id) ORDER BY 1, 2").fetchall()
+    emb = np.asarray([r[3] for r in rows], dtype=np.float32)
+    return con, rows, emb
+
+
+def cmd_groups(args: argparse.Namespace) -> int:
+    from reelcat.groups import find_groups, preview
+    from reelcat.store import export_thumbnails, frames_dir
+    from reelcat.model import model_id
+
+    cfg = _config(args)
+    _, rows, emb = _archive_embeddings(cfg)
+    groups = find_groups(emb, [r[0] for r in rows], seed=args.seed)[: args.n]
+    folder = frames_dir(cfg.output_dir, model_id(cfg.model), cfg.sampling.id)
+    for g in groups:
+        p = preview(g, emb)
+        examples = [rows[i] for i in g.members[:: max(1, g.size // 3)][:3]]
+        wanted: dict[str, list[float]] = {}
+        for r in examples:
+            wanted.setdefault(r[0], []).append(r[1])
+        thumbs = export_thumbnails(cfg.output_dir, folder, wanted)
+        print(f"group {g.id}: {g.size} look-alike frames in {g.videos} videos "
+              f"(cohesion {g.cohesion:.2f}); naming it would label {p['accepted']} frames "
+              f"and ask about {p['uncertain']}")
+        for r in examples:
+            print(f"    {r[4]} at {r[1]:.1f} s  {cfg.output_dir / thumbs[(r[0], r[1])]}")
+    if not groups:
+        print("reelcat: no recurring look-alike groups")
+    return 0
+
+
+def cmd_name_group(args: argparse.Namespace) -> int:
+    from reelcat.groups import find_groups, name_group
+    from reelcat.vocabulary import load_vocabulary
+
+    cfg = _config(args)
+    _, rows, emb = _archive_embeddings(cfg)
+    groups = {g.id: g for g in find_groups(emb, [r[0] for r in rows], seed=args.seed)}
+    if args.group not in groups:
+        raise VerdictError(f"no group {args.group}: `reelcat groups` lists them")
+    import numpy as np
+
+    info = name_group(cfg.output_dir, groups[args.group], args.name, emb,
+                      [r[0] for r in rows], np.asarray([r[1] for r in rows]),
+                      load_vocabulary(cfg.vocabulary).names, reviewer=args.reviewer,
+                      confirmed=args.yes)
+    print(f"reelcat: '{args.name}' now labels {info['accepted']} frames; {info['uncertain']} "
+          "more are uncertain and will be asked about. Rebuild the catalogue (reelcat run) "
+          "to see it in named_group_labels.")
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from reelcat.server import serve
 
@@ -340,6 +400,17 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--tag", action="append", help="only ask about this tag (repeatable)")
     rv.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
     rv.set_defaults(func=cmd_review)
+    gr = command("groups", "recurring look-alike frames worth a name")
+    gr.add_argument("-n", type=int, default=10)
+    gr.add_argument("--seed", type=int, default=0)
+    gr.set_defaults(func=cmd_groups)
+    ng = command("name-group", "turn a group into a tag (says how many frames it changes)")
+    ng.add_argument("group", type=int)
+    ng.add_argument("name")
+    ng.add_argument("--yes", action="store_true", help="confirm a change of many frames")
+    ng.add_argument("--seed", type=int, default=0)
+    ng.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
+    ng.set_defaults(func=cmd_name_group)
     sv = command("serve", "the review web page (binds 127.0.0.1)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765)

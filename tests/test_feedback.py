@@ -116,3 +116,47 @@ def test_terminal_review_records_answers_and_undo(out):  # noqa: F811
     new = log(out)[before:]
     assert [r["verdict"] for r in new] == ["no", "yes", "undo"]
     assert new[2]["undoes"] == new[1]["verdict_id"] and new[0]["reviewer"] == "tester"
+
+
+def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_path):  # noqa: F811
+    import shutil
+
+    from catalog.build import build_catalog
+    from reelcat.groups import find_groups, name_group
+    from reelcat.vocabulary import load_vocabulary
+
+    work = tmp_path / "out"
+    shutil.copytree(out, work)
+    con = open_catalog(work)
+    rows = con.execute("SELECT f.video_id, f.t, n.file_name, f.embedding FROM frames f "
+                       "JOIN video_names n USING (video_id) ORDER BY 1, 2").fetchall()
+    settings = con.execute("SELECT model_id, sampling_id, vocabulary_id, interval_seconds "
+                           "FROM catalog_settings").fetchone()
+    con.close()
+    emb = np.asarray([r[3] for r in rows], dtype=np.float32)
+    vids = [r[0] for r in rows]
+    times = np.asarray([r[1] for r in rows])
+    groups = find_groups(emb, vids, min_videos=1)
+    # the group holding most of city.mp4's first ten seconds (city at night)
+    city = {i for i, r in enumerate(rows) if r[2] == "city.mp4" and r[1] < 10}
+    group = max(groups, key=lambda g: len(city & set(g.members.tolist())))
+    assert len(city & set(group.members.tolist())) >= 5
+    vocab = load_vocabulary(REPO / "reelcat/vocabularies/synthetic.yaml")
+    with pytest.raises(VerdictError, match="already a tag"):
+        name_group(work, group, "fire", emb, vids, times, vocab.names)
+    with pytest.raises(VerdictError, match="confirm"):
+        name_group(work, group, "night lights", emb, vids, times, vocab.names,
+                   max_without_confirm=2)
+    info = name_group(work, group, "night lights", emb, vids, times, vocab.names)
+    assert info["accepted"] >= 5
+    members = [v for v in effective(work) if v["tag"] == "night lights"]
+    assert len(members) == group.size and all(v["source"] == "cluster" for v in members)
+    build_catalog(work, model_id=settings[0], sampling_id=settings[1], vocab=vocab,
+                  vocabulary_id=settings[2], interval_seconds=settings[3])
+    con = open_catalog(work)
+    labelled = con.execute(
+        "SELECT n.file_name, l.t FROM named_group_labels l JOIN video_names n USING (video_id) "
+        "WHERE l.tag = 'night lights' AND l.status = 'accepted'").fetchall()
+    assert len(labelled) == info["accepted"]
+    in_city = sum(1 for name, t in labelled if name == "city.mp4" and t < 10.5)
+    assert in_city / len(labelled) >= 0.8  # it spreads to look-alikes, not everywhere

@@ -272,10 +272,12 @@ def simulate_feedback(cfg, con, truth) -> dict:
                                lambda v, t: emb[index[(v, round(t, 3))]], n=50, tags=[tag])
         row = [base_f1[tag]]
         for k in (10, 20, 50):
-            ex = Examples([], [])
+            ex = Examples([], [], [], [])
             for q in queue[:k]:
                 i = index[(q.video_id, round(q.t, 3))]
-                (ex.yes if labels[i, j] else ex.no).append(emb[i])
+                side = "yes" if labels[i, j] else "no"
+                getattr(ex, side).append(emb[i])
+                getattr(ex, f"{side}_videos").append(q.video_id)
             adapted = adapt_bank(bank, {tag: ex})
             _, after = score_embeddings(emb, adapted)
             asked = np.array([index[(q.video_id, round(q.t, 3))] for q in queue[:k]], int)

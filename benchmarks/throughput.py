@@ -508,6 +508,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="folder for generated videos (cached) and outputs "
                          "(default: $TMPDIR/reelcat-bench)")
     ap.add_argument("--repeats", type=int, default=None, help="runs per measurement (3)")
+    ap.add_argument("--videos", type=int, default=None,
+                    help="1080p clips to catalogue (default 3; more repeat the three "
+                         "encodes under new names, e.g. to feed a GPU)")
     ap.add_argument("--model", default="ViT-B-32")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
     ap.add_argument("--batch-size", type=int, default=None,
@@ -556,13 +559,23 @@ def main(argv: list[str] | None = None) -> int:
     for name, src, extra, size, secs in clips:
         p = make_video(work, name, src, extra, size, secs)
         videos.append({"video_id": name, "path": str(p), "duration": probe(p)})
+    distinct = len(videos)
+    for i in range(distinct, args.videos or distinct):  # the same encodes, new names
+        v = videos[i % distinct]
+        p = Path(v["path"]).with_name(f"{v['video_id']}-copy{i}.mp4")
+        if not p.exists():
+            with contextlib.suppress(FileExistsError):
+                os.link(v["path"], p)
+        videos.append({**v, "video_id": f"{v['video_id']}_copy{i}", "path": str(p)})
+    videos = videos[: args.videos or distinct]
     mem_videos = []
     if "memory" not in skip:
         for name, src, extra, size, secs in memory:
             p = make_video(work, name, src, extra, size, secs)
             mem_videos.append({"video_id": name, "path": str(p), "duration": probe(p)})
     video_seconds = sum(v["duration"] for v in videos)
-    print(f"videos: {len(videos)} x {clips[0][3]} H.264 30 fps, keyframe every 2 s, "
+    print(f"videos: {len(videos)} x {clips[0][3]} H.264 30 fps ({min(distinct, len(videos))} "
+          f"distinct encodes), keyframe every 2 s, "
           f"{video_seconds:.0f} s in all; memory test: "
           + ", ".join(f"{v['duration']:.0f} s at {m[3]}" for v, m in zip(mem_videos, memory))
           + f"  (ready in {time.perf_counter() - t:.1f} s, cached in {work / 'videos'})")

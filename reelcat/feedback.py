@@ -2,8 +2,9 @@
 
 For each tag with answers, the tag itself moves toward what people said: its score is
 shifted by how much more a frame resembles the frames answered "yes" than those answered
-"no" (a prototype probe on stored image embeddings that starts from the text score),
-so look-alikes of a rejected frame score low. Then the tag's accept threshold is
+"no" (on stored image embeddings; it starts from the text score),
+(nearest neighbours among the answered frames), so look-alikes of a rejected frame
+score low. Then the tag's accept threshold is
 re-fitted to the answers (best F1 over them). Tags nobody answered about are left
 exactly as they were. The result is an "adaptation" file; tag scores computed with it carry the
 vocabulary id plus the adaptation's id, so every score row says what produced it.
@@ -35,6 +36,30 @@ def feedback_dir(out: Path) -> Path:
 class Examples:
     yes: list[np.ndarray]
     no: list[np.ndarray]
+    yes_videos: list[str] | None = None  # where each example came from, when known
+    no_videos: list[str] | None = None
+
+
+MIN_CROSS_VIDEO_AGREEMENT = 0.6
+
+
+def examples_generalise(ex: Examples) -> bool:
+    """Do the answers carry over between videos? Each answered frame's nearest answered
+    frame from another video should mostly share its answer; if not (the model's image
+    space does not separate the two), leaning on examples would only add noise and the
+    tag keeps its text score (its threshold is still re-fitted)."""
+    if not (ex.yes and ex.no) or ex.yes_videos is None or ex.no_videos is None:
+        return bool(ex.yes and ex.no)
+    emb = np.asarray(ex.yes + ex.no, np.float32)
+    label = np.array([True] * len(ex.yes) + [False] * len(ex.no))
+    video = np.asarray(ex.yes_videos + ex.no_videos, dtype=object)
+    sims = emb @ emb.T
+    sims[video[:, None] == video[None, :]] = -np.inf
+    ok = np.isfinite(sims).any(axis=1)
+    if ok.sum() < 4:
+        return True
+    nearest = np.argmax(sims[ok], axis=1)
+    return float((label[ok] == label[nearest]).mean()) >= MIN_CROSS_VIDEO_AGREEMENT
 
 
 def labelled_examples(out: Path, frames_folder: Path) -> dict[str, Examples]:
@@ -60,8 +85,10 @@ def labelled_examples(out: Path, frames_folder: Path) -> dict[str, Examples]:
                 idx = np.flatnonzero((times >= v["start"] - 1e-6) & (times <= v["end"] + 1e-6))
             else:
                 idx = [int(np.argmin(np.abs(times - v["start"])))]
-            ex = examples.setdefault(v["tag"], Examples([], []))
-            (ex.yes if v["verdict"] == "yes" else ex.no).extend(emb[i] for i in idx)
+            ex = examples.setdefault(v["tag"], Examples([], [], [], []))
+            side = "yes" if v["verdict"] == "yes" else "no"
+            getattr(ex, side).extend(emb[i] for i in idx)
+            getattr(ex, f"{side}_videos").extend(vid for _ in idx)
     return examples
 
 
@@ -75,38 +102,35 @@ PROBE_HALF = 4.0
 
 def adapt_bank(bank: TextBank, examples: dict[str, Examples]) -> TextBank:
     """A copy of the bank in which each answered tag also leans on its example frames:
-    closer to what people said "yes" to, further from what they said "no" to. When only
-    one side was answered, the other side is the mean of the frames asked about, so the
-    shift measures "more like the yes frames than like the questions in general"."""
+    a frame nearer to something people said "yes" to than to anything they said "no"
+    to scores higher, and the other way round."""
     adapted = bank
     for j, tag in enumerate(bank.tags):
         ex = examples.get(tag)
         if ex is None or not (ex.yes or ex.no):
             continue
-        everything = _unit(np.mean(ex.yes + ex.no, axis=0))
-        yes = _unit(np.mean(ex.yes, axis=0)) if ex.yes else everything
-        no = _unit(np.mean(ex.no, axis=0)) if ex.no else everything
         n = len(ex.yes) + len(ex.no)
-        adapted = adapted.with_probe(j, yes, no, PROBE_WEIGHT * n / (n + PROBE_HALF))
+        weight = PROBE_WEIGHT * n / (n + PROBE_HALF) if examples_generalise(ex) else 0.0
+        adapted = adapted.with_examples(j, ex.yes, ex.no, weight)
     return adapted
 
 
 def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float) -> float:
-    """The accept level with the best F1 over the answers (ties: the middle of the gap)."""
+    """The accept level that gets the most answers right, midway in its gap.
+
+    The questions sit near the current threshold, so the answers say where "yes" turns
+    into "no" there; plain accuracy over them finds that point (F1 over such a biased
+    sample would overshoot). Few answers, or no "yes" at all: keep the default."""
     if len(yes_scores) + len(no_scores) < MIN_ANSWERS_FOR_THRESHOLD or not len(yes_scores):
         return default
-    candidates = np.unique(np.concatenate([yes_scores, no_scores]))
-    best, best_f1 = default, -1.0
-    for c in candidates:
-        tp = float((yes_scores >= c).sum())
-        fp = float((no_scores >= c).sum())
-        fn = float((yes_scores < c).sum())
-        f1 = 2 * tp / max(2 * tp + fp + fn, 1e-9)
-        if f1 > best_f1 + 1e-9:
-            below = no_scores[no_scores < c]
-            best = float((c + below.max()) / 2) if len(below) else float(c)
-            best_f1 = f1
-    return float(np.clip(best, 0.05, 0.95))
+    values = np.unique(np.concatenate([yes_scores, no_scores, [default]]))
+    cuts = np.concatenate([[values[0] - 1e-3], (values[:-1] + values[1:]) / 2,
+                           [values[-1] + 1e-3]])
+    correct = [(yes_scores >= c).sum() + (no_scores < c).sum() for c in cuts]
+    best = np.flatnonzero(np.asarray(correct) == max(correct))
+    # among equally good cuts, the one nearest the current threshold
+    choice = cuts[best[np.argmin(np.abs(cuts[best] - default))]]
+    return float(np.clip(choice, 0.05, 0.95))
 
 
 @dataclass
@@ -138,7 +162,8 @@ def learn(out: Path, frames_folder: Path, bank: TextBank,
         accept = fit_threshold(yes_s, no_s, default_accept.get(tag, 0.5))
         thresholds[tag] = (accept, accept * 0.6)
     digest = hashlib.sha256(json.dumps(
-        {t: [round(float(x), 6) for x in adapted.yes_protos[adapted.tags.index(t)][:8]]
+        {t: [len(examples[t].yes), len(examples[t].no),
+             round(float(np.sum(examples[t].yes)) + float(np.sum(examples[t].no)), 5)]
          for t in sorted(answers)} | {"thresholds": thresholds}, sort_keys=True).encode()
     ).hexdigest()[:8]
     folder.mkdir(parents=True, exist_ok=True)

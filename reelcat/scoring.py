@@ -33,17 +33,20 @@ class TextBank:
     membership: np.ndarray  # (n_negatives, n_tags) bool
     logit_scale: float
     # Learned from people's answers (reelcat.feedback): a tag's cosine is shifted by
-    # weight * (similarity to its "yes" frames - similarity to its "no" frames).
-    # Image-to-image similarities sit far above image-to-text ones (CLIP's modality
-    # gap), so examples adjust the text score rather than replace the text embedding.
-    yes_protos: np.ndarray | None = None  # (n_tags, dim), zero rows where none
-    no_protos: np.ndarray | None = None
+    # weight * (similarity to its nearest "yes" frame - similarity to its nearest "no"
+    # frame). Image-to-image similarities sit far above image-to-text ones (CLIP's
+    # modality gap), so examples adjust the text score rather than replace the text
+    # embedding; nearest neighbours, not means, because the mean of varied "no" frames
+    # is close to every frame.
+    examples: np.ndarray | None = None  # (n_examples, dim)
+    example_tags: np.ndarray | None = None  # (n_examples,) tag index
+    example_yes: np.ndarray | None = None  # (n_examples,) bool
     probe_weights: np.ndarray | None = None  # (n_tags,), 0 = not adapted
 
     def to_npz(self, path) -> None:
         extra = {} if self.probe_weights is None else {
-            "yes_protos": self.yes_protos, "no_protos": self.no_protos,
-            "probe_weights": self.probe_weights}
+            "examples": self.examples, "example_tags": self.example_tags,
+            "example_yes": self.example_yes, "probe_weights": self.probe_weights}
         np.savez(path, tags=np.array(self.tags), positives=self.positives,
                  negatives=self.negatives, membership=self.membership,
                  logit_scale=self.logit_scale, **extra)
@@ -51,23 +54,42 @@ class TextBank:
     @classmethod
     def from_npz(cls, path) -> TextBank:
         z = np.load(path)
-        probes = (z["yes_protos"], z["no_protos"], z["probe_weights"]) \
-            if "probe_weights" in z else (None, None, None)
+        probes = (z["examples"], z["example_tags"], z["example_yes"], z["probe_weights"]) \
+            if "probe_weights" in z else (None, None, None, None)
         return cls([str(t) for t in z["tags"]], z["positives"], z["negatives"],
                    z["membership"], float(z["logit_scale"]), *probes)
 
-    def with_probe(self, j: int, yes: np.ndarray | None, no: np.ndarray | None,
-                   weight: float) -> TextBank:
-        """A copy in which tag j's score also leans on its yes / no example frames."""
+    def with_examples(self, j: int, yes: list[np.ndarray], no: list[np.ndarray],
+                      weight: float) -> TextBank:
+        """A copy in which tag j's score also leans on its yes / no example frames
+        (both sides are needed: one side alone says nothing about the boundary)."""
         k, d = self.positives.shape
-        yes_p = np.zeros((k, d), np.float32) if self.yes_protos is None else self.yes_protos.copy()
-        no_p = np.zeros((k, d), np.float32) if self.no_protos is None else self.no_protos.copy()
+        keep = (np.ones(0, bool) if self.example_tags is None else self.example_tags != j)
+        old_e = np.zeros((0, d), np.float32) if self.examples is None else self.examples[keep]
+        old_t = np.zeros(0, int) if self.example_tags is None else self.example_tags[keep]
+        old_y = np.zeros(0, bool) if self.example_yes is None else self.example_yes[keep]
         w = np.zeros(k, np.float32) if self.probe_weights is None else self.probe_weights.copy()
-        yes_p[j] = 0.0 if yes is None else yes
-        no_p[j] = 0.0 if no is None else no
-        w[j] = weight
-        return TextBank(list(self.tags), self.positives, self.negatives, self.membership,
-                        self.logit_scale, yes_p, no_p, w)
+        new = [np.asarray(x, np.float32) for x in (*yes, *no)]
+        w[j] = weight if (yes and no) else 0.0
+        return TextBank(
+            list(self.tags), self.positives, self.negatives, self.membership,
+            self.logit_scale,
+            np.concatenate([old_e, np.asarray(new).reshape(-1, d)]),
+            np.concatenate([old_t, np.full(len(new), j)]),
+            np.concatenate([old_y, np.array([True] * len(yes) + [False] * len(no))]), w)
+
+    def example_shift(self, e: np.ndarray) -> np.ndarray | float:
+        """weight * (nearest yes - nearest no) per frame and tag; 0 for unadapted tags."""
+        if self.probe_weights is None or not self.probe_weights.any():
+            return 0.0
+        shift = np.zeros((len(e), len(self.tags)), np.float32)
+        sims = e @ self.examples.T
+        for j in np.flatnonzero(self.probe_weights):
+            mine = self.example_tags == j
+            yes, no = mine & self.example_yes, mine & ~self.example_yes
+            shift[:, j] = self.probe_weights[j] * (sims[:, yes].max(axis=1)
+                                                   - sims[:, no].max(axis=1))
+        return shift
 
 
 def build_text_bank(model, vocab: Vocabulary) -> TextBank:
@@ -101,9 +123,7 @@ def score_embeddings(emb: np.ndarray, bank: TextBank) -> tuple[np.ndarray, np.nd
     for a in range(0, n, _CHUNK):
         e = emb[a : a + _CHUNK]
         text_cos = e @ bank.positives.T
-        cos = text_cos
-        if bank.probe_weights is not None:
-            cos = text_cos + bank.probe_weights * (e @ bank.yes_protos.T - e @ bank.no_protos.T)
+        cos = text_cos + bank.example_shift(e)
         neg = e @ bank.negatives.T
         shift = np.maximum(cos.max(axis=1, keepdims=True), neg.max(axis=1, keepdims=True)
                            if neg.size else -np.inf)

@@ -119,11 +119,23 @@ class Embedder:
 
         torch.set_num_threads(int(os.environ.get("EXP_TORCH_THREADS", torch_threads)))
         self.model = ClipModel(model_cfg)
+        if os.environ.get("EXP_TRACE"):
+            with open("/tmp/rcb/trace.log", "a") as fh:
+                fh.write(f"actor ready at {time.time():.2f}\n")
 
     def image_size(self) -> int:
         return self.model.image_size
 
     def embed(self, result: DecodeResult) -> EmbeddedChunk:
+        _t = time.perf_counter()
+        try:
+            return self._embed(result)
+        finally:
+            if os.environ.get("EXP_TRACE"):
+                with open("/tmp/rcb/trace.log", "a") as fh:
+                    fh.write(f"actor embed {len(result.frames.pixels) if result.frames else 0} frames {time.perf_counter() - _t:.2f}s at {time.time():.2f}\n")
+
+    def _embed(self, result: DecodeResult) -> EmbeddedChunk:
         if result.frames is None:
             return EmbeddedChunk(result.chunk, None, [], None, None, None, result.error,
                                  result.seconds)
@@ -223,6 +235,7 @@ def embed_videos(
     if not todo:
         return report
     connect()
+    _t0 = time.perf_counter()
     cpus = os.cpu_count() or 1
     actors = [
         Embedder.options(num_cpus=actor_cpus, num_gpus=actor_gpus).remote(
@@ -254,6 +267,8 @@ def embed_videos(
             decoding[decode_task.remote(chunk, sampling, size, decode_threads)] = chunk
         ready, _ = ray.wait([*decoding, *embedding], num_returns=1)
         ref = ready[0]
+        if os.environ.get("EXP_TRACE"):
+            print(f"TRACE {time.perf_counter() - _t0:.2f} {'decoded' if ref in decoding else 'embedded'} in flight d={len(decoding)} e={len(embedding)}", flush=True)
         if ref in decoding:
             if size_ref is not None:
                 actual, size_ref = ray.get(size_ref), None

@@ -92,3 +92,22 @@ def test_about_command_prints_a_timeline_strip_per_top_tag(out):
     assert code == 0
     strip = [ln for ln in stdout.splitlines() if ln.strip().startswith("beach |")]
     assert strip and any(ch in strip[0] for ch in "▅▆▇█")
+
+
+def test_search_ranks_frames_that_look_like_the_text(out):
+    from .test_pipeline_e2e import run_cli
+
+    code, stdout, stderr = run_cli("search", "--out", str(out), "city at night", "-k", "5")
+    assert code == 0, stderr
+    hits = [ln.split() for ln in stdout.splitlines()[1:] if ln.strip()]
+    assert len(hits) == 5
+    assert sum(h[2] == "city.mp4" for h in hits) >= 4  # score, time, video, thumbnail
+    assert all(h[-1].endswith(".jpg") and (out / "thumbnails").exists() for h in hits)
+
+
+def test_tags_lists_the_vocabulary_with_df_and_thresholds(out):
+    from .test_pipeline_e2e import run_cli
+
+    code, stdout, _ = run_cli("tags", "--out", str(out))
+    assert code == 0
+    assert "snow field" in stdout and "accept" in stdout and "archive percentiles" in stdout

@@ -11,8 +11,9 @@ The caller owns the Ray connection: `connect` is called only when there is work.
 Performance (benchmarks/throughput.py measures it):
 - Decoding starts at once: the model's input size comes from its open_clip config, so
   ffmpeg runs while the actor is still importing torch and building the model.
-- Chunks hold at most MAX_CHUNK_FRAMES sampled frames, so memory does not grow with a
-  video's length; the actor converts and embeds one model batch at a time, and sends
+- Chunks hold at most MAX_CHUNK_FRAMES sampled frames (or one model batch), so memory
+  does not grow with a video's length; the actor converts and embeds one batch at a time,
+  frees what malloc keeps (glibc's malloc_trim) after each chunk, and sends
   back embeddings, timestamps, thumbnails and brightness, never the pixels: nothing
   model-sized accumulates in the driver or the object store while a video completes.
 - A decode asks Ray for half a CPU, so that ffmpeg keeps a core busy beside an actor
@@ -37,19 +38,22 @@ from reelcat.config import ModelConfig, SamplingConfig
 from reelcat.frames import Chunk, DecodedFrames, DecodeError, decode_chunk, plan_chunks
 from reelcat.store import FRAMES, frames_dir, write_table
 
-
-# A chunk holds at most this many sampled frames (interval, keyframes and auto sampling):
-# bounded memory per chunk whatever the video's length and the configured chunk_seconds.
-MAX_CHUNK_FRAMES = 64
+# A chunk holds at most this many sampled frames (interval, keyframes and auto sampling),
+# or one model batch if that is larger: bounded memory per chunk whatever the video's
+# length and the configured chunk_seconds.
+MAX_CHUNK_FRAMES = 32
 # CPUs a decode task asks of Ray: half, so a decode runs beside an actor holding one CPU.
-DECODE_TASK_CPUS = float(os.environ.get("EXP_DECODE_CPUS", "0.5"))
+DECODE_TASK_CPUS = 0.5
 
 
-def plan_video_chunks(video: dict, sampling: SamplingConfig) -> list[Chunk]:
-    """The chunks embed_videos decodes for one video (dict with video_id, path, duration)."""
+def plan_video_chunks(video: dict, sampling: SamplingConfig,
+                      max_frames: int = MAX_CHUNK_FRAMES) -> list[Chunk]:
+    """The chunks embed_videos decodes for one video (dict with video_id, path, duration):
+    at most `max_frames` sampled frames each, except in scene sampling, where a chunk's
+    start forces a frame, so chunks keep the configured length."""
     chunk_seconds = sampling.chunk_seconds
-    if sampling.mode != "scene":  # scene sampling: a chunk edge forces a frame; keep them
-        chunk_seconds = min(chunk_seconds, MAX_CHUNK_FRAMES * sampling.interval_seconds)
+    if sampling.mode != "scene":
+        chunk_seconds = min(chunk_seconds, max_frames * sampling.interval_seconds)
     return plan_chunks(video["video_id"], video["path"], video["duration"], chunk_seconds,
                        sampling.interval_seconds)
 
@@ -99,6 +103,7 @@ def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int)
             scene_threshold=sampling.scene_threshold, threads=threads,
         )
         brightness, contrast = _pixel_stats(frames.pixels)
+        _release_free_memory()
         return DecodeResult(chunk, frames, None, time.perf_counter() - started,
                             brightness, contrast)
     except (DecodeError, OSError) as exc:
@@ -111,31 +116,18 @@ class Embedder:
 
     def __init__(self, model_cfg: ModelConfig, torch_threads: int):
         # Idle OpenMP threads sleep instead of spinning: ffmpeg shares these cores.
-        if os.environ.get("EXP_OMP", "passive") == "passive":
-            os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
 
         from reelcat.model import ClipModel
 
-        torch.set_num_threads(int(os.environ.get("EXP_TORCH_THREADS", torch_threads)))
+        torch.set_num_threads(torch_threads)
         self.model = ClipModel(model_cfg)
-        if os.environ.get("EXP_TRACE"):
-            with open("/tmp/rcb/trace.log", "a") as fh:
-                fh.write(f"actor ready at {time.time():.2f}\n")
 
     def image_size(self) -> int:
         return self.model.image_size
 
     def embed(self, result: DecodeResult) -> EmbeddedChunk:
-        _t = time.perf_counter()
-        try:
-            return self._embed(result)
-        finally:
-            if os.environ.get("EXP_TRACE"):
-                with open("/tmp/rcb/trace.log", "a") as fh:
-                    fh.write(f"actor embed {len(result.frames.pixels) if result.frames else 0} frames {time.perf_counter() - _t:.2f}s at {time.time():.2f}\n")
-
-    def _embed(self, result: DecodeResult) -> EmbeddedChunk:
         if result.frames is None:
             return EmbeddedChunk(result.chunk, None, [], None, None, None, result.error,
                                  result.seconds)
@@ -148,8 +140,27 @@ class Embedder:
         parts = [self.model.embed_pixels(pixels[i : i + step])
                  for i in range(0, len(pixels), step)]
         emb = np.concatenate(parts) if parts else self.model.embed_pixels(pixels)
+        _release_free_memory()
         return EmbeddedChunk(result.chunk, result.frames.times, result.frames.thumbnails,
                              result.brightness, result.contrast, emb, None, result.seconds)
+
+
+def _release_free_memory() -> None:
+    """Hand memory that malloc holds free back to the OS (glibc), so that a long video
+    leaves a process no bigger than a short one does."""
+    global _malloc_trim
+    if _malloc_trim is None:
+        try:
+            import ctypes
+
+            _malloc_trim = ctypes.CDLL("libc.so.6").malloc_trim
+        except (OSError, AttributeError):
+            _malloc_trim = False
+    if _malloc_trim:
+        _malloc_trim(0)
+
+
+_malloc_trim = None
 
 
 def _configured_image_size(model_cfg: ModelConfig) -> int | None:
@@ -235,7 +246,6 @@ def embed_videos(
     if not todo:
         return report
     connect()
-    _t0 = time.perf_counter()
     cpus = os.cpu_count() or 1
     actors = [
         Embedder.options(num_cpus=actor_cpus, num_gpus=actor_gpus).remote(
@@ -246,11 +256,10 @@ def embed_videos(
     # against the loaded model before the first chunk is embedded.
     size_ref = actors[0].image_size.remote()
     size = _configured_image_size(model_cfg)
-    if os.environ.get("EXP_NOGUESS"):
-        size = None
     if size is None:
         size, size_ref = ray.get(size_ref), None
-    chunks = [c for v in todo for c in plan_video_chunks(v, sampling)]
+    max_frames = max(MAX_CHUNK_FRAMES, model_cfg.batch_size)
+    chunks = [c for v in todo for c in plan_video_chunks(v, sampling, max_frames)]
     remaining = {v["video_id"]: sum(1 for c in chunks if c.video_id == v["video_id"])
                  for v in todo}
     parts: dict[str, list] = {vid: [] for vid in remaining}
@@ -267,8 +276,6 @@ def embed_videos(
             decoding[decode_task.remote(chunk, sampling, size, decode_threads)] = chunk
         ready, _ = ray.wait([*decoding, *embedding], num_returns=1)
         ref = ready[0]
-        if os.environ.get("EXP_TRACE"):
-            print(f"TRACE {time.perf_counter() - _t0:.2f} {'decoded' if ref in decoding else 'embedded'} in flight d={len(decoding)} e={len(embedding)}", flush=True)
         if ref in decoding:
             if size_ref is not None:
                 actual, size_ref = ray.get(size_ref), None

@@ -237,7 +237,7 @@ def _model_cfg(spec: dict):
 def _sampling(mode: str, spec: dict):
     from reelcat.config import SamplingConfig
 
-    return SamplingConfig(mode=mode, interval_seconds=INTERVAL)
+    return SamplingConfig(mode=mode, interval_seconds=spec.get("interval", INTERVAL))
 
 
 # ----------------------------------------------------------------------------- children
@@ -580,6 +580,9 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"pipeline sampling modes, comma separated (default: "
                          f"{DEFAULT_MODE},interval)")
     ap.add_argument("--rescore-rows", type=int, default=None, help="1,000,000")
+    ap.add_argument("--memory-interval", type=float, default=4.0,
+                    help="sampling interval of the memory runs (4 s: 15 vs 450 frames, to "
+                         "keep the run near 10 CPU-minutes; 2 = the default sampling)")
     ap.add_argument("--skip", default="", help="comma separated: naive,memory,rescore,decode")
     ap.add_argument("--phase-log", default=None, help="append measurement times (JSON lines)")
     ap.add_argument("--wait-quiet", type=float, default=60.0,
@@ -639,6 +642,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{video_seconds:.0f} s in all; memory test: "
           + ", ".join(f"{v['duration']:.0f} s at {m[3]}"
                       for v, m in zip(mem_videos, memory, strict=False))
+          + f" sampled every {args.memory_interval:g} s"
           + f"  (ready in {time.perf_counter() - t:.1f} s, cached in {work / 'videos'})")
     print(f"model {args.model} random weights, batch {batch_size}; sampling every "
           f"{INTERVAL:g} s; decode tasks {decode_tasks}; repeats {repeats} (medians), "
@@ -662,7 +666,7 @@ def main(argv: list[str] | None = None) -> int:
         return res
 
     R["model"] = child("model", "model", model_frames=(2048 if device == "cuda" else
-                                                       (8 if quick else 64)))
+                                                       (8 if quick else 32)))
     image_size = R["model"]["image_size"]
     decode_modes = list(dict.fromkeys([*modes, *MODES]))
     if "decode" not in skip:
@@ -680,7 +684,8 @@ def main(argv: list[str] | None = None) -> int:
         for v in mem_videos:
             R[f"memory:{v['video_id']}"] = child("pipeline", f"memory {v['video_id']}",
                                                  mode=DEFAULT_MODE, videos=[v],
-                                                 repeats=repeats2)
+                                                 repeats=repeats2,
+                                                 interval=args.memory_interval)
     if "rescore" not in skip:
         rows = args.rescore_rows or (20_000 if quick else 1_000_000)
         R["rescore"] = child("rescore", "rescore", rescore_rows=rows, rescore_tags=1000,
@@ -779,7 +784,8 @@ def report(R: dict, args, *, quick, device, cpus, batch_size, modes, decode_mode
     if len(mem_videos) == 2:
         a, b = (R[f"memory:{v['video_id']}"] for v in mem_videos)
         rss_ratio = b["peak_pss_mb"] / a["peak_pss_mb"]
-        print(f"pipeline peak memory: {mem_videos[0]['duration']:.0f} s video "
+        print(f"pipeline peak memory (sampling every {args.memory_interval:g} s): "
+              f"{mem_videos[0]['duration']:.0f} s video "
               f"{a['peak_pss_mb']:.0f} MB ({a['frames']} frames, {a['peak_procs']} processes); "
               f"{mem_videos[1]['duration']:.0f} s video {b['peak_pss_mb']:.0f} MB "
               f"({b['frames']} frames, {b['peak_procs']} processes) -> {rss_ratio:.3f}x; "

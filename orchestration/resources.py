@@ -62,6 +62,9 @@ class RayResource(dg.ConfigurableResource):
         kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
         address = self.address or os.environ.get("RAY_ADDRESS") or None
         if address is None:
+            # "local": always a fresh embedded Ray, never a cluster someone else left
+            # running on this machine (which a bare ray.init() would join).
+            address = "local"
             kwargs.update(include_dashboard=False, num_cpus=self.num_cpus)
         ray.init(address=address, **kwargs)
         self._started = True

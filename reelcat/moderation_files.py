@@ -18,10 +18,12 @@ from reelcat.store import (
     VIDEO_RISK,
     export_thumbnails,
     frames_dir,
+    video_file_names,
+    write_bytes_atomic,
     write_rows,
 )
 from reelcat.summaries import default_thresholds
-from reelcat.summary_files import _file_names, _write_png, learned_thresholds
+from reelcat.summary_files import learned_thresholds
 from reelcat.vocabulary import load_vocabulary
 
 HEATMAP_MAX_ROWS = 400
@@ -60,7 +62,7 @@ def write_moderation(cfg: Config, time_axis: str = "relative",
     ranked = sorted(result.risk, key=lambda r: (r["decision"] != "review", -r["risk"],
                                                 r["video_id"]))
     order = [r["video_id"] for r in ranked]
-    names = _file_names(cfg)
+    names = video_file_names(cfg.output_dir)
     durations = {v.video_id: v.duration for v in videos}
     matrix = heatmap_matrix(result.timeline, order)
     to_review = sum(r["decision"] == "review" for r in result.risk)
@@ -69,11 +71,11 @@ def write_moderation(cfg: Config, time_axis: str = "relative",
                       max_rows=HEATMAP_MAX_ROWS, time_axis=time_axis,
                       durations=[durations[v] for v in order] if time_axis == "seconds"
                       else None)
-    heatmap = _write_png(heatmap_path or cfg.output_dir / "pictures" / "heatmap.png", png)
+    heatmap = write_bytes_atomic(heatmap_path or cfg.output_dir / "pictures" / "heatmap.png", png)
     for v in videos:
         row = matrix[order.index(v.video_id)] if v.video_id in order else \
             np.full(HEATMAP_BINS, np.nan)
-        _write_png(cfg.output_dir / "pictures" / "videos" / f"{v.video_id}_severity.png",
+        write_bytes_atomic(cfg.output_dir / "pictures" / "videos" / f"{v.video_id}_severity.png",
                    severity_strip_png(row, v.duration, label=names.get(v.video_id, "")))
     return ModerationResult(to_review, len(order) - to_review, heatmap, order,
                             result.raw_flagged_frames, to_review)

@@ -7,9 +7,7 @@ and the quality benchmark's simulated reviewer, so all three ask and record the 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 
-import duckdb
 import numpy as np
 import pyarrow.parquet as pq
 
@@ -17,7 +15,7 @@ from reelcat.archive_scores import load_archive_scores
 from reelcat.config import Config
 from reelcat.model import model_id
 from reelcat.questions import Question, question_queue, tag_precision
-from reelcat.store import export_thumbnails, frames_dir
+from reelcat.store import export_thumbnails, frames_dir, video_file_names
 from reelcat.summaries import Threshold, default_thresholds
 from reelcat.summary_files import learned_thresholds
 from reelcat.tagging import scored_vocabulary_id
@@ -48,16 +46,8 @@ class ReviewSession:
         self.videos, by_tag = load_archive_scores(self.cfg, self.vocab, apply_verdicts=False)
         self.thresholds: dict[str, Threshold] = default_thresholds(
             by_tag, self.vocab, learned_thresholds(self.out))
-        self.names = self._names()
+        self.names = video_file_names(self.out)
         self._emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-
-    def _names(self) -> dict[str, str]:
-        path = self.out / "manifest.parquet"
-        if not path.exists():
-            return {}
-        return dict(duckdb.execute(
-            "SELECT video_id, min(regexp_extract(path, '[^/]+$')) FROM read_parquet(?) "
-            "GROUP BY 1", [str(path)]).fetchall())
 
     def embedding_of(self, video_id: str, t: float) -> np.ndarray | None:
         if video_id not in self._emb_cache:
@@ -120,6 +110,3 @@ class ReviewSession:
         rows = effective(self.out)
         return {"answered": len(rows), "per_tag": tag_precision(rows)}
 
-
-def thumbnail_path(out: Path, rel: str | None) -> Path | None:
-    return None if rel is None else Path(out) / rel

@@ -174,3 +174,25 @@ def export_thumbnails(out: Path, frames_folder: Path, wanted: dict[str, list[flo
                 dest.write_bytes(table["thumbnail"][i])
             paths[(vid, t)] = str(rel)
     return paths
+
+
+def write_bytes_atomic(path: Path, data: bytes) -> Path:
+    """Write a small file (a PNG) via a temporary name and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_bytes(data)
+    tmp.replace(path)
+    return path
+
+
+def video_file_names(out: Path) -> dict[str, str]:
+    """video_id -> file name, from the manifest (a file copied twice: the first name)."""
+    manifest = Path(out) / "manifest.parquet"
+    if not manifest.exists():
+        return {}
+    import duckdb
+
+    return dict(duckdb.execute(
+        "SELECT video_id, min(regexp_extract(path, '[^/]+$')) FROM read_parquet(?) GROUP BY 1",
+        [str(manifest)]).fetchall())

@@ -11,7 +11,15 @@ import duckdb
 from reelcat.archive_scores import load_archive_scores
 from reelcat.config import Config
 from reelcat.pictures import bar_chart_png, word_cloud_png
-from reelcat.store import SEGMENTS, SUMMARIES, THRESHOLDS, VIDEO_TAGS, write_rows
+from reelcat.store import (
+    SEGMENTS,
+    SUMMARIES,
+    THRESHOLDS,
+    VIDEO_TAGS,
+    video_file_names,
+    write_bytes_atomic,
+    write_rows,
+)
 from reelcat.summaries import default_thresholds, summarise
 from reelcat.vocabulary import load_vocabulary
 
@@ -21,14 +29,6 @@ class SummaryResult:
     summaries: list[dict]
     segments: int
     pictures: dict[str, Path] = field(default_factory=dict)
-
-
-def _write_png(path: Path, png: bytes) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_bytes(png)
-    tmp.replace(path)
-    return path
 
 
 def learned_thresholds(out: Path) -> dict[str, tuple[float, float]]:
@@ -58,30 +58,22 @@ def write_summaries(cfg: Config) -> SummaryResult:
         videos_with_tag[r["tag"]] += 1
     n = max(1, len(videos))
     freq = sorted(videos_with_tag.items(), key=lambda kv: (-kv[1], kv[0]))
-    out = {"folder": pictures, "tag_frequencies": _write_png(
+    out = {"folder": pictures, "tag_frequencies": write_bytes_atomic(
         pictures / "tag_frequencies.png",
         bar_chart_png([t for t, _ in freq], [c / n for _, c in freq],
                       title="Share of videos with each tag"))}
-    names = _file_names(cfg)
+    names = video_file_names(cfg.output_dir)
     by_video: dict[str, list[dict]] = defaultdict(list)
     for r in result["video_tags"]:
         if r["weight"] > 0:
             by_video[r["video_id"]].append(r)
     for s in result["video_summaries"]:
         tags = sorted(by_video.get(s["video_id"], []), key=lambda r: r["rank"])
-        _write_png(pictures / "videos" / f"{s['video_id']}_cloud.png",
+        write_bytes_atomic(pictures / "videos" / f"{s['video_id']}_cloud.png",
                    word_cloud_png({r["tag"]: r["weight"] for r in tags}, seed=0))
-        _write_png(pictures / "videos" / f"{s['video_id']}_tags.png", bar_chart_png(
+        write_bytes_atomic(pictures / "videos" / f"{s['video_id']}_tags.png", bar_chart_png(
             [r["tag"] for r in tags[:8]], [r["coverage"] for r in tags[:8]],
             title="Share of the video's time"))
         s["name"] = names.get(s["video_id"], s["video_id"])
     return SummaryResult(result["video_summaries"], len(result["segments"]), out)
 
-
-def _file_names(cfg: Config) -> dict[str, str]:
-    manifest = cfg.output_dir / "manifest.parquet"
-    if not manifest.exists():
-        return {}
-    return dict(duckdb.execute(
-        "SELECT video_id, min(regexp_extract(path, '[^/]+$')) FROM read_parquet(?) GROUP BY 1",
-        [str(manifest)]).fetchall())

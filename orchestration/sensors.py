@@ -14,7 +14,7 @@ from reelcat.verdicts import GENESIS
 
 rescore_job = dg.define_asset_job(
     "rescore_from_verdicts",
-    selection=dg.AssetSelection.keys("tag_adaptations").downstream(),
+    selection=dg.AssetSelection.assets("tag_adaptations").downstream(),
     description="Adapt tags to new verdicts and rebuild scores, summaries, moderation, "
                 "catalogue from stored embeddings.")
 

@@ -1,14 +1,13 @@
 """Learning from people's verdicts, on stored embeddings only: no video is decoded.
 
-For each tag with answers, the tag itself moves toward what people said: its score is
-shifted by how much more a frame resembles the frames answered "yes" than those answered
-"no" (on stored image embeddings; it starts from the text score),
-(nearest neighbours among the answered frames), so look-alikes of a rejected frame
-score low. Then the tag's accept threshold is
-re-fitted to the answers (best F1 over them). Tags nobody answered about are left
-exactly as they were. The result is an "adaptation" file; tag scores computed with it carry the
-vocabulary id plus the adaptation's id, so every score row says what produced it.
-"""
+For each tag with answers, the tag itself moves toward what people said: its text score
+is shifted by how much more a frame resembles its nearest "yes" frame than its nearest
+"no" frame (stored image embeddings), so look-alikes of a rejected frame score low — but
+only when the answers carry across videos (see `examples_generalise`). Then the tag's
+accept threshold is re-fitted to the answers (the cut that gets most of them right).
+Tags nobody answered about are left exactly as they were. The result is an "adaptation"
+file; tag scores computed with it carry the vocabulary id plus the adaptation's id, so
+every score row says what produced it."""
 
 from __future__ import annotations
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from reelcat.store import write_table
 from reelcat.verdicts import Verdict, VerdictError, append
@@ -139,6 +140,18 @@ def name_group(out: Path, group: Group, name: str, emb: np.ndarray, video_ids: l
     append(out, [Verdict("frame", video_ids[i], float(times[i]), float(times[i]), name, "yes",
                          reviewer=reviewer, source="cluster") for i in group.members])
     return info
+
+
+def load_named_groups(out: Path) -> dict[str, dict]:
+    """The groups people named, latest naming per tag: {tag: {centroid, accept, review}}."""
+    folder = Path(out) / "feedback" / "named_groups"
+    files = sorted(folder.glob("*.parquet")) if folder.is_dir() else []
+    groups: dict[str, dict] = {}
+    for path in files:  # file names sort by naming time: a later naming replaces an earlier
+        for row in pq.read_table(path, schema=NAMED_GROUPS).to_pylist():
+            groups[row["tag"]] = {"centroid": np.asarray(row["centroid"], dtype=np.float32),
+                                  "accept": row["accept"], "review": row["review"]}
+    return groups
 
 
 def propagate(emb: np.ndarray, centroid: np.ndarray, accept: float, review: float

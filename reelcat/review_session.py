@@ -13,6 +13,7 @@ import pyarrow.parquet as pq
 
 from reelcat.archive_scores import load_archive_scores
 from reelcat.config import Config
+from reelcat.groups import load_named_groups
 from reelcat.model import model_id
 from reelcat.questions import Question, question_queue, tag_precision
 from reelcat.store import export_thumbnails, frames_dir, video_file_names
@@ -48,15 +49,35 @@ class ReviewSession:
             by_tag, self.vocab, learned_thresholds(self.out))
         self.names = video_file_names(self.out)
         self._emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        self.group_tags = self._add_named_groups()
 
-    def embedding_of(self, video_id: str, t: float) -> np.ndarray | None:
+    def _add_named_groups(self) -> list[str]:
+        """Named groups are tags too: their score is a frame's similarity to the group's
+        prototype, so their uncertain frames become questions like any tag's."""
+        groups = load_named_groups(self.out)
+        for tag, g in groups.items():
+            self.thresholds[tag] = Threshold(tag, g["accept"], g["review"], "named group")
+            for v in self.videos:
+                self._embeddings(v.video_id)
+                times, emb = self._emb_cache.get(v.video_id, (np.empty(0), None))
+                if len(times) and len(v.times):
+                    rows = np.abs(times[None, :] - v.times[:, None]).argmin(1)
+                    v.scores[tag] = emb[rows] @ g["centroid"]
+        return sorted(groups)
+
+    def _embeddings(self, video_id: str) -> None:
         if video_id not in self._emb_cache:
             path = self.frames_folder / f"{video_id}.parquet"
             if not path.exists():
-                return None
+                return
             table = pq.read_table(path, columns=["t", "embedding"]).to_pydict()
             self._emb_cache[video_id] = (np.asarray(table["t"]),
                                          np.asarray(table["embedding"], dtype=np.float32))
+
+    def embedding_of(self, video_id: str, t: float) -> np.ndarray | None:
+        self._embeddings(video_id)
+        if video_id not in self._emb_cache:
+            return None
         times, emb = self._emb_cache[video_id]
         if not len(times):
             return None
@@ -80,7 +101,7 @@ class ReviewSession:
     def validate(self, video_id: str, tag: str) -> None:
         if video_id not in self.names:
             raise VerdictError(f"unknown video {video_id!r}")
-        if tag not in self.vocab.names:
+        if tag not in self.vocab.names and tag not in self.group_tags:
             raise VerdictError(f"unknown tag {tag!r}")
 
     def answer(self, video_id: str, t: float, tag: str, verdict: str, *,

@@ -32,7 +32,7 @@ class Threshold:
     tag: str
     accept: float  # at or above: the tag is shown
     review: float  # between review and accept: ask a person; below: hidden
-    source: str  # "vocabulary" or "archive percentiles" or "verdicts"
+    source: str  # "vocabulary", "archive percentiles", "verdicts" or "named group"
 
 
 def default_thresholds(scores_by_tag: dict[str, np.ndarray], vocab: Vocabulary,

@@ -160,3 +160,35 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     assert len(labelled) == info["accepted"]
     in_city = sum(1 for name, t in labelled if name == "city.mp4" and t < 10.5)
     assert in_city / len(labelled) >= 0.8  # it spreads to look-alikes, not everywhere
+
+    # a named group's tag is asked about like any other tag: the look-alikes in its
+    # uncertain band that were not members become questions
+    from reelcat.config import load_config
+    from reelcat.groups import preview
+    from reelcat.review_session import ReviewSession
+
+    def outsiders(g):
+        p = preview(g, emb)
+        sims = emb @ g.centroid
+        band = np.flatnonzero((sims >= p["review"]) & (sims < p["accept"]))
+        return set(band.tolist()) - set(g.members.tolist())
+
+    other = max(groups, key=lambda g: len(outsiders(g)))
+    assert len(outsiders(other)) >= 3
+    name_group(work, other, "look-alike", emb, vids, times, vocab.names + ["night lights"],
+               confirmed=True)
+    cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(work)}, environ={})
+    session = ReviewSession(cfg)
+    band = session.thresholds["look-alike"]
+    assert band.source == "named group"
+    asked = [a.question for a in session.questions(10, tags=["look-alike"])]
+    assert asked and all(q.tag == "look-alike" for q in asked)
+    outside = {(vids[i], round(float(times[i]), 3)) for i in outsiders(other)}
+    in_band = [q for q in asked if band.review <= q.score < band.accept]
+    assert in_band and all((q.video_id, round(q.t, 3)) in outside for q in in_band)
+    q = in_band[0]
+    session.answer(q.video_id, q.t, "look-alike", "no")
+    assert [v["verdict"] for v in effective(work) if v["tag"] == "look-alike"
+            and v["video_id"] == q.video_id and v["start"] == q.t] == ["no"]
+    with pytest.raises(VerdictError, match="unknown tag"):
+        session.answer(q.video_id, q.t, "look-alikes", "yes")

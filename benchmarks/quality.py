@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import shutil
 import os
 import sys
 import time
@@ -30,10 +31,13 @@ from reelcat.config import load_config  # noqa: E402
 
 
 def generate(work: Path, videos: int, seed: int) -> Path:
-    from reelcat.synthetic.archive import generate_archive
+    from reelcat.synthetic.archive import GENERATOR_VERSION, generate_archive
 
     archive = work / f"archive-{videos}-{seed}"
-    if not (archive / "ground_truth.json").exists():
+    truth = archive / "ground_truth.json"
+    if not truth.exists() or json.loads(truth.read_text()).get("generator") != GENERATOR_VERSION:
+        shutil.rmtree(archive, ignore_errors=True)
+        shutil.rmtree(work / f"out-{archive.name}", ignore_errors=True)
         generate_archive(archive, videos, seed)
     return archive
 

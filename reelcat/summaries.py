@@ -25,6 +25,7 @@ MIN_IDF_VIDEOS = 3
 MIN_SEGMENT_FRAMES = 2  # never summarise a video from one frame
 TOP_TAGS = 5
 MIN_TOP_COVERAGE = 0.10  # below this share of the time a tag is "brief", not a topic
+ACCEPT_MIN, ACCEPT_MAX = 0.3, 0.8  # bounds of a tag's accept level from the archive
 
 
 @dataclass(frozen=True)
@@ -41,8 +42,10 @@ def default_thresholds(scores_by_tag: dict[str, np.ndarray], vocab: Vocabulary,
     """Per-tag thresholds: the vocabulary's when given, else from the archive's scores.
 
     Calibrated scores of a tag are mostly low (frames without it) with a high mode
-    (frames with it). The accept level is the midpoint between the tag's 50th and 99th
-    percentile, kept within [0.35, 0.8]; the review band reaches 60% of the way down.
+    (frames with it). The accept level is the midpoint between the tag's 50th percentile
+    (a typical frame without it) and its 95th (a typical frame with it: a tag covers only
+    a few percent of an archive's frames), kept within [ACCEPT_MIN, ACCEPT_MAX]; the
+    review band reaches 60% of the way down.
     """
     out: dict[str, Threshold] = {}
     for tag in vocab.tags:
@@ -52,8 +55,8 @@ def default_thresholds(scores_by_tag: dict[str, np.ndarray], vocab: Vocabulary,
             continue
         s = scores_by_tag.get(tag.name, np.zeros(0))
         if len(s):
-            p50, p99 = np.percentile(s, [50, 99])
-            accept = float(np.clip((p50 + p99) / 2, 0.35, 0.8))
+            p50, p95 = np.percentile(s, [50, 95])
+            accept = float(np.clip((p50 + p95) / 2, ACCEPT_MIN, ACCEPT_MAX))
         else:
             accept = 0.5
         review = accept * 0.6

@@ -13,12 +13,15 @@ from dataclasses import dataclass
 import numpy as np
 
 BLANK_CONTRAST = 0.03  # pixel std below this: black, white or flat frame
-BLANK_BRIGHTNESS = 0.06
+DARK_BRIGHTNESS = 0.06  # a frame this dark is blank unless it still has some contrast
+DARK_CONTRAST = 0.06
 
 
 def blank_frames(brightness: np.ndarray, contrast: np.ndarray) -> np.ndarray:
-    """True where a frame is black or flat: a fade or a blank slate carries no evidence."""
-    return (contrast < BLANK_CONTRAST) | (brightness < BLANK_BRIGHTNESS)
+    """True where a frame is flat, or dark with little contrast: a fade or a blank slate
+    carries no evidence. Dark frames with contrast (fire or a city at night) count."""
+    return (contrast < BLANK_CONTRAST) | ((brightness < DARK_BRIGHTNESS)
+                                          & (contrast < DARK_CONTRAST))
 
 
 def smooth(scores: np.ndarray, window: int = 3) -> np.ndarray:

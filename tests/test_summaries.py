@@ -111,3 +111,18 @@ def test_tags_lists_the_vocabulary_with_df_and_thresholds(out):
     code, stdout, _ = run_cli("tags", "--out", str(out))
     assert code == 0
     assert "snow field" in stdout and "accept" in stdout and "archive percentiles" in stdout
+
+
+def test_dark_frames_with_content_are_evidence_but_fades_to_black_are_not():
+    from reelcat.synthetic.world import apply_nuisance, make_scene
+    from reelcat.timeline import blank_frames
+
+    # this fire scene is darker on average (0.05) than a 6% grey: still a fire
+    frames = {c: make_scene(c, np.random.default_rng(seed)).render(1.0, (160, 90))
+              for c, seed in (("fire", 2), ("city at night", 3), ("beach", 3))}
+    frames["faded beach"] = apply_nuisance(frames["beach"], "fade", level=0.05)
+    frames["black"] = np.zeros((90, 160, 3), np.uint8)
+    px = np.stack(list(frames.values())).reshape(len(frames), -1) / 255.0
+    blank = dict(zip(frames, blank_frames(px.mean(1), px.std(1)), strict=True))
+    assert blank == {"fire": False, "city at night": False, "beach": False,
+                     "faded beach": True, "black": True}

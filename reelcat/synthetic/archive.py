@@ -89,8 +89,10 @@ RENDER_LONG_SIDE = 160
 class Shot:
     """A stretch of one concept (plus an optional second one composited in).
 
-    nuisance: one of noise / blur / fade / occlusion (fade = from and to black).
+    nuisance: one of noise / blur / fade / occlusion (fade = from and to black), all shot long.
     cutaway: marks a brief unrelated insert in the ground truth (it renders like any shot).
+    glitches: brief heavy degradations inside the shot (see GLITCHES): single frames go
+    wrong, the shot does not change.
     """
 
     concept: str
@@ -98,6 +100,8 @@ class Shot:
     second: str | None = None
     nuisance: str | None = None
     cutaway: bool = False
+    #: brief heavy degradations inside the shot: (offset s, length s, kind)
+    glitches: tuple[tuple[float, float, str], ...] = ()
 
     def __post_init__(self) -> None:
         for c in (self.concept, self.second):
@@ -105,6 +109,9 @@ class Shot:
                 raise ValueError(f"unknown concept {c!r}; known: {', '.join(CONCEPTS)}")
         if self.nuisance is not None and self.nuisance not in NUISANCES:
             raise ValueError(f"unknown nuisance {self.nuisance!r}; known: {', '.join(NUISANCES)}")
+        for _, _, kind in self.glitches:
+            if kind not in GLITCHES:
+                raise ValueError(f"unknown glitch {kind!r}; known: {', '.join(GLITCHES)}")
         if not self.duration > 0:
             raise ValueError(f"shot duration must be positive, got {self.duration}")
 
@@ -247,7 +254,10 @@ def make_video(
         srng = np.random.default_rng(np.random.SeedSequence([seed, 7, i]))
         scene = make_scene(s.concept, srng, second=s.second, motion=motion)
         nz = Nuisance.random(s.nuisance, srng) if s.nuisance else None
-        scenes.append((scene, nz, float(srng.uniform(0, 20)), srng))
+        grng = np.random.default_rng(np.random.SeedSequence([seed, 13, i]))
+        glitches = [(a, a + d, [Nuisance.random(k, grng, strength=1.0) for k in GLITCHES[kind]])
+                    for a, d, kind in s.glitches]
+        scenes.append((scene, nz, float(srng.uniform(0, 20)), srng, glitches))
 
     # --- ffmpeg
     tmp = path.with_name(f".{path.stem}.tmp{suffix}")
@@ -297,7 +307,7 @@ def make_video(
     try:
         k = 0
         for i, (start, end) in enumerate(bounds):
-            scene, nz, t_off, srng = scenes[i]
+            scene, nz, t_off, srng, glitches = scenes[i]
             frame_rng = np.random.default_rng(np.random.SeedSequence([seed, 11, i]))
             while k < len(times) and (times[k] < end or i == len(bounds) - 1):
                 tau = float(times[k] - start)
@@ -308,6 +318,10 @@ def make_video(
                         fd = min(0.8, (end - start) / 3)
                         level = float(np.clip(min(tau / fd, (end - start - tau) / fd), 0.0, 1.0))
                     frame = nz.apply(frame, frame_rng, level=level)
+                for g0, g1, layers in glitches:
+                    if g0 <= tau < g1:
+                        for gnz in layers:
+                            frame = gnz.apply(frame, frame_rng)
                 if quarter:
                     frame = np.ascontiguousarray(np.rot90(frame, -quarter))
                 proc.stdin.write(frame.tobytes())
@@ -358,6 +372,8 @@ def make_video(
             "concepts": [s.concept] + ([s.second] if s.second else []),
             "cutaway": bool(s.cutaway),
             "nuisance": s.nuisance,
+            "glitches": [[round(a + g0, 6), round(min(b, a + g0 + d), 6), kind]
+                         for g0, d, kind in s.glitches],
         }
         for s, (a, b) in zip(shots, bounds, strict=True)
     ]
@@ -490,6 +506,33 @@ def plan_video(
     return shots
 
 
+#: Bumped whenever the same seed would render a different archive (caches compare it).
+GENERATOR_VERSION = 2
+#: On average one glitch per this many seconds of video, each GLITCH_SECONDS long.
+GLITCH_EVERY = 4.0
+GLITCH_SECONDS = (0.3, 1.2)
+#: Glitch kinds and the full-strength nuisances each stacks.
+GLITCHES: dict[str, tuple[str, ...]] = {
+    "dropout": ("occlusion", "noise"),  # a broken stretch of the stream
+    "smear": ("blur", "noise"),  # a knock or a fast pan
+    "passer-by": ("occlusion", "blur"),  # something crosses right in front of the lens
+}
+
+
+def add_glitches(shots: Sequence[Shot], rng: np.random.Generator) -> None:
+    """Sprinkle brief heavy degradations over the shots (their own random stream, so an
+    archive's scripts stay the same with or without them)."""
+    for s in shots:
+        spots = []
+        for _ in range(int(rng.poisson(s.duration / GLITCH_EVERY))):
+            d = float(rng.uniform(*GLITCH_SECONDS))
+            if s.duration - d < 0.5:
+                continue
+            spots.append((round(float(rng.uniform(0, s.duration - d)), 3), round(d, 3),
+                          str(rng.choice(list(GLITCHES)))))
+        s.glitches = tuple(sorted(spots))
+
+
 def generate_archive(
     out_dir: str | Path,
     videos: int,
@@ -541,6 +584,8 @@ def generate_archive(
             _shorten(shots, 12.0)
         elif slot in (9, 10, 11) and vrng.random() < 0.3:
             suffix = str(vrng.choice([".webm", ".mov", ".mkv"]))
+        if nuisances:
+            add_glitches(shots, np.random.default_rng(np.random.SeedSequence([seed, 2027, i])))
         cover: dict[str, float] = {}
         for s in shots:
             for c in [s.concept] + ([s.second] if s.second else []):
@@ -563,7 +608,8 @@ def generate_archive(
                 f"{name}: {rec['duration']:.1f}s {rec['width']}x{rec['height']} {rec['codec']} "
                 f"{rec['fps']:.1f}fps in {time.monotonic() - t0:.1f}s"
             )
-    truth = {"seed": int(seed), "concepts": list(CONCEPTS), "videos": records}
+    truth = {"seed": int(seed), "generator": GENERATOR_VERSION, "concepts": list(CONCEPTS),
+             "videos": records}
     gt = out / "ground_truth.json"
     tmp = out / ".ground_truth.json.tmp"
     tmp.write_text(json.dumps(truth, indent=1) + "\n")

@@ -1,10 +1,12 @@
 """Learning from people's verdicts, on stored embeddings only: no video is decoded.
 
-For each tag with answers, the tag itself moves toward what people said: its text score
-is shifted by how much more a frame resembles its nearest "yes" frame than its nearest
-"no" frame (stored image embeddings), so look-alikes of a rejected frame score low — but
-only when the answers carry across videos (see `examples_generalise`). Then the tag's
-accept threshold is re-fitted to the answers (the cut that gets most of them right).
+For each tag with answers, the tag itself moves toward what people said: a linear probe
+on the stored image embeddings starts at the tag's text embedding and is moved by the
+yes/no frames (an L2-regularised logistic regression on top of the tag's current score,
+see `fit_probe`), so look-alikes of a rejected frame score lower and those of an accepted
+one higher — but only when the answers carry across videos (see `examples_generalise`).
+Then the tag's accept threshold is moved as little as needed to get the most answers
+right (see `fit_threshold`).
 Tags nobody answered about are left exactly as they were. The result is an "adaptation"
 file; tag scores computed with it carry the vocabulary id plus the adaptation's id, so
 every score row says what produced it."""
@@ -44,9 +46,11 @@ MIN_CROSS_VIDEO_AGREEMENT = 0.6
 
 def examples_generalise(ex: Examples) -> bool:
     """Do the answers carry over between videos? Each answered frame's nearest answered
-    frame from another video should mostly share its answer; if not (the model's image
-    space does not separate the two), leaning on examples would only add noise and the
-    tag keeps its text score (its threshold is still re-fitted)."""
+    frame from another video should mostly share its answer, for the "yes" frames and for
+    the "no" frames alike (each side on its own, so many "no"s cannot hide "yes"s that
+    only match their own video). If not (the model's image space does not separate the
+    two, or all "yes"s come from one video), leaning on examples would only learn that
+    video's look: the tag keeps its text score (its threshold is still re-fitted)."""
     if not (ex.yes and ex.no) or ex.yes_videos is None or ex.no_videos is None:
         return bool(ex.yes and ex.no)
     emb = np.asarray(ex.yes + ex.no, np.float32)
@@ -56,9 +60,10 @@ def examples_generalise(ex: Examples) -> bool:
     sims[video[:, None] == video[None, :]] = -np.inf
     ok = np.isfinite(sims).any(axis=1)
     if ok.sum() < 4:
-        return True
-    nearest = np.argmax(sims[ok], axis=1)
-    return float((label[ok] == label[nearest]).mean()) >= MIN_CROSS_VIDEO_AGREEMENT
+        return True  # (nearly) all from one video: nothing to check against
+    agrees = label[ok] == label[np.argmax(sims[ok], axis=1)]
+    return all(agrees[side].mean() >= MIN_CROSS_VIDEO_AGREEMENT
+               for side in (label[ok], ~label[ok]) if side.any())
 
 
 def labelled_examples(out: Path, frames_folder: Path) -> dict[str, Examples]:
@@ -91,45 +96,66 @@ def labelled_examples(out: Path, frames_folder: Path) -> dict[str, Examples]:
     return examples
 
 
-def _unit(v: np.ndarray) -> np.ndarray:
-    return v / max(float(np.linalg.norm(v)), 1e-8)
+PROBE_L2 = 10.0  # pull of the probe toward the text embedding, against the answers
+PROBE_STEPS = 25
 
 
-PROBE_WEIGHT = 0.5  # at many answers; grows as n / (n + PROBE_HALF)
-PROBE_HALF = 4.0
+def fit_probe(bank: TextBank, j: int, yes: list[np.ndarray], no: list[np.ndarray]
+              ) -> np.ndarray:
+    """How far tag j's embedding moves to fit the answers: the probe d (cosine units)
+    maximising sum log P(answer) - PROBE_L2 * |d|^2, with P(yes | e) = sigmoid(logit of
+    the tag's current calibrated score + logit_scale * e @ d). Starting from the text
+    embedding (d = 0) with that prior, few answers move it little; the calibrated
+    score's logit is exactly logit_scale * cosine plus terms not depending on the tag's
+    own embedding, so the fitted P(yes) is the score the moved tag gets. Newton steps."""
+    x = np.asarray(yes + no, np.float64)
+    y = np.array([1.0] * len(yes) + [0.0] * len(no))
+    s = np.clip(_scores_of(bank, j, yes + no).astype(np.float64), 1e-6, 1 - 1e-6)
+    offset = np.log(s / (1 - s))
+    x_scaled = bank.logit_scale * x
+    d = np.zeros(x.shape[1])
+    for _ in range(PROBE_STEPS):
+        p = 0.5 * (1 + np.tanh((offset + x_scaled @ d) / 2))  # sigmoid, without overflow
+        grad = x_scaled.T @ (p - y) + 2 * PROBE_L2 * d
+        hess = (x_scaled * (p * (1 - p))[:, None]).T @ x_scaled + 2 * PROBE_L2 * np.eye(len(d))
+        step = np.linalg.solve(hess, grad)
+        d -= step
+        if np.abs(step).max() < 1e-7:
+            break
+    return d.astype(np.float32)
 
 
 def adapt_bank(bank: TextBank, examples: dict[str, Examples]) -> TextBank:
-    """A copy of the bank in which each answered tag also leans on its example frames:
-    a frame nearer to something people said "yes" to than to anything they said "no"
-    to scores higher, and the other way round."""
+    """A copy of the bank in which each answered tag whose answers generalise (both
+    sides, carrying across videos) has its embedding moved by `fit_probe`; every other
+    tag, answered or not, keeps its text embedding."""
     adapted = bank
     for j, tag in enumerate(bank.tags):
         ex = examples.get(tag)
-        if ex is None or not (ex.yes or ex.no):
-            continue
-        n = len(ex.yes) + len(ex.no)
-        weight = PROBE_WEIGHT * n / (n + PROBE_HALF) if examples_generalise(ex) else 0.0
-        adapted = adapted.with_examples(j, ex.yes, ex.no, weight)
+        if ex is not None and ex.yes and ex.no and examples_generalise(ex):
+            adapted = adapted.with_probe(j, fit_probe(bank, j, ex.yes, ex.no))
     return adapted
 
 
 def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float) -> float:
-    """The accept level that gets the most answers right, midway in its gap.
+    """The accept level nearest the current one among those that get the most answers
+    right: kept where it already does, else moved just past the nearest answer it must.
 
     The questions sit near the current threshold, so the answers say where "yes" turns
     into "no" there; plain accuracy over them finds that point (F1 over such a biased
-    sample would overshoot). Few answers, or no "yes" at all: keep the default."""
+    sample would overshoot), and moving no further than they demand keeps a wide gap
+    between answers from sending the threshold to its far side. Few answers, or no
+    "yes" at all: keep the default."""
     if len(yes_scores) + len(no_scores) < MIN_ANSWERS_FOR_THRESHOLD or not len(yes_scores):
         return default
-    values = np.unique(np.concatenate([yes_scores, no_scores, [default]]))
-    cuts = np.concatenate([[values[0] - 1e-3], (values[:-1] + values[1:]) / 2,
-                           [values[-1] + 1e-3]])
-    correct = [(yes_scores >= c).sum() + (no_scores < c).sum() for c in cuts]
-    best = np.flatnonzero(np.asarray(correct) == max(correct))
-    # among equally good cuts, the one nearest the current threshold
-    choice = cuts[best[np.argmin(np.abs(cuts[best] - default))]]
-    return float(np.clip(choice, 0.05, 0.95))
+    values = np.unique(np.concatenate([yes_scores, no_scores]))
+    # a cut in (lo, hi] between neighbouring scores accepts exactly the scores above lo
+    lo = np.concatenate([[-np.inf], values])
+    hi = np.concatenate([values, [np.inf]])
+    correct = np.array([(yes_scores > a).sum() + (no_scores <= a).sum() for a in lo])
+    best = correct == correct.max()
+    cuts = np.clip(default, lo[best] + 1e-4, hi[best])
+    return float(np.clip(cuts[np.argmin(np.abs(cuts - default))], 0.05, 0.95))
 
 
 @dataclass

@@ -44,6 +44,9 @@ from reelcat.store import FRAMES, frames_dir, write_table
 MAX_CHUNK_FRAMES = 32
 # CPUs a decode task asks of Ray: half, so a decode runs beside an actor holding one CPU.
 DECODE_TASK_CPUS = 0.5
+# Decodes (and their ffmpeg) run at this niceness: where they share cores with the model,
+# the model's threads are not slowed by them, and ffmpeg takes the cycles torch leaves.
+DECODE_NICENESS = 10
 
 
 def plan_video_chunks(video: dict, sampling: SamplingConfig,
@@ -96,6 +99,7 @@ def _pixel_stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @ray.remote(num_cpus=DECODE_TASK_CPUS)
 def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int) -> DecodeResult:
     started = time.perf_counter()
+    _lower_priority(DECODE_NICENESS)
     try:
         frames = decode_chunk(
             chunk, mode=sampling.mode, interval_seconds=sampling.interval_seconds, size=size,
@@ -143,6 +147,15 @@ class Embedder:
         _release_free_memory()
         return EmbeddedChunk(result.chunk, result.frames.times, result.frames.thumbnails,
                              result.brightness, result.contrast, emb, None, result.seconds)
+
+
+def _lower_priority(niceness: int) -> None:
+    """Run this worker (and the ffmpeg it starts) at `niceness` at least."""
+    try:
+        if os.getpriority(os.PRIO_PROCESS, 0) < niceness:
+            os.setpriority(os.PRIO_PROCESS, 0, niceness)
+    except (OSError, AttributeError):
+        pass
 
 
 def _release_free_memory() -> None:

@@ -35,21 +35,14 @@ class TextBank:
     negatives: np.ndarray  # (n_negatives, dim)
     membership: np.ndarray  # (n_negatives, n_tags) bool
     logit_scale: float
-    # Learned from people's answers (reelcat.feedback): a tag's cosine is shifted by
-    # weight * (similarity to its nearest "yes" frame - similarity to its nearest "no"
-    # frame). Image-to-image similarities sit far above image-to-text ones (CLIP's
-    # modality gap), so examples adjust the text score rather than replace the text
-    # embedding; nearest neighbours, not means, because the mean of varied "no" frames
-    # is close to every frame.
-    examples: np.ndarray | None = None  # (n_examples, dim)
-    example_tags: np.ndarray | None = None  # (n_examples,) tag index
-    example_yes: np.ndarray | None = None  # (n_examples,) bool
-    probe_weights: np.ndarray | None = None  # (n_tags,), 0 = not adapted
+    # Learned from people's answers (reelcat.feedback): tag j is scored against
+    # p_j + probes[j] instead of its text embedding p_j alone, i.e. its cosine gains
+    # e @ probes[j]. Rows of unanswered tags are zero. Rivals still compete with their
+    # text cosine, so adapting one tag never moves another tag's score.
+    probes: np.ndarray | None = None  # (n_tags, dim)
 
     def to_npz(self, path) -> None:
-        extra = {} if self.probe_weights is None else {
-            "examples": self.examples, "example_tags": self.example_tags,
-            "example_yes": self.example_yes, "probe_weights": self.probe_weights}
+        extra = {} if self.probes is None else {"probes": self.probes}
         np.savez(path, tags=np.array(self.tags), positives=self.positives,
                  negatives=self.negatives, membership=self.membership,
                  logit_scale=self.logit_scale, **extra)
@@ -57,41 +50,27 @@ class TextBank:
     @classmethod
     def from_npz(cls, path) -> TextBank:
         z = np.load(path)
-        probes = (z["examples"], z["example_tags"], z["example_yes"], z["probe_weights"]) \
-            if "probe_weights" in z else (None, None, None, None)
         return cls([str(t) for t in z["tags"]], z["positives"], z["negatives"],
-                   z["membership"], float(z["logit_scale"]), *probes)
+                   z["membership"], float(z["logit_scale"]),
+                   z["probes"] if "probes" in z else None)
 
-    def with_examples(self, j: int, yes: list[np.ndarray], no: list[np.ndarray],
-                      weight: float) -> TextBank:
-        """A copy in which tag j's score also leans on its yes / no example frames
-        (both sides are needed: one side alone says nothing about the boundary)."""
-        k, d = self.positives.shape
-        keep = (np.ones(0, bool) if self.example_tags is None else self.example_tags != j)
-        old_e = np.zeros((0, d), np.float32) if self.examples is None else self.examples[keep]
-        old_t = np.zeros(0, int) if self.example_tags is None else self.example_tags[keep]
-        old_y = np.zeros(0, bool) if self.example_yes is None else self.example_yes[keep]
-        w = np.zeros(k, np.float32) if self.probe_weights is None else self.probe_weights.copy()
-        new = [np.asarray(x, np.float32) for x in (*yes, *no)]
-        w[j] = weight if (yes and no) else 0.0
-        return TextBank(
-            list(self.tags), self.positives, self.negatives, self.membership,
-            self.logit_scale,
-            np.concatenate([old_e, np.asarray(new).reshape(-1, d)]),
-            np.concatenate([old_t, np.full(len(new), j)]),
-            np.concatenate([old_y, np.array([True] * len(yes) + [False] * len(no))]), w)
+    def with_probe(self, j: int, probe: np.ndarray) -> TextBank:
+        """A copy in which tag j's embedding is moved by `probe` (cosine units)."""
+        probes = (np.zeros(self.positives.shape, np.float32) if self.probes is None
+                  else self.probes.copy())
+        probes[j] = probe
+        return TextBank(list(self.tags), self.positives, self.negatives, self.membership,
+                        self.logit_scale, probes)
 
-    def example_shift(self, e: np.ndarray) -> np.ndarray | float:
-        """weight * (nearest yes - nearest no) per frame and tag; 0 for unadapted tags."""
-        if self.probe_weights is None or not self.probe_weights.any():
+    def probe_shift(self, e: np.ndarray) -> np.ndarray | float:
+        """e @ probes.T, what the answers add to each tag's cosine; 0 for an unadapted bank."""
+        if self.probes is None:
+            return 0.0
+        adapted = np.flatnonzero(self.probes.any(axis=1))
+        if not len(adapted):
             return 0.0
         shift = np.zeros((len(e), len(self.tags)), np.float32)
-        sims = e @ self.examples.T
-        for j in np.flatnonzero(self.probe_weights):
-            mine = self.example_tags == j
-            yes, no = mine & self.example_yes, mine & ~self.example_yes
-            shift[:, j] = self.probe_weights[j] * (sims[:, yes].max(axis=1)
-                                                   - sims[:, no].max(axis=1))
+        shift[:, adapted] = e @ self.probes[adapted].T
         return shift
 
 
@@ -139,8 +118,8 @@ def score_embeddings(emb: np.ndarray, bank: TextBank) -> tuple[np.ndarray, np.nd
             e = emb[a : a + _CHUNK]
             text_cos = cosine[a : a + len(e)]
             np.matmul(e, bank.positives.T, out=text_cos)  # text_cos = e @ positives.T
-            example = bank.example_shift(e)
-            cos = text_cos if np.isscalar(example) else text_cos + example
+            probe = bank.probe_shift(e)
+            cos = text_cos if np.isscalar(probe) else text_cos + probe
             neg = e @ bank.negatives.T
             # shift = max(cos.max(axis=1), neg.max(axis=1)), per frame
             shift = cos.max(axis=1, keepdims=True)

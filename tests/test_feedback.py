@@ -192,3 +192,43 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
             and v["video_id"] == q.video_id and v["start"] == q.t] == ["no"]
     with pytest.raises(VerdictError, match="unknown tag"):
         session.answer(q.video_id, q.t, "look-alikes", "yes")
+
+
+def test_probe_follows_answers_that_carry_across_videos():
+    from reelcat.feedback import Examples, adapt_bank, examples_generalise
+    from reelcat.scoring import TextBank, score_embeddings
+
+    rng = np.random.default_rng(0)
+
+    def unit(x):
+        return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
+
+    bank = TextBank(["a", "b", "c"], unit(rng.normal(size=(3, 16))),
+                    unit(rng.normal(size=(2, 16))), np.ones((2, 3), bool), 14.0)
+    look_yes, look_no = unit(rng.normal(size=16)), unit(rng.normal(size=16))
+    yes = list(unit(look_yes + 0.3 * rng.normal(size=(6, 16))))
+    no = list(unit(look_no + 0.3 * rng.normal(size=(6, 16))))
+    ex = Examples(yes, no, ["v1", "v2", "v3"] * 2, ["v1", "v2", "v3"] * 2)
+    assert examples_generalise(ex)
+    _, before = score_embeddings(np.asarray(yes + no), bank)
+    _, after = score_embeddings(np.asarray(yes + no), adapt_bank(bank, {"b": ex}))
+    np.testing.assert_allclose(after[:, [0, 2]], before[:, [0, 2]], atol=1e-6)
+    # the text score mixes the answers up; the moved tag tells them apart
+    assert before[:6, 1].min() < before[6:, 1].max() and after[:6, 1].min() > after[6:, 1].max()
+    # every "yes" from one video: its look cannot be told from the tag's, the tag stays
+    one_video = Examples(yes, no, ["v1"] * 6, ["v2", "v3"] * 3)
+    assert not examples_generalise(one_video)
+    assert adapt_bank(bank, {"b": one_video}) is bank
+
+
+def test_threshold_moves_only_as_far_as_the_answers_demand():
+    from reelcat.feedback import fit_threshold
+
+    # the default already gets every answer right: it stays
+    assert fit_threshold(np.array([0.5, 0.9]), np.array([0.1, 0.2]), 0.3) == 0.3
+    # a "no" at 0.36 above it: the threshold moves just past it, not to mid-gap (0.67)
+    cut = fit_threshold(np.array([0.97, 0.98, 0.99]), np.array([0.1, 0.2, 0.36]), 0.3)
+    assert 0.36 < cut < 0.37
+    # too few answers, or no "yes": the default
+    assert fit_threshold(np.array([0.9]), np.array([0.1]), 0.3) == 0.3
+    assert fit_threshold(np.array([]), np.array([0.1, 0.2, 0.4, 0.5]), 0.3) == 0.3

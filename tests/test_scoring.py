@@ -35,13 +35,15 @@ def test_vectorised_scores_equal_the_definition():
     np.testing.assert_allclose(score, reference(emb, bank), atol=1e-5)
 
 
-def test_examples_move_only_the_answered_tag():
+def test_a_probe_moves_only_its_tag():
     rng = np.random.default_rng(1)
     bank = TextBank([f"t{i}" for i in range(6)], unit(rng.normal(size=(6, 16))),
                     unit(rng.normal(size=(3, 16))), np.ones((3, 6), bool), 14.0)
     emb = unit(rng.normal(size=(40, 16)))
-    _, before = score_embeddings(emb, bank)
-    yes, no = list(emb[:3]), list(emb[3:6])
-    _, after = score_embeddings(emb, bank.with_examples(2, yes, no, 0.5))
+    cos_before, before = score_embeddings(emb, bank)
+    probe = (0.3 * rng.normal(size=16)).astype(np.float32)
+    cos_after, after = score_embeddings(emb, bank.with_probe(2, probe))
     np.testing.assert_allclose(np.delete(after, 2, 1), np.delete(before, 2, 1), atol=1e-6)
-    assert (after[:3, 2] > before[:3, 2]).all() and (after[3:6, 2] < before[3:6, 2]).all()
+    np.testing.assert_allclose(cos_after, cos_before, atol=1e-6)  # cosine stays the text one
+    up = emb @ probe > 0
+    assert (after[up, 2] > before[up, 2]).all() and (after[~up, 2] < before[~up, 2]).all()

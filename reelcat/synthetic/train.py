@@ -1,6 +1,6 @@
 """Train the tiny open_clip model ``reelcat-tiny-clip`` on the synthetic world.
 
-    python -m reelcat.synthetic.train --out reelcat/models [--minutes 5] [--steps N] [--seed 0]
+    python -m reelcat.synthetic.train --out reelcat/models [--steps 2000 | --minutes M] [--seed 0]
 
 Writes ``<out>/reelcat-tiny-clip.json`` (an open_clip model config) and
 ``<out>/reelcat-tiny-clip.pt`` (an fp16 state dict), which load through open_clip's

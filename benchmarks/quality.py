@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import os
+import shutil
 import sys
 import time
 from collections import defaultdict
@@ -267,7 +267,8 @@ def simulate_feedback(cfg, con, truth) -> dict:
                                         {t: base[rows, j] for j, t in enumerate(bank.tags)}))
     gains, drops = {}, []
     print(f"\nfeedback: held-out frame F1 per confusable tag after simulated answers "
-          f"(questions from {len(train_videos)} videos, F1 on the other {len(order) - len(train_videos)})")
+          f"(questions from {len(train_videos)} videos, "
+          f"F1 on the other {len(order) - len(train_videos)})")
     print(f"{'tag':<16} {'before':>6} {'@10':>6} {'@20':>6} {'@50':>6}")
     for tag in confusable:
         j = bank.tags.index(tag)

@@ -16,8 +16,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from reelcat.store import FRAME_TAGS, FRAMES
 from reelcat.groups import named_groups_dir
+from reelcat.store import FRAME_TAGS, FRAMES
 from reelcat.verdicts import verdict_dir
 from reelcat.vocabulary import Vocabulary
 

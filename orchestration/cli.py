@@ -292,8 +292,8 @@ def _archive_embeddings(cfg: Config):
 
 def cmd_groups(args: argparse.Namespace) -> int:
     from reelcat.groups import find_groups, preview
-    from reelcat.store import export_thumbnails, frames_dir
     from reelcat.model import model_id
+    from reelcat.store import export_thumbnails, frames_dir
 
     cfg = _config(args)
     _, rows, emb = _archive_embeddings(cfg)
@@ -357,7 +357,8 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", help="reelcat.yaml (default: ./reelcat.yaml or $REELCAT_CONFIG)")
+    common.add_argument("--config",
+                        help="reelcat.yaml (default: ./reelcat.yaml or $REELCAT_CONFIG)")
     common.add_argument("--out", help="output folder (overrides the config)")
     p = argparse.ArgumentParser(prog="reelcat", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)

@@ -167,5 +167,6 @@ def load_config(
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
-        raise ConfigError(f"invalid reelcat configuration ({path or 'defaults'}): {problems}") from None
+        raise ConfigError(
+            f"invalid reelcat configuration ({path or 'defaults'}): {problems}") from None
     return _resolve_paths(cfg, base)

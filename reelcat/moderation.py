@@ -79,7 +79,8 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
         risk.append({"video_id": v.video_id, "decision": decision, "peak_severity": peak,
                      "seconds_flagged": flagged_seconds, "segments": n_segments,
                      "evidence": why,
-                     "risk": (peak + min(flagged_seconds, 60.0) / 60.0) if n_segments else peak * 0.5})
+                     "risk": ((peak + min(flagged_seconds, 60.0) / 60.0) if n_segments
+                              else peak * 0.5)})
     return Moderation(timeline, seg_rows, risk, raw_flags)
 
 

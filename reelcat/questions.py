@@ -3,10 +3,10 @@
 Candidates are frames where the model is least sure: the tag's calibrated score sits in
 its uncertain band (between the review and accept thresholds) or near it, or the tag
 flickers on and off between neighbouring frames. They are ranked by closeness to the
-accept threshold (flicker first), then picked greedily so no two questions about a tag show near-identical
-frames (cosine of embeddings above `near_duplicate`). A share of random audit items
-(accepted frames drawn uniformly) keeps precision estimates unbiased: uncertain items
-alone would make every tag look worse than it is.
+accept threshold (flicker first), then picked greedily so no two questions about a tag
+show near-identical frames (cosine of embeddings above `near_duplicate`). A share of
+random audit items (accepted frames drawn uniformly) keeps precision estimates unbiased:
+uncertain items alone would make every tag look worse than it is.
 """
 
 from __future__ import annotations

@@ -76,7 +76,8 @@ class TextBank:
 
 def build_text_bank(model, vocab: Vocabulary) -> TextBank:
     positives = model.embed_prompt_sets([t.prompts for t in vocab.tags])
-    prompts = list(dict.fromkeys([*vocab.background, *(n for t in vocab.tags for n in t.negatives)]))
+    prompts = list(dict.fromkeys(
+        [*vocab.background, *(n for t in vocab.tags for n in t.negatives)]))
     negatives = model.embed_prompt_sets([(p,) for p in prompts])
     membership = np.zeros((len(prompts), len(vocab.tags)), bool)
     for i, p in enumerate(prompts):

@@ -49,7 +49,8 @@ class Segment:
         return self.end - self.start
 
 
-def frame_spans(times: np.ndarray, duration: float, interval: float) -> tuple[np.ndarray, np.ndarray]:
+def frame_spans(times: np.ndarray, duration: float, interval: float
+                ) -> tuple[np.ndarray, np.ndarray]:
     """Each sampled frame stands for the time until the next one (bounded by interval)."""
     if len(times) == 0:
         return times, times

@@ -20,7 +20,8 @@ REPO = Path(__file__).resolve().parents[1]
 _SPY_DIR = Path(tempfile.mkdtemp(prefix="reelcat-ffmpeg-spy-"))
 FFMPEG_LOG = _SPY_DIR / "calls.log"
 _spy = _SPY_DIR / "ffmpeg"
-_spy.write_text(f'#!/bin/sh\necho "$*" >> {FFMPEG_LOG}\nexec {_resolve("ffmpeg", "_NO_ENV_")} "$@"\n')
+_spy.write_text(f'#!/bin/sh\necho "$*" >> {FFMPEG_LOG}\n'
+                f'exec {_resolve("ffmpeg", "_NO_ENV_")} "$@"\n')
 _spy.chmod(0o755)
 FFMPEG_LOG.touch()
 os.environ["REELCAT_FFMPEG"] = str(_spy)

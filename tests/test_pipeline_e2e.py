@@ -42,7 +42,8 @@ def catalogued(small_archive, tmp_path_factory, ray_local):
 
 def test_manifest_has_good_videos_and_error_rows(catalogued):
     out, _ = catalogued
-    rows = {r["path"].rsplit("/", 1)[-1]: r for r in pq.read_table(out / "manifest.parquet").to_pylist()}
+    rows = {r["path"].rsplit("/", 1)[-1]: r
+            for r in pq.read_table(out / "manifest.parquet").to_pylist()}
     assert set(rows) == {"testsrc.mp4", "red.webm", "bars.mp4", "empty.mp4", "notes.mp4",
                          "truncated.mp4"}
     assert rows["testsrc.mp4"]["status"] == "ok"
@@ -70,7 +71,8 @@ def test_frames_follow_the_sampling_with_real_timestamps(catalogued):
     dims = con.execute("SELECT DISTINCT len(embedding) FROM frames").fetchall()
     assert dims == [(64,)]
     smallest, not_jpeg = con.execute(
-        "SELECT min(octet_length(thumbnail)), count(*) FILTER (thumbnail[1:2] != '\\xFF\\xD8'::BLOB) "
+        "SELECT min(octet_length(thumbnail)), "
+        "count(*) FILTER (thumbnail[1:2] != '\\xFF\\xD8'::BLOB) "
         "FROM frames").fetchone()
     assert smallest > 200 and not_jpeg == 0  # a real JPEG per frame
 

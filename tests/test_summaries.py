@@ -57,8 +57,8 @@ def test_tag_stats_have_idf_and_a_tag_in_every_video_weighs_nothing(out):
     con = open_catalog(out)
     n = con.execute("SELECT count(*) FROM video_summaries WHERE frames > 0 AND "
                     "about NOT LIKE 'only blank%'").fetchone()[0]
-    rows = con.execute("SELECT tag, df, idf, tfidf FROM video_tags").fetchall()
-    for tag, df, idf, tfidf in rows:
+    rows = con.execute("SELECT df, idf FROM video_tags").fetchall()
+    for df, idf in rows:
         assert idf == pytest.approx(np.log(6 / df)) or idf == pytest.approx(np.log(n / df))
     top3 = [t for (tags,) in con.execute("SELECT top_tags FROM video_summaries").fetchall()
             for t in (tags or [])[:3]]
@@ -126,3 +126,21 @@ def test_dark_frames_with_content_are_evidence_but_fades_to_black_are_not():
     blank = dict(zip(frames, blank_frames(px.mean(1), px.std(1)), strict=True))
     assert blank == {"fire": False, "city at night": False, "beach": False,
                      "faded beach": True, "black": True}
+
+
+def test_a_tag_in_every_video_weighs_zero_and_never_leads_a_summary():
+    from reelcat.summaries import Threshold, VideoFrames, summarise
+
+    times = np.arange(10.0)
+    high, low = np.full(10, 0.9, np.float32), np.zeros(10, np.float32)
+    part = np.where(times < 4, 0.9, 0.0).astype(np.float32)  # 40% of the video
+    videos = [VideoFrames(f"v{i}", 10.0, times, np.zeros(10, bool),
+                          {"sky": high, "fire": part if i == 0 else low,
+                           "forest": low if i == 0 else part})
+              for i in range(3)]
+    th = {t: Threshold(t, 0.5, 0.3, "test") for t in ("sky", "fire", "forest")}
+    rows = summarise(videos, th, 1.0)
+    sky = [r for r in rows["video_tags"] if r["tag"] == "sky"]
+    assert len(sky) == 3 and all(r["ubiquitous"] and r["weight"] == 0 for r in sky)
+    first = next(r for r in rows["video_summaries"] if r["video_id"] == "v0")
+    assert first["top_tags"] == ["fire"]  # sky covers all of it, yet says nothing

@@ -244,9 +244,11 @@ def simulate_feedback(cfg, con, truth) -> dict:
     emb = np.asarray([r[3] for r in frames], dtype=np.float32)
     labels = np.array([[tag in truth_at(truth[n]["shots"], t) for tag in bank.tags]
                        for n, t in zip(names, times, strict=True)])
-    order = sorted(set(vids))
-    train_videos = set(order[::2])
-    train = np.array([v in train_videos for v in vids])
+    # split by file name (the generator's order), not by video id: ids are content hashes
+    order = sorted(set(names))
+    train_names = set(order[::2])
+    train = np.array([n in train_names for n in names])
+    train_videos = {v for v, n in zip(vids, names, strict=True) if n in train_names}
     held = ~train
     defaults = dict(con.execute("SELECT tag, accept FROM thresholds").fetchall())
     _, base = score_embeddings(emb, bank)
@@ -288,7 +290,7 @@ def simulate_feedback(cfg, con, truth) -> dict:
             asked = np.array([index[(q.video_id, round(q.t, 3))] for q in queue[:k]], int)
             said_yes = labels[asked, j]
             accept = fit_threshold(after[asked[said_yes], j], after[asked[~said_yes], j],
-                                   defaults[tag])
+                                   defaults[tag], after[train, j])
             row.append(f1(after[held, j] >= accept, labels[held, j]))
             if k == 20:
                 gains[tag] = row[-1] - row[0]

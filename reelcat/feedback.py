@@ -5,8 +5,9 @@ on the stored image embeddings starts at the tag's text embedding and is moved b
 yes/no frames (an L2-regularised logistic regression on top of the tag's current score,
 see `fit_probe`), so look-alikes of a rejected frame score lower and those of an accepted
 one higher — but only when the answers carry across videos (see `examples_generalise`).
-Then the tag's accept threshold is moved as little as needed to get the most answers
-right (see `fit_threshold`).
+Then the tag's accept threshold is re-fitted for the best expected F1 over the archive,
+where the answers correct the model's own scores near the frames they are about (see
+`fit_threshold`).
 Tags nobody answered about are left exactly as they were. The result is an "adaptation"
 file; tag scores computed with it carry the vocabulary id plus the adaptation's id, so
 every score row says what produced it."""
@@ -137,25 +138,50 @@ def adapt_bank(bank: TextBank, examples: dict[str, Examples]) -> TextBank:
     return adapted
 
 
-def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float) -> float:
-    """The accept level nearest the current one among those that get the most answers
-    right: kept where it already does, else moved just past the nearest answer it must.
+ANSWER_REACH = 0.05  # an answer speaks for archive frames within this score of it
+MODEL_VOICE = 1.0  # the model's own score counts as this many answers about each frame
+ARCHIVE_SAMPLE = 50_000  # frames of the archive the threshold is fitted over, at most
 
-    The questions sit near the current threshold, so the answers say where "yes" turns
-    into "no" there; plain accuracy over them finds that point (F1 over such a biased
-    sample would overshoot), and moving no further than they demand keeps a wide gap
-    between answers from sending the threshold to its far side. Few answers, or no
-    "yes" at all: keep the default."""
+
+def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
+                  archive_scores: np.ndarray) -> float:
+    """The accept level with the best expected F1 over the archive.
+
+    Each archive frame is "yes" with probability p: its calibrated score, corrected by
+    the answers about frames scored within ANSWER_REACH of it (the score counts as
+    MODEL_VOICE answers). The questions sit near the current threshold, so they correct
+    the model where it is unsure, while the rest of the archive keeps the model's own
+    estimate: the threshold cannot run off to where nobody answered (plain accuracy
+    over such a biased sample of answers does). Few answers, or no "yes": the default."""
     if len(yes_scores) + len(no_scores) < MIN_ANSWERS_FOR_THRESHOLD or not len(yes_scores):
         return default
-    values = np.unique(np.concatenate([yes_scores, no_scores]))
-    # a cut in (lo, hi] between neighbouring scores accepts exactly the scores above lo
-    lo = np.concatenate([[-np.inf], values])
-    hi = np.concatenate([values, [np.inf]])
-    correct = np.array([(yes_scores > a).sum() + (no_scores <= a).sum() for a in lo])
-    best = correct == correct.max()
-    cuts = np.clip(default, lo[best] + 1e-4, hi[best])
-    return float(np.clip(cuts[np.argmin(np.abs(cuts - default))], 0.05, 0.95))
+    s = np.sort(np.asarray(archive_scores, np.float64))[::-1]
+    if not len(s):
+        return default
+    answered = np.concatenate([yes_scores, no_scores])
+    said_yes = np.concatenate([np.ones(len(yes_scores)), np.zeros(len(no_scores))])
+    p = np.empty(len(s))
+    for i in range(0, len(s), 4096):  # (frames x answers) a block at a time
+        near = np.abs(s[i:i + 4096, None] - answered[None, :]) <= ANSWER_REACH
+        p[i:i + 4096] = (MODEL_VOICE * s[i:i + 4096] + near @ said_yes) / (
+            MODEL_VOICE + near.sum(axis=1))
+    # accepting the k highest-scored frames: expected F1 = 2 TP / (positives + k)
+    expected_f1 = 2 * np.cumsum(p) / (p.sum() + np.arange(1, len(s) + 1))
+    return float(np.clip(s[int(np.argmax(expected_f1))], 0.05, 0.95))
+
+
+def archive_sample(frames_folder: Path, n: int = ARCHIVE_SAMPLE) -> np.ndarray:
+    """Stored embeddings of about n frames spread evenly over the archive."""
+    files = sorted(Path(frames_folder).glob("*.parquet"))
+    total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
+    step = max(1, -(-total // n))
+    parts = []
+    for f in files:
+        col = pq.read_table(f, columns=["embedding"]).column(0).combine_chunks()
+        if len(col):
+            flat = np.asarray(col.flatten().to_numpy(zero_copy_only=False), np.float32)
+            parts.append(flat.reshape(len(col), -1)[::step])
+    return np.concatenate(parts) if parts else np.zeros((0, 1), np.float32)
 
 
 @dataclass
@@ -176,6 +202,8 @@ def learn(out: Path, frames_folder: Path, bank: TextBank,
         (folder / "thresholds.parquet").unlink(missing_ok=True)
         return None
     adapted = adapt_bank(bank, examples)
+    sample = archive_sample(frames_folder)
+    archive = score_embeddings(sample, adapted)[1] if len(sample) else None
     thresholds: dict[str, tuple[float, float]] = {}
     answers: dict[str, int] = {}
     for tag, ex in examples.items():
@@ -184,7 +212,8 @@ def learn(out: Path, frames_folder: Path, bank: TextBank,
         answers[tag] = len(ex.yes) + len(ex.no)
         j = adapted.tags.index(tag)
         yes_s, no_s = (_scores_of(adapted, j, e) for e in (ex.yes, ex.no))
-        accept = fit_threshold(yes_s, no_s, default_accept.get(tag, 0.5))
+        accept = fit_threshold(yes_s, no_s, default_accept.get(tag, 0.5),
+                               archive[:, j] if archive is not None else np.zeros(0))
         thresholds[tag] = (accept, accept * 0.6)
     digest = hashlib.sha256(json.dumps(
         {t: [len(examples[t].yes), len(examples[t].no),

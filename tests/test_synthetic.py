@@ -228,6 +228,27 @@ def test_generate_archive_ground_truth_tiles_each_video(tmp_path):
             assert s["concept"] in SENSITIVE_CONCEPTS and s["end"] > s["start"]
 
 
+def _decoded(path: Path) -> np.ndarray:
+    raw = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(path), "-f", "rawvideo",
+                          "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    return np.frombuffer(raw, np.uint8).reshape(-1, 90, 160).astype(np.float32)
+
+
+def test_glitches_spoil_frames_only_inside_them_and_videos_are_byte_reproducible(tmp_path):
+    plain = [Shot("beach", 2.0)]
+    glitched = [Shot("beach", 2.0, glitches=((0.5, 0.5, "dropout"),))]
+    truth = make_video(tmp_path / "g1.mkv", glitched, size=(160, 90), fps=10, seed=3)
+    make_video(tmp_path / "g2.mkv", glitched, size=(160, 90), fps=10, seed=3)
+    make_video(tmp_path / "p.mkv", plain, size=(160, 90), fps=10, seed=3)
+    assert (tmp_path / "g1.mkv").read_bytes() == (tmp_path / "g2.mkv").read_bytes()
+    assert truth["shots"][0]["glitches"] == [[0.5, 1.0, "dropout"]]
+    diff = np.abs(_decoded(tmp_path / "g1.mkv") - _decoded(tmp_path / "p.mkv")).mean(axis=(1, 2))
+    assert (diff[5:10] > 20).all()  # frames 0.5-0.9 s are spoilt
+    assert (diff[:5] < 6).all() and (diff[10:] < 6).all()  # the rest is the same picture
+    with pytest.raises(ValueError, match="unknown glitch"):
+        Shot("beach", 2.0, glitches=((0.0, 0.5, "sneeze"),))
+
+
 # ----------------------------------------------------------------------------- model
 
 

@@ -85,6 +85,19 @@ VFR_RATES = (30, 15, 10)
 RENDER_LONG_SIDE = 160
 
 
+#: Bumped whenever the same seed would render a different archive (caches compare it).
+GENERATOR_VERSION = 3
+#: On average one glitch per this many seconds of video, each GLITCH_SECONDS long.
+GLITCH_EVERY = 4.0
+GLITCH_SECONDS = (0.3, 1.2)
+#: Glitch kinds and the full-strength nuisances each stacks.
+GLITCHES: dict[str, tuple[str, ...]] = {
+    "dropout": ("occlusion", "noise"),  # a broken stretch of the stream
+    "smear": ("blur", "noise"),  # a knock or a fast pan
+    "passer-by": ("occlusion", "blur"),  # something crosses right in front of the lens
+}
+
+
 @dataclass
 class Shot:
     """A stretch of one concept (plus an optional second one composited in).
@@ -507,19 +520,6 @@ def plan_video(
             pos = int(rng.integers(0, len(shots) + 1))
             shots.insert(pos, Shot(concept, d, nuisance="noise" if noisy else None))
     return shots
-
-
-#: Bumped whenever the same seed would render a different archive (caches compare it).
-GENERATOR_VERSION = 3
-#: On average one glitch per this many seconds of video, each GLITCH_SECONDS long.
-GLITCH_EVERY = 4.0
-GLITCH_SECONDS = (0.3, 1.2)
-#: Glitch kinds and the full-strength nuisances each stacks.
-GLITCHES: dict[str, tuple[str, ...]] = {
-    "dropout": ("occlusion", "noise"),  # a broken stretch of the stream
-    "smear": ("blur", "noise"),  # a knock or a fast pan
-    "passer-by": ("occlusion", "blur"),  # something crosses right in front of the lens
-}
 
 
 def add_glitches(shots: Sequence[Shot], rng: np.random.Generator) -> None:

@@ -31,6 +31,15 @@ class Asked:
     thumbnail: str | None  # relative to the output folder
 
 
+def _nearest(times: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """Index of the stored frame nearest each wanted time (times ascending)."""
+    right = np.clip(np.searchsorted(times, wanted), 1, max(1, len(times) - 1))
+    left = right - 1
+    pick_right = np.abs(times[np.minimum(right, len(times) - 1)] - wanted) < np.abs(
+        times[left] - wanted)
+    return np.where(pick_right, np.minimum(right, len(times) - 1), left)
+
+
 class ReviewSession:
     def __init__(self, cfg: Config, reviewer: str = "anonymous"):
         self.cfg = cfg
@@ -61,8 +70,7 @@ class ReviewSession:
                 self._embeddings(v.video_id)
                 times, emb = self._emb_cache.get(v.video_id, (np.empty(0), None))
                 if len(times) and len(v.times):
-                    rows = np.abs(times[None, :] - v.times[:, None]).argmin(1)
-                    v.scores[tag] = emb[rows] @ g["centroid"]
+                    v.scores[tag] = emb[_nearest(times, v.times)] @ g["centroid"]
         return sorted(groups)
 
     def _embeddings(self, video_id: str) -> None:
@@ -81,7 +89,7 @@ class ReviewSession:
         times, emb = self._emb_cache[video_id]
         if not len(times):
             return None
-        return emb[int(np.argmin(np.abs(times - t)))]
+        return emb[int(_nearest(times, np.array([t]))[0])]
 
     def answered(self) -> set[tuple[str, float, str]]:
         """Frames with an answer in force (an undone answer asks the question again)."""

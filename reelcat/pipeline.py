@@ -18,10 +18,7 @@ Performance (benchmarks/throughput.py measures it):
   model-sized accumulates in the driver or the object store while a video completes.
 - A decode asks Ray for half a CPU, so that ffmpeg keeps a core busy beside an actor
   that holds one; the actor's torch uses every core of a small machine and its threads
-  do not spin-wait when idle. Decodes run niced (DECODE_NICENESS): torch's threads wait
-  for each other at every operation, so a core shared with ffmpeg at equal priority slows
-  the whole model; niced, ffmpeg takes the cycles torch leaves (measured on 2 cores: 81%
-  -> 100% of the serial bound once the actor is up).
+  do not spin-wait when idle, so ffmpeg and torch share the cores without waste.
 """
 
 from __future__ import annotations
@@ -47,9 +44,6 @@ from reelcat.store import FRAMES, frames_dir, write_table
 MAX_CHUNK_FRAMES = 32
 # CPUs a decode task asks of Ray: half, so a decode runs beside an actor holding one CPU.
 DECODE_TASK_CPUS = 0.5
-# Decodes (and their ffmpeg) run at this niceness: where they share cores with the model,
-# the model's threads are not slowed by them, and ffmpeg takes the cycles torch leaves.
-DECODE_NICENESS = 10
 
 
 def plan_video_chunks(video: dict, sampling: SamplingConfig,
@@ -102,7 +96,6 @@ def _pixel_stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 @ray.remote(num_cpus=DECODE_TASK_CPUS)
 def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int) -> DecodeResult:
     started = time.perf_counter()
-    _lower_priority(DECODE_NICENESS)
     try:
         frames = decode_chunk(
             chunk, mode=sampling.mode, interval_seconds=sampling.interval_seconds, size=size,
@@ -150,15 +143,6 @@ class Embedder:
         _release_free_memory()
         return EmbeddedChunk(result.chunk, result.frames.times, result.frames.thumbnails,
                              result.brightness, result.contrast, emb, None, result.seconds)
-
-
-def _lower_priority(niceness: int) -> None:
-    """Run this worker (and the ffmpeg it starts) at `niceness` at least."""
-    try:
-        if os.getpriority(os.PRIO_PROCESS, 0) < niceness:
-            os.setpriority(os.PRIO_PROCESS, 0, niceness)
-    except (OSError, AttributeError):
-        pass
 
 
 def _release_free_memory() -> None:

@@ -141,6 +141,7 @@ def adapt_bank(bank: TextBank, examples: dict[str, Examples]) -> TextBank:
 ANSWER_REACH = 0.05  # an answer speaks for archive frames within this score of it
 MODEL_VOICE = 1.0  # the model's own score counts as this many answers about each frame
 ARCHIVE_SAMPLE = 50_000  # frames of the archive the threshold is fitted over, at most
+ARCHIVE_SAMPLE_FILES = 500  # read from at most this many videos, spread over the archive
 
 
 def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
@@ -171,8 +172,10 @@ def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
 
 
 def archive_sample(frames_folder: Path, n: int = ARCHIVE_SAMPLE) -> np.ndarray:
-    """Stored embeddings of about n frames spread evenly over the archive."""
+    """Stored embeddings of about n frames spread evenly over the archive (over at most
+    ARCHIVE_SAMPLE_FILES videos, so a large archive is not read whole for it)."""
     files = sorted(Path(frames_folder).glob("*.parquet"))
+    files = files[::max(1, -(-len(files) // ARCHIVE_SAMPLE_FILES))]
     total = sum(pq.ParquetFile(f).metadata.num_rows for f in files)
     step = max(1, -(-total // n))
     parts = []

@@ -104,8 +104,8 @@ class Shot:
 
     nuisance: one of noise / blur / fade / occlusion (fade = from and to black), all shot long.
     cutaway: marks a brief unrelated insert in the ground truth (it renders like any shot).
-    glitches: brief heavy degradations inside the shot (see GLITCHES): single frames go
-    wrong, the shot does not change.
+    glitches: (offset s, length s, kind) of brief heavy degradations inside the shot (kinds
+    in GLITCHES): single frames go wrong, the shot does not change.
     """
 
     concept: str
@@ -113,7 +113,6 @@ class Shot:
     second: str | None = None
     nuisance: str | None = None
     cutaway: bool = False
-    #: brief heavy degradations inside the shot: (offset s, length s, kind)
     glitches: tuple[tuple[float, float, str], ...] = ()
 
     def __post_init__(self) -> None:

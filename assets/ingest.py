@@ -7,7 +7,7 @@ import pyarrow.parquet as pq
 
 from orchestration.resources import RayResource, ReelcatSettings
 from reelcat.manifest import build_manifest
-from reelcat.model import model_id
+from reelcat.encoder import model_id
 from reelcat.pipeline import embed_videos
 from reelcat.store import FRAME_ERRORS, MANIFEST, write_rows, write_table
 

@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
 
 def simulate_feedback(cfg, con, truth) -> dict:
     """Per confusable tag: held-out frame F1 before and after 10/20/50 answers."""
-    from reelcat.feedback import Examples, adapt_bank, fit_threshold
+    from reelcat.feedback import Examples, adapt_bank, fit_probe, fit_threshold
     from reelcat.questions import question_queue
     from reelcat.scoring import score_embeddings
     from reelcat.summaries import Threshold
@@ -267,11 +267,14 @@ def simulate_feedback(cfg, con, truth) -> dict:
         train_frames.append(VideoFrames(v, float(times[rows].max() + 1), times[rows],
                                         np.zeros(len(rows), bool),
                                         {t: base[rows, j] for j, t in enumerate(bank.tags)}))
-    gains, drops = {}, []
+    gains, drops, ceilings = {}, [], {}
     print(f"\nfeedback: held-out frame F1 per confusable tag after simulated answers "
           f"(questions from {len(train_videos)} videos, "
           f"F1 on the other {len(order) - len(train_videos)})")
-    print(f"{'tag':<16} {'before':>6} {'@10':>6} {'@20':>6} {'@50':>6}")
+    print("(ceiling: the tag's probe fitted to every training frame's true label, and the "
+          "threshold best for the held-out frames themselves: the most that moving this tag "
+          "and its threshold in this model's image space can reach)")
+    print(f"{'tag':<16} {'before':>6} {'@10':>6} {'@20':>6} {'@50':>6} {'ceiling':>7}")
     for tag in confusable:
         j = bank.tags.index(tag)
         th = {tag: Threshold(tag, defaults[tag], defaults[tag] * 0.6, "archive")}
@@ -296,10 +299,18 @@ def simulate_feedback(cfg, con, truth) -> dict:
                 gains[tag] = row[-1] - row[0]
                 drops.extend(base_f1[o] - f1(after[held, jo] >= defaults[o], labels[held, jo])
                              for jo, o in enumerate(bank.tags) if o != tag)
+        everything = bank.with_probe(
+            j, fit_probe(bank, j, list(emb[train & labels[:, j]]),
+                         list(emb[train & ~labels[:, j]])))
+        best = score_embeddings(emb[held], everything)[1][:, j]
+        ceilings[tag] = max(f1(scores >= th, labels[held, j]) for scores in (base[held, j], best)
+                            for th in np.unique(scores))
         print(f"{tag:<16} " + " ".join(f"{x:6.3f}" for x in row)
-              + f"   ({len(queue)} questions available)")
+              + f" {ceilings[tag]:7.3f}   ({len(queue)} questions available)")
     return {"feedback_min_f1_gain_at20": round(min(gains.values()), 4) if gains else None,
             "feedback_max_other_f1_drop": round(max(drops), 4) if drops else None,
+            "feedback_min_ceiling_gain": round(min(ceilings[t] - base_f1[t] for t in ceilings),
+                                               4) if ceilings else None,
             "feedback_tags": sorted(gains)}
 
 

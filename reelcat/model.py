@@ -9,7 +9,6 @@ falls back to random weights on its own. Random weights exist only when asked fo
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import os
 from functools import cache
@@ -21,6 +20,7 @@ import torch
 from open_clip.zero_shot_metadata import SIMPLE_IMAGENET_TEMPLATES
 
 from reelcat.config import ModelConfig
+from reelcat.encoder import ImageEncoder, device_of, model_id
 
 TEMPLATES = SIMPLE_IMAGENET_TEMPLATES
 
@@ -29,36 +29,13 @@ class ModelLoadError(RuntimeError):
     """The configured model or its weights could not be loaded."""
 
 
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:8]
-
-
-def model_id(cfg: ModelConfig) -> str:
-    """A stable id for (architecture, weights): stored on every embedding and tag row."""
-    if cfg.random_weights:
-        return f"{cfg.name}@random-init"
-    if cfg.pretrained and os.path.isfile(cfg.pretrained):
-        return f"{cfg.name}@{Path(cfg.pretrained).stem}-{_file_digest(cfg.pretrained)}"
-    return f"{cfg.name}@{cfg.pretrained}"
-
-
-def _device(cfg: ModelConfig) -> str:
-    if cfg.device != "auto":
-        return cfg.device
-    return "cuda" if torch.cuda.is_available() else "cpu"
-
-
 class ClipModel:
     """An open_clip model ready to embed model-sized uint8 frames and text prompts."""
 
     def __init__(self, cfg: ModelConfig):
         self.cfg = cfg
         self.id = model_id(cfg)
-        self.device = _device(cfg)
+        self.device = device_of(cfg)
         if cfg.config_file:
             if not os.path.isfile(cfg.config_file):
                 raise ModelLoadError(f"model config file not found: {cfg.config_file}")
@@ -95,47 +72,14 @@ class ClipModel:
         pcfg = model.visual.preprocess_cfg
         size = pcfg.get("size", model.visual.image_size)
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
-        self._mean = torch.tensor(pcfg["mean"], dtype=torch.float32).view(1, 3, 1, 1)
-        self._std = torch.tensor(pcfg["std"], dtype=torch.float32).view(1, 3, 1, 1)
+        self.images = ImageEncoder(model.encode_image, self.image_size, pcfg["mean"],
+                                   pcfg["std"], cfg.batch_size, self.device)
         self.logit_scale = float(model.logit_scale.exp().item())
         self.preprocess = open_clip.image_transform(
             self.image_size, is_train=False, mean=pcfg["mean"], std=pcfg["std"],
             interpolation=pcfg.get("interpolation", "bicubic"),
             resize_mode=pcfg.get("resize_mode", "shortest"),
         )
-
-    @property
-    def embed_dim(self) -> int:
-        return int(self.model.text_projection.shape[1]) if hasattr(
-            self.model, "text_projection") and self.model.text_projection is not None else int(
-            self.embed_texts(["x"]).shape[1])
-
-    def pixels_to_tensor(self, pixels: np.ndarray) -> torch.Tensor:
-        """(n, S, S, 3) uint8 from ffmpeg -> normalised (n, 3, S, S) float tensor."""
-        x = torch.from_numpy(np.ascontiguousarray(pixels)).permute(0, 3, 1, 2).float() / 255.0
-        return (x - self._mean) / self._std
-
-    @torch.inference_mode()
-    def embed_tensor(self, x: torch.Tensor) -> np.ndarray:
-        out = []
-        for i in range(0, len(x), self.cfg.batch_size):
-            batch = x[i : i + self.cfg.batch_size].to(self.device)
-            if self.device == "cuda":
-                with torch.autocast("cuda", dtype=torch.float16):
-                    feats = self.model.encode_image(batch)
-            else:
-                feats = self.model.encode_image(batch)
-            feats = torch.nn.functional.normalize(feats.float(), dim=-1)
-            out.append(feats.cpu().numpy())
-        if not out:
-            return np.zeros((0, self.embed_dim), dtype=np.float32)
-        return np.concatenate(out).astype(np.float32)
-
-    def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        """Unit-length image embeddings of model-sized uint8 frames."""
-        if len(pixels) == 0:
-            return np.zeros((0, self.embed_dim), dtype=np.float32)
-        return self.embed_tensor(self.pixels_to_tensor(pixels))
 
     @torch.inference_mode()
     def embed_texts(self, texts: list[str]) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 
 from reelcat.archive_scores import load_archive_scores
 from reelcat.config import Config
-from reelcat.model import model_id
+from reelcat.encoder import model_id
 from reelcat.moderation import HEATMAP_BINS, heatmap_matrix, moderate
 from reelcat.pictures import heatmap_png, severity_strip_png
 from reelcat.store import (

@@ -9,8 +9,10 @@ through the object store at model resolution only.
 The caller owns the Ray connection: `connect` is called only when there is work.
 
 Performance (benchmarks/throughput.py measures it):
+- An actor starts in about 3 s here, not 8: it imports torch only and loads a cached
+  trace of the model's image tower (reelcat.encoder), not open_clip and the model.
 - Decoding starts at once: the model's input size comes from its open_clip config, so
-  ffmpeg runs while the actor is still importing torch and building the model.
+  ffmpeg runs while the actor is still starting.
 - Chunks hold at most MAX_CHUNK_FRAMES sampled frames (or one model batch), so memory
   does not grow with a video's length; the actor converts and embeds one batch at a time,
   frees what malloc keeps (glibc's malloc_trim) after each chunk, and sends
@@ -112,34 +114,34 @@ def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int)
 
 @ray.remote
 class Embedder:
-    """Holds one CLIP model; embeds decoded chunks in batches."""
+    """Holds one CLIP image encoder; embeds decoded chunks in batches."""
 
     def __init__(self, model_cfg: ModelConfig, torch_threads: int):
         # Idle OpenMP threads sleep instead of spinning: ffmpeg shares these cores.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
 
-        from reelcat.model import ClipModel
+        from reelcat.encoder import load_image_encoder
 
         torch.set_num_threads(torch_threads)
-        self.model = ClipModel(model_cfg)
+        self.encoder = load_image_encoder(model_cfg)
 
     def image_size(self) -> int:
-        return self.model.image_size
+        return self.encoder.image_size
 
     def embed(self, result: DecodeResult) -> EmbeddedChunk:
         if result.frames is None:
             return EmbeddedChunk(result.chunk, None, [], None, None, None, result.error,
                                  result.seconds)
         pixels = result.frames.pixels
-        if pixels.shape[1:3] != (self.model.image_size, self.model.image_size):
-            raise ValueError(f"frames of {pixels.shape[1]} px for a model of "
-                             f"{self.model.image_size} px")
+        size = self.encoder.image_size
+        if pixels.shape[1:3] != (size, size):
+            raise ValueError(f"frames of {pixels.shape[1]} px for a model of {size} px")
         # One model batch at a time: float tensors of one batch, never of the chunk.
-        step = self.model.cfg.batch_size
-        parts = [self.model.embed_pixels(pixels[i : i + step])
+        step = self.encoder.batch_size
+        parts = [self.encoder.embed_pixels(pixels[i : i + step])
                  for i in range(0, len(pixels), step)]
-        emb = np.concatenate(parts) if parts else self.model.embed_pixels(pixels)
+        emb = np.concatenate(parts) if parts else self.encoder.embed_pixels(pixels)
         _release_free_memory()
         return EmbeddedChunk(result.chunk, result.frames.times, result.frames.thumbnails,
                              result.brightness, result.contrast, emb, None, result.seconds)

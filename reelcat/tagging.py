@@ -13,7 +13,8 @@ import pyarrow.parquet as pq
 
 from reelcat.config import Config
 from reelcat.feedback import adaptation_id, load_adapted_bank
-from reelcat.model import load_model, model_id
+from reelcat.encoder import model_id
+from reelcat.model import load_model
 from reelcat.scoring import TextBank, build_text_bank, tag_rows
 from reelcat.store import FRAME_TAGS, frames_dir, safe_name, tags_dir, write_table
 from reelcat.vocabulary import Vocabulary, load_vocabulary

@@ -99,7 +99,7 @@ def test_ffmpeg_preprocessing_matches_open_clip_transform(gop_video):
              "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"],
             capture_output=True, check=True).stdout
         reference = model.preprocess(Image.open(io.BytesIO(png)).convert("RGB"))
-        a = model.embed_tensor(reference.unsqueeze(0))[0]
-        b = model.embed_pixels(pixels[None])[0]
+        a = model.images.embed_tensor(reference.unsqueeze(0))[0]
+        b = model.images.embed_pixels(pixels[None])[0]
         sims.append(float(a @ b))
     assert np.mean(sims) >= 0.99, sims

@@ -29,10 +29,10 @@ def test_configured_checkpoint_embeds_like_open_clip_loaded_directly():
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 255, size=(4, 64, 64, 3), dtype=np.uint8)
     with torch.inference_mode():
-        direct = model.encode_image(ours.pixels_to_tensor(pixels))
+        direct = model.encode_image(ours.images.pixels_to_tensor(pixels))
         direct = torch.nn.functional.normalize(direct, dim=-1).numpy()
         text = model.encode_text(open_clip.get_tokenizer("reelcat-tiny-clip")(["a beach"]))
-    np.testing.assert_allclose(ours.embed_pixels(pixels), direct, atol=1e-5)
+    np.testing.assert_allclose(ours.images.embed_pixels(pixels), direct, atol=1e-5)
     np.testing.assert_allclose(ours.embed_texts(["a beach"])[0],
                                torch.nn.functional.normalize(text, dim=-1).numpy()[0], atol=1e-5)
 
@@ -54,7 +54,7 @@ def test_unreachable_weights_say_what_to_configure_and_never_fall_back():
 
 
 def test_random_weights_only_when_asked_and_the_id_says_so():
-    from reelcat.model import model_id
+    from reelcat.encoder import model_id
 
     assert model_id(ModelConfig(random_weights=True)) == "ViT-B-32@random-init"
     assert model_id(ModelConfig()) == "ViT-B-32@laion2b_s34b_b79k"

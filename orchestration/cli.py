@@ -291,8 +291,8 @@ def _archive_embeddings(cfg: Config):
 
 
 def cmd_groups(args: argparse.Namespace) -> int:
-    from reelcat.groups import find_groups, preview
     from reelcat.encoder import model_id
+    from reelcat.groups import find_groups, preview
     from reelcat.store import export_thumbnails, frames_dir
 
     cfg = _config(args)

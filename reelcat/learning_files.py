@@ -8,8 +8,8 @@ import duckdb
 import numpy as np
 
 from reelcat.config import Config
-from reelcat.feedback import learn
 from reelcat.encoder import model_id
+from reelcat.feedback import learn
 from reelcat.scoring import score_embeddings
 from reelcat.store import frames_dir
 from reelcat.tagging import text_bank

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 import pyarrow.parquet as pq
 
 from reelcat.config import Config
-from reelcat.feedback import adaptation_id, load_adapted_bank
 from reelcat.encoder import model_id
+from reelcat.feedback import adaptation_id, load_adapted_bank
 from reelcat.model import load_model
 from reelcat.scoring import TextBank, build_text_bank, tag_rows
 from reelcat.store import FRAME_TAGS, frames_dir, safe_name, tags_dir, write_table

@@ -606,9 +606,10 @@ def main(argv: list[str] | None = None) -> int:
                     help=f"pipeline sampling modes, comma separated (default: "
                          f"{DEFAULT_MODE},interval)")
     ap.add_argument("--rescore-rows", type=int, default=None, help="1,000,000")
-    ap.add_argument("--memory-interval", type=float, default=4.0,
-                    help="sampling interval of the memory runs (4 s: 15 vs 450 frames, to "
-                         "keep the run near 10 CPU-minutes; 2 = the default sampling)")
+    ap.add_argument("--memory-interval", type=float, default=INTERVAL,
+                    help="sampling interval of the memory runs (default: reelcat's, 30 vs "
+                         "900 frames; at 4 s the 1-minute video fills half a model batch, so "
+                         "the ratio would measure batch fill rather than length)")
     ap.add_argument("--skip", default="",
                     help="comma separated: naive,memory,rescore,decode,long")
     ap.add_argument("--phase-log", default=None, help="append measurement times (JSON lines)")

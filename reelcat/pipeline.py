@@ -9,7 +9,7 @@ through the object store at model resolution only.
 The caller owns the Ray connection: `connect` is called only when there is work.
 
 Performance (benchmarks/throughput.py measures it):
-- An actor starts in about 3 s here, not 8: it imports torch only and loads a cached
+- An actor starts in about 3.8 s here, not 9: it imports torch only and loads a cached
   trace of the model's image tower (reelcat.encoder), not open_clip and the model.
 - Decoding starts at once: the model's input size comes from its open_clip config, so
   ffmpeg runs while the actor is still starting.

@@ -812,16 +812,19 @@ def report(R: dict, args, *, quick, device, cpus, batch_size, modes, decode_mode
     if actor:
         steady_fps = p["frames"] / max(1e-9, full_run - actor)
         m = R["model"]
+        how = (f"imports torch and loads the cached trace of the image tower, "
+               f"{m['load_trace']:.1f} s of it" if device == "cpu" else
+               "imports torch and open_clip and builds the model on the GPU")
         print(f"  of each call's {full_run:.1f} s, {actor:.1f} s is the CLIP actor's cold start "
-              f"(a fresh Ray worker imports torch and loads the cached trace of the image "
-              f"tower, {m['load_trace']:.1f} s of it; measured alone); without it "
+              f"(a fresh Ray worker {how}; measured alone); without it "
               f"{steady_fps:.2f} frames/s"
               + (f" = {steady_fps / serial_fps:.0%} of the serial bound" if serial_fps else "")
               + (f", {steady_fps / naive_steady_fps:.2f}x naive without its start-up "
                  f"(imports + model: {med(R['naive']['start_times']):.1f} s; "
                  f"{naive_steady_fps:.2f} frames/s)" if naive_fps else ""))
-        print(f"  (once per machine and model: building it through open_clip and caching the "
-              f"trace took {m['build_and_trace']:.1f} s, in the first actor to start)")
+        if device == "cpu":
+            print(f"  (once per machine and model: building it through open_clip and caching "
+                  f"the trace took {m['build_and_trace']:.1f} s, in the first actor to start)")
     long_fps = None
     if "pipeline:long" in R:
         q = R["pipeline:long"]

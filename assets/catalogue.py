@@ -7,7 +7,7 @@ from assets.summaries import video_summaries
 from assets.tagging import frame_tags
 from catalog.build import build_catalog, open_catalog
 from orchestration.resources import ReelcatSettings
-from reelcat.encoder import model_id
+from reelcat.config import model_id
 from reelcat.tagging import scored_vocabulary_id
 from reelcat.vocabulary import load_vocabulary
 

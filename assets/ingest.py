@@ -6,7 +6,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from orchestration.resources import RayResource, ReelcatSettings
-from reelcat.encoder import model_id
+from reelcat.config import model_id
 from reelcat.manifest import build_manifest
 from reelcat.pipeline import embed_videos
 from reelcat.store import FRAME_ERRORS, MANIFEST, write_rows, write_table

@@ -59,7 +59,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     cfg = _config(args)
     if not cfg.archive_roots:
         raise ConfigError("no archive roots: pass --archive DIR or set archive_roots")
-    from reelcat.encoder import model_id
+    from reelcat.config import model_id
 
     print(f"reelcat: cataloguing {', '.join(map(str, cfg.archive_roots))} -> {cfg.output_dir}")
     print(f"reelcat: model {model_id(cfg.model)}"
@@ -291,7 +291,7 @@ def _archive_embeddings(cfg: Config):
 
 
 def cmd_groups(args: argparse.Namespace) -> int:
-    from reelcat.encoder import model_id
+    from reelcat.config import model_id
     from reelcat.groups import find_groups, preview
     from reelcat.store import export_thumbnails, frames_dir
 

@@ -12,8 +12,7 @@ from pathlib import Path
 import duckdb
 import numpy as np
 
-from reelcat.config import Config
-from reelcat.encoder import model_id
+from reelcat.config import Config, model_id
 from reelcat.store import frames_dir, tags_dir
 from reelcat.summaries import VideoFrames, video_frames_from_rows
 from reelcat.tagging import scored_vocabulary_id

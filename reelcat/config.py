@@ -9,6 +9,7 @@ run config). Relative paths resolve against the config file's folder.
 
 from __future__ import annotations
 
+import hashlib
 import os
 from pathlib import Path
 from typing import Any, Literal
@@ -59,6 +60,23 @@ class ModelConfig(_Section):
     )
     batch_size: int = Field(32, ge=1)
     device: str = Field("auto", description="auto, cpu or cuda")
+
+
+def file_digest(path: str) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()[:8]
+
+
+def model_id(cfg: ModelConfig) -> str:
+    """A stable id for (architecture, weights): stored on every embedding and tag row."""
+    if cfg.random_weights:
+        return f"{cfg.name}@random-init"
+    if cfg.pretrained and os.path.isfile(cfg.pretrained):
+        return f"{cfg.name}@{Path(cfg.pretrained).stem}-{file_digest(cfg.pretrained)}"
+    return f"{cfg.name}@{cfg.pretrained}"
 
 
 class RayConfig(_Section):

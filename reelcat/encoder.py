@@ -32,26 +32,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reelcat.config import ModelConfig
+from reelcat.config import ModelConfig, file_digest, model_id
 
 TRACE_TOLERANCE = 1e-4  # the trace must reproduce encode_image to this (max abs diff)
-
-
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()[:8]
-
-
-def model_id(cfg: ModelConfig) -> str:
-    """A stable id for (architecture, weights): stored on every embedding and tag row."""
-    if cfg.random_weights:
-        return f"{cfg.name}@random-init"
-    if cfg.pretrained and os.path.isfile(cfg.pretrained):
-        return f"{cfg.name}@{Path(cfg.pretrained).stem}-{_file_digest(cfg.pretrained)}"
-    return f"{cfg.name}@{cfg.pretrained}"
 
 
 def device_of(cfg: ModelConfig) -> str:
@@ -118,7 +101,7 @@ def trace_path(cfg: ModelConfig) -> Path:
     except metadata.PackageNotFoundError:
         open_clip_version = "?"
     key = {"model": model_id(cfg), "torch": torch.__version__, "open_clip": open_clip_version,
-           "config": _file_digest(cfg.config_file) if cfg.config_file
+           "config": file_digest(cfg.config_file) if cfg.config_file
            and os.path.isfile(cfg.config_file) else None}
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return cache_dir() / "encoders" / f"{cfg.name.replace('/', '_')}-{digest}.pt"

@@ -7,8 +7,7 @@ from dataclasses import dataclass
 import duckdb
 import numpy as np
 
-from reelcat.config import Config
-from reelcat.encoder import model_id
+from reelcat.config import Config, model_id
 from reelcat.feedback import learn
 from reelcat.scoring import score_embeddings
 from reelcat.store import frames_dir

@@ -19,8 +19,8 @@ import open_clip
 import torch
 from open_clip.zero_shot_metadata import SIMPLE_IMAGENET_TEMPLATES
 
-from reelcat.config import ModelConfig
-from reelcat.encoder import ImageEncoder, device_of, model_id
+from reelcat.config import ModelConfig, model_id
+from reelcat.encoder import ImageEncoder, device_of
 
 TEMPLATES = SIMPLE_IMAGENET_TEMPLATES
 

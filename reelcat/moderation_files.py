@@ -8,8 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from reelcat.archive_scores import load_archive_scores
-from reelcat.config import Config
-from reelcat.encoder import model_id
+from reelcat.config import Config, model_id
 from reelcat.moderation import HEATMAP_BINS, heatmap_matrix, moderate
 from reelcat.pictures import heatmap_png, severity_strip_png
 from reelcat.store import (

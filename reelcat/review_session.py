@@ -12,8 +12,7 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from reelcat.archive_scores import load_archive_scores
-from reelcat.config import Config
-from reelcat.encoder import model_id
+from reelcat.config import Config, model_id
 from reelcat.groups import load_named_groups
 from reelcat.questions import Question, question_queue, tag_precision
 from reelcat.store import export_thumbnails, frames_dir, video_file_names

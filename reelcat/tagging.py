@@ -11,10 +11,8 @@ from dataclasses import dataclass, field
 
 import pyarrow.parquet as pq
 
-from reelcat.config import Config
-from reelcat.encoder import model_id
+from reelcat.config import Config, model_id
 from reelcat.feedback import adaptation_id, load_adapted_bank
-from reelcat.model import load_model
 from reelcat.scoring import TextBank, build_text_bank, tag_rows
 from reelcat.store import FRAME_TAGS, frames_dir, safe_name, tags_dir, write_table
 from reelcat.vocabulary import Vocabulary, load_vocabulary
@@ -32,6 +30,8 @@ def text_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
     path = cfg.output_dir / "text" / f"{safe_name(mid)}__{safe_name(vocab.id)}.bank.npz"
     if path.exists():
         return TextBank.from_npz(path)
+    from reelcat.model import load_model  # torch and open_clip, only when a bank is built
+
     bank = build_text_bank(load_model(cfg.model.model_dump_json()), vocab)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp.npz")

@@ -54,7 +54,7 @@ def test_unreachable_weights_say_what_to_configure_and_never_fall_back():
 
 
 def test_random_weights_only_when_asked_and_the_id_says_so():
-    from reelcat.encoder import model_id
+    from reelcat.config import model_id
 
     assert model_id(ModelConfig(random_weights=True)) == "ViT-B-32@random-init"
     assert model_id(ModelConfig()) == "ViT-B-32@laion2b_s34b_b79k"

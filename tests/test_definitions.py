@@ -17,6 +17,16 @@ def test_definitions_validate_from_workspace():
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
+def test_definitions_load_without_the_model_stack():
+    """Loading the code location (the UI, the daemon, every run) imports neither torch nor
+    open_clip: only the processes that embed or build a text bank pay for them."""
+    code = ("import sys, orchestration.definitions\n"
+            "print(sorted(m for m in ('torch', 'open_clip') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                         text=True, check=True).stdout.strip()
+    assert out == "[]"
+
+
 def test_asset_graph_is_pinned():
     from orchestration.definitions import defs
 

@@ -81,10 +81,13 @@ class ImageEncoder:
         return np.concatenate(out).astype(np.float32)
 
     def embed_pixels(self, pixels: np.ndarray) -> np.ndarray:
-        """Unit-length image embeddings of model-sized uint8 frames."""
+        """Unit-length image embeddings of model-sized uint8 frames, converted to float
+        one batch at a time (never the whole array at once: flat memory)."""
         if len(pixels) == 0:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
-        return self.embed_tensor(self.pixels_to_tensor(pixels))
+        step = self.batch_size
+        return np.concatenate([self.embed_tensor(self.pixels_to_tensor(pixels[i : i + step]))
+                               for i in range(0, len(pixels), step)])
 
 
 def cache_dir() -> Path:

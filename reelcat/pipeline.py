@@ -137,11 +137,7 @@ class Embedder:
         size = self.encoder.image_size
         if pixels.shape[1:3] != (size, size):
             raise ValueError(f"frames of {pixels.shape[1]} px for a model of {size} px")
-        # One model batch at a time: float tensors of one batch, never of the chunk.
-        step = self.encoder.batch_size
-        parts = [self.encoder.embed_pixels(pixels[i : i + step])
-                 for i in range(0, len(pixels), step)]
-        emb = np.concatenate(parts) if parts else self.encoder.embed_pixels(pixels)
+        emb = self.encoder.embed_pixels(pixels)  # float tensors of one batch at a time
         _release_free_memory()
         return EmbeddedChunk(result.chunk, result.frames.times, result.frames.thumbnails,
                              result.brightness, result.contrast, emb, None, result.seconds)

@@ -153,7 +153,11 @@ def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
     MODEL_VOICE answers). The questions sit near the current threshold, so they correct
     the model where it is unsure, while the rest of the archive keeps the model's own
     estimate: the threshold cannot run off to where nobody answered (plain accuracy
-    over such a biased sample of answers does). Few answers, or no "yes": the default."""
+    over such a biased sample of answers does). Few answers, or no "yes": the default.
+    A cut that gets the answers themselves wrong more often than the default does is not
+    taken either: a few "yes" answers low in the score range otherwise speak for the
+    thousands of frames scored near them, and the fitted cut can fall to the floor and
+    accept most of the archive."""
     if len(yes_scores) + len(no_scores) < MIN_ANSWERS_FOR_THRESHOLD or not len(yes_scores):
         return default
     s = np.sort(np.asarray(archive_scores, np.float64))[::-1]
@@ -168,7 +172,13 @@ def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
             MODEL_VOICE + near.sum(axis=1))
     # accepting the k highest-scored frames: expected F1 = 2 TP / (positives + k)
     expected_f1 = 2 * np.cumsum(p) / (p.sum() + np.arange(1, len(s) + 1))
-    return float(np.clip(s[int(np.argmax(expected_f1))], 0.05, 0.95))
+    cut = float(np.clip(s[int(np.argmax(expected_f1))], 0.05, 0.95))
+
+    def f1_on_answers(c: float) -> float:
+        accepted = answered >= c
+        return 2 * float(said_yes[accepted].sum()) / (accepted.sum() + said_yes.sum())
+
+    return cut if f1_on_answers(cut) >= f1_on_answers(default) else default
 
 
 def archive_sample(frames_folder: Path, n: int = ARCHIVE_SAMPLE) -> np.ndarray:

@@ -242,3 +242,17 @@ def test_threshold_follows_the_answers_where_they_are_and_the_model_elsewhere():
     # too few answers, or no "yes": the default
     assert fit_threshold(np.array([0.9]), np.array([0.1]), 0.3, archive) == 0.3
     assert fit_threshold(np.array([]), np.array([0.1, 0.2, 0.4, 0.5]), 0.3, archive) == 0.3
+
+
+def test_a_low_yes_does_not_drag_the_threshold_down_to_the_floor():
+    from reelcat.feedback import fit_threshold
+
+    # most of an archive scores low for a tag; a few frames score high
+    archive = np.r_[np.linspace(0.0, 0.12, 2000), np.linspace(0.5, 0.9, 30)]
+    # one "yes" among the low scores (a missed frame) next to "no"s there and above
+    yes = np.array([0.9, 0.85, 0.8, 0.1])
+    no = np.array([0.35, 0.3, 0.25, 0.2, 0.15, 0.12])
+    # alone, that yes would speak for the ~1000 frames scored near it and the cut would
+    # drop to 0.05, accepting half the archive; on the answers that cut is worse than the
+    # default 0.3, so the default stays
+    assert fit_threshold(yes, no, 0.3, archive) == 0.3

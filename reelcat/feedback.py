@@ -154,10 +154,12 @@ def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
     the model where it is unsure, while the rest of the archive keeps the model's own
     estimate: the threshold cannot run off to where nobody answered (plain accuracy
     over such a biased sample of answers does). Few answers, or no "yes": the default.
-    A cut that gets the answers themselves wrong more often than the default does is not
-    taken either: a few "yes" answers low in the score range otherwise speak for the
-    thousands of frames scored near them, and the fitted cut can fall to the floor and
-    accept most of the archive."""
+    The cut moves only when it does strictly better than the default on the answers
+    themselves (F1 over the answered frames). Otherwise a few "yes" answers low in the
+    score range speak for the thousands of frames scored near them and the cut falls to
+    the floor, accepting most of the archive; and answers that agree with the default
+    (every "yes" above it, every "no" below) would still move it wherever the model's
+    own scores, not the people, put the optimum."""
     if len(yes_scores) + len(no_scores) < MIN_ANSWERS_FOR_THRESHOLD or not len(yes_scores):
         return default
     s = np.sort(np.asarray(archive_scores, np.float64))[::-1]
@@ -178,7 +180,7 @@ def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
         accepted = answered >= c
         return 2 * float(said_yes[accepted].sum()) / (accepted.sum() + said_yes.sum())
 
-    return cut if f1_on_answers(cut) >= f1_on_answers(default) else default
+    return cut if f1_on_answers(cut) > f1_on_answers(default) else default
 
 
 def archive_sample(frames_folder: Path, n: int = ARCHIVE_SAMPLE) -> np.ndarray:

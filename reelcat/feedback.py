@@ -6,8 +6,8 @@ yes/no frames (an L2-regularised logistic regression on top of the tag's current
 see `fit_probe`), so look-alikes of a rejected frame score lower and those of an accepted
 one higher — but only when the answers carry across videos (see `examples_generalise`).
 Then the tag's accept threshold is re-fitted for the best expected F1 over the archive,
-where the answers correct the model's own scores near the frames they are about (see
-`fit_threshold`).
+where the answers correct the model's own scores near the frames they are about, and it
+moves only if the answers themselves prefer the new cut to the old (see `fit_threshold`).
 Tags nobody answered about are left exactly as they were. The result is an "adaptation"
 file; tag scores computed with it carry the vocabulary id plus the adaptation's id, so
 every score row says what produced it."""

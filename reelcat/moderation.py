@@ -4,8 +4,10 @@ Only `sensitive` tags count. Each is scored on its own (its calibrated score aga
 own negatives), smoothed with a running median over three frames so that a single
 noisy frame neither raises a flag nor hides one, and blank frames are skipped. A video
 goes to review when a sensitive tag holds (smoothed score at or above its review
-threshold) over a segment whose peak reaches the tag's flag (accept) threshold; it is
-cleared otherwise, and still listed with the evidence.
+threshold) over a segment whose peak reaches the tag's flag (accept) threshold, or that
+holds for SUSTAINED_FRAMES sampled frames or more: what stays in the "needs review" band
+that long is not a noisy frame. It is cleared otherwise, and still listed with the
+evidence.
 
 A reviewer confirms a flagged video by looking at its peak frame, so reelcat's workload
 is one frame per queued video (the other segments' peaks are there to read on); raw
@@ -22,6 +24,7 @@ from reelcat.summaries import Threshold, VideoFrames
 from reelcat.timeline import binned_peak, segments, smooth
 
 HEATMAP_BINS = 48
+SUSTAINED_FRAMES = 3  # a segment in the "needs review" band this long goes to review
 
 
 @dataclass
@@ -41,7 +44,7 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
     for v in videos:
         keep = ~v.blank
         times = v.times[keep]
-        peak, flagged_seconds, evidence, n_segments = 0.0, 0.0, [], 0
+        peak, flagged_seconds, evidence, n_segments, queued = 0.0, 0.0, [], 0, False
         for concept in sensitive:
             th = thresholds[concept]
             raw = v.scores.get(concept, np.zeros(len(v.times), np.float32))
@@ -59,6 +62,8 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
                             interval=interval)
             for s in segs:
                 level = "flag" if s.peak_score >= th.accept else "needs review"
+                sustained = level == "needs review" and s.frames >= SUSTAINED_FRAMES
+                queued = queued or level == "flag" or sustained
                 seg_rows.append({"video_id": v.video_id, "concept": concept,
                                  "start": s.start, "end": s.end, "duration": s.duration,
                                  "peak": s.peak_score, "peak_t": s.peak_t,
@@ -66,14 +71,14 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
                 flagged_seconds += s.duration
                 n_segments += 1
                 evidence.append(f"{concept} {s.start:.0f}-{s.end:.0f}s peak {s.peak_score:.2f}"
-                                f" ({level})")
-        flagged = any(e.endswith("(flag)") for e in evidence)
+                                f" ({level}{f', held {s.frames} frames' if sustained else ''})")
         if not len(v.times):
             decision, why = "clear", "no frames: nothing to review"
-        elif flagged:
+        elif queued:
             decision, why = "review", "; ".join(evidence)
         elif n_segments:
-            decision, why = "clear", ("below the flag threshold: " + "; ".join(evidence))
+            decision, why = "clear", ("below the flag threshold and brief: "
+                                      + "; ".join(evidence))
         else:
             decision, why = "clear", f"no sensitive tag held for 2+ frames (peak {peak:.2f})"
         risk.append({"video_id": v.video_id, "decision": decision, "peak_severity": peak,

@@ -79,3 +79,26 @@ def test_review_queue_and_heatmap_commands(out, tmp_path):  # noqa: F811
     picture = tmp_path / "heat.png"
     code, stdout, _ = run_cli("heatmap", "--output-dir", str(out), "--out", str(picture))
     assert code == 0 and Image.open(io.BytesIO(picture.read_bytes())).format == "PNG"
+
+
+def test_a_sustained_needs_review_band_is_queued_a_brief_one_cleared():
+    import numpy as np
+
+    from reelcat.moderation import SUSTAINED_FRAMES, moderate
+    from reelcat.summaries import Threshold, VideoFrames
+
+    th = {"weapon": Threshold("weapon", 0.5, 0.2, "archive")}
+    times = np.arange(20.0)
+
+    def video(name, band_frames):
+        scores = np.full(20, 0.02, np.float32)
+        scores[8:8 + band_frames] = 0.3  # above review, never reaching the flag level
+        return VideoFrames(name, 20.0, times, np.zeros(20, bool), {"weapon": scores})
+
+    risk = {r["video_id"]: r for r in moderate(
+        [video("held", SUSTAINED_FRAMES), video("brief", SUSTAINED_FRAMES - 1)], th,
+        ["weapon"], interval=1.0).risk}
+    assert risk["held"]["decision"] == "review"
+    assert risk["held"]["evidence"] == "weapon 8-11s peak 0.30 (needs review, held 3 frames)"
+    assert risk["brief"]["decision"] == "clear"
+    assert risk["brief"]["evidence"].startswith("below the flag threshold and brief: weapon 8-10s")

@@ -292,7 +292,7 @@ def simulate_feedback(cfg, con, truth) -> dict:
                 ex = Examples([emb[i] for i in asked[said_yes]],
                               [emb[i] for i in asked[~said_yes]],
                               list(vids[asked[said_yes]]), list(vids[asked[~said_yes]]))
-                _, after = score_embeddings(emb, adapt_bank(bank, {tag: ex}))
+                _, after = score_embeddings(emb, adapt_bank(bank, {tag: ex}, defaults))
                 accept = fit_threshold(after[asked[said_yes], j], after[asked[~said_yes], j],
                                        defaults[tag], after[train, j])
                 row.append(held_f1(after, j, accept, held))

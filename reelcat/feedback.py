@@ -126,15 +126,23 @@ def fit_probe(bank: TextBank, j: int, yes: list[np.ndarray], no: list[np.ndarray
     return d.astype(np.float32)
 
 
-def adapt_bank(bank: TextBank, examples: dict[str, Examples]) -> TextBank:
+def adapt_bank(bank: TextBank, examples: dict[str, Examples],
+               accept: dict[str, float]) -> TextBank:
     """A copy of the bank in which each answered tag whose answers generalise (both
-    sides, carrying across videos) has its embedding moved by `fit_probe`; every other
-    tag, answered or not, keeps its text embedding."""
+    sides, carrying across videos) and disagree with it somewhere (a "yes" under its
+    accept level or a "no" at or above it) has its embedding moved by `fit_probe`; every
+    other tag, answered or not, keeps its text embedding. Answers that all agree with
+    the model give no reason to move it, however sure the probe would get."""
     adapted = bank
     for j, tag in enumerate(bank.tags):
         ex = examples.get(tag)
-        if ex is not None and ex.yes and ex.no and examples_generalise(ex):
-            adapted = adapted.with_probe(j, fit_probe(bank, j, ex.yes, ex.no))
+        if not (ex is not None and ex.yes and ex.no and examples_generalise(ex)):
+            continue
+        level = accept.get(tag, 0.5)
+        if (_scores_of(bank, j, ex.yes).min() >= level
+                and _scores_of(bank, j, ex.no).max() < level):
+            continue
+        adapted = adapted.with_probe(j, fit_probe(bank, j, ex.yes, ex.no))
     return adapted
 
 
@@ -216,7 +224,7 @@ def learn(out: Path, frames_folder: Path, bank: TextBank,
         (folder / ADAPTATION).unlink(missing_ok=True)
         (folder / "thresholds.parquet").unlink(missing_ok=True)
         return None
-    adapted = adapt_bank(bank, examples)
+    adapted = adapt_bank(bank, examples, default_accept)
     sample = archive_sample(frames_folder)
     archive = score_embeddings(sample, adapted)[1] if len(sample) else None
     thresholds: dict[str, tuple[float, float]] = {}

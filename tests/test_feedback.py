@@ -212,14 +212,20 @@ def test_probe_follows_answers_that_carry_across_videos():
     ex = Examples(yes, no, ["v1", "v2", "v3"] * 2, ["v1", "v2", "v3"] * 2)
     assert examples_generalise(ex)
     _, before = score_embeddings(np.asarray(yes + no), bank)
-    _, after = score_embeddings(np.asarray(yes + no), adapt_bank(bank, {"b": ex}))
+    _, after = score_embeddings(np.asarray(yes + no), adapt_bank(bank, {"b": ex}, {"b": 0.5}))
     np.testing.assert_allclose(after[:, [0, 2]], before[:, [0, 2]], atol=1e-6)
     # the text score mixes the answers up; the moved tag tells them apart
     assert before[:6, 1].min() < before[6:, 1].max() and after[:6, 1].min() > after[6:, 1].max()
     # every "yes" from one video: its look cannot be told from the tag's, the tag stays
     one_video = Examples(yes, no, ["v1"] * 6, ["v2", "v3"] * 3)
     assert not examples_generalise(one_video)
-    assert adapt_bank(bank, {"b": one_video}) is bank
+    assert adapt_bank(bank, {"b": one_video}, {"b": 0.5}) is bank
+    # the moved tag agrees with every answer at a level between them: nothing to correct
+    moved = adapt_bank(bank, {"b": ex}, {"b": 0.5})
+    level = float(after[:6, 1].min() + after[6:, 1].max()) / 2
+    assert adapt_bank(moved, {"b": ex}, {"b": level}) is moved
+    # a level that one "yes" falls under: the tag moves again
+    assert adapt_bank(moved, {"b": ex}, {"b": float(after[:6, 1].max())}) is not moved
 
 
 def test_threshold_follows_the_answers_where_they_are_and_the_model_elsewhere():

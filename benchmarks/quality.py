@@ -257,7 +257,10 @@ def simulate_feedback(cfg, con, truth) -> dict:
     defaults = dict(con.execute("SELECT tag, accept FROM thresholds").fetchall())
     _, base = score_embeddings(emb, bank)
     index = {(v, round(t, 3)): i for i, (v, t) in enumerate(zip(vids, times, strict=True))}
-    at = lambda q: index[(q.video_id, round(q.t, 3))]  # noqa: E731
+
+    def row_of(video_id, t):
+        return index[(video_id, round(t, 3))]
+
     confusable = sorted(t.name for t in vocab.tags if any(n in vocab.names for n in t.negatives))
     # split by file name (the generator's order), not by video id: ids are content hashes
     order = sorted(set(names))
@@ -282,12 +285,12 @@ def simulate_feedback(cfg, con, truth) -> dict:
         th = {tag: Threshold(tag, defaults[tag], defaults[tag] * 0.6, "archive")}
         per_fold = []
         for train, held, videos in folds:
-            queue = question_queue(videos, th, lambda v, t: emb[index[(v, round(t, 3))]],
-                                   n=50, tags=[tag])
+            queue = question_queue(videos, th, lambda v, t: emb[row_of(v, t)], n=50,
+                                   tags=[tag])
             available.setdefault(tag, []).append(len(queue))
             row = [held_f1(base, j, defaults[tag], held)]
             for k in (10, 20, 50):
-                asked = np.array([at(q) for q in queue[:k]], int)
+                asked = np.array([row_of(q.video_id, q.t) for q in queue[:k]], int)
                 said_yes = labels[asked, j]
                 ex = Examples([emb[i] for i in asked[said_yes]],
                               [emb[i] for i in asked[~said_yes]],

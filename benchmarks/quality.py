@@ -240,7 +240,7 @@ def simulate_feedback(cfg, con, truth) -> dict:
     from reelcat.feedback import Examples, adapt_bank, fit_probe, fit_threshold
     from reelcat.questions import question_queue
     from reelcat.scoring import score_embeddings
-    from reelcat.summaries import Threshold, VideoFrames
+    from reelcat.summaries import REVIEW_SHARE, Threshold, VideoFrames
     from reelcat.tagging import text_bank
     from reelcat.vocabulary import load_vocabulary
 
@@ -282,7 +282,7 @@ def simulate_feedback(cfg, con, truth) -> dict:
     rows, drops, available = {}, {}, {}
     for tag in confusable:
         j = bank.tags.index(tag)
-        th = {tag: Threshold(tag, defaults[tag], defaults[tag] * 0.6, "archive")}
+        th = {tag: Threshold(tag, defaults[tag], defaults[tag] * REVIEW_SHARE, "archive")}
         per_fold = []
         for train, held, videos in folds:
             queue = question_queue(videos, th, lambda v, t: emb[row_of(v, t)], n=50,

@@ -24,6 +24,7 @@ import pyarrow.parquet as pq
 
 from reelcat.scoring import TextBank, score_embeddings
 from reelcat.store import THRESHOLDS, write_rows
+from reelcat.summaries import REVIEW_SHARE
 from reelcat.verdicts import effective
 
 ADAPTATION = "adaptation.npz"
@@ -237,7 +238,7 @@ def learn(out: Path, frames_folder: Path, bank: TextBank,
         yes_s, no_s = (_scores_of(adapted, j, e) for e in (ex.yes, ex.no))
         accept = fit_threshold(yes_s, no_s, default_accept.get(tag, 0.5),
                                archive[:, j] if archive is not None else np.zeros(0))
-        thresholds[tag] = (accept, accept * 0.6)
+        thresholds[tag] = (accept, accept * REVIEW_SHARE)
     digest = hashlib.sha256(json.dumps(
         {t: [len(examples[t].yes), len(examples[t].no),
              round(float(np.sum(examples[t].yes)) + float(np.sum(examples[t].no)), 5)]

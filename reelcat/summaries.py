@@ -26,6 +26,7 @@ MIN_SEGMENT_FRAMES = 2  # never summarise a video from one frame
 TOP_TAGS = 5
 MIN_TOP_COVERAGE = 0.10  # below this share of the time a tag is "brief", not a topic
 ACCEPT_MIN, ACCEPT_MAX = 0.3, 0.8  # bounds of a tag's accept level from the archive
+REVIEW_SHARE = 0.6  # a tag's "needs review" level, as a share of its accept level
 
 
 @dataclass(frozen=True)
@@ -59,11 +60,11 @@ def default_thresholds(scores_by_tag: dict[str, np.ndarray], vocab: Vocabulary,
             accept = float(np.clip((p50 + p95) / 2, ACCEPT_MIN, ACCEPT_MAX))
         else:
             accept = 0.5
-        review = accept * 0.6
+        review = accept * REVIEW_SHARE
         source = "archive percentiles"
         if tag.accept is not None:
             accept, source = tag.accept, "vocabulary"
-            review = tag.review if tag.review is not None else accept * 0.6
+            review = tag.review if tag.review is not None else accept * REVIEW_SHARE
         elif tag.review is not None:
             review = min(tag.review, accept)
         out[tag.name] = Threshold(tag.name, float(accept), float(review), source)

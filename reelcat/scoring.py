@@ -90,6 +90,7 @@ def build_text_bank(model, vocab: Vocabulary) -> TextBank:
 RIVALS = 2  # the strongest other tags a tag must beat (multi-label, unlike a full softmax)
 _CHUNK = 65_536
 _BLOCK = 2_048  # rows per block of the element-wise steps: fits in cache, one per thread
+_EXP_CAP = 60.0  # exp(60) is finite in float32 and outweighs any sum of the others
 
 
 def score_embeddings(emb: np.ndarray, bank: TextBank) -> tuple[np.ndarray, np.ndarray]:
@@ -122,8 +123,10 @@ def score_embeddings(emb: np.ndarray, bank: TextBank) -> tuple[np.ndarray, np.nd
             probe = bank.probe_shift(e)
             cos = text_cos if np.isscalar(probe) else text_cos + probe
             neg = e @ bank.negatives.T
-            # shift = max(cos.max(axis=1), neg.max(axis=1)), per frame
-            shift = cos.max(axis=1, keepdims=True)
+            # shift = max(text_cos.max(axis=1), neg.max(axis=1)), per frame: the text
+            # cosines, not the adapted ones, so that a probe that raises its tag far above
+            # the rest cannot drive every other exp (and so a denominator) to zero
+            shift = text_cos.max(axis=1, keepdims=True)
             exp_neg = None
             if neg.size:
                 np.maximum(shift, neg.max(axis=1, keepdims=True), out=shift)
@@ -150,7 +153,8 @@ def _score_block(cos: np.ndarray, text_cos: np.ndarray, shift: np.ndarray,
                  adapted: bool) -> None:
     """The calibrated scores of a block of frames, into `out`."""
     k = len(bank.tags)
-    exp_cos = _scaled_exp(cos, shift, bank.logit_scale, np.empty(cos.shape, np.float32))
+    exp_cos = _scaled_exp(cos, shift, bank.logit_scale, np.empty(cos.shape, np.float32),
+                          cap=_EXP_CAP if adapted else None)
     # out = exp_cos + exp_neg (+ rivals) -> exp_cos / out
     np.add(exp_cos, 0.0 if exp_neg is None else exp_neg, out=out)
     if k > 1:
@@ -170,10 +174,14 @@ def _score_block(cos: np.ndarray, text_cos: np.ndarray, shift: np.ndarray,
     np.divide(exp_cos, out, out=out)  # score = exp_cos / (exp_cos + exp_neg + rivals)
 
 
-def _scaled_exp(x: np.ndarray, shift: np.ndarray, scale: float, out: np.ndarray) -> np.ndarray:
-    """exp(scale * (x - shift)), written into `out` (which may be x itself)."""
+def _scaled_exp(x: np.ndarray, shift: np.ndarray, scale: float, out: np.ndarray,
+                cap: float | None = None) -> np.ndarray:
+    """exp(scale * (x - shift)), written into `out` (which may be x itself); with `cap`,
+    the exponent is clipped there (an adapted cosine may sit far above the shift)."""
     np.subtract(x, shift, out=out)
     np.multiply(out, scale, out=out)
+    if cap is not None:
+        np.minimum(out, cap, out=out)
     return np.exp(out, out=out)
 
 

@@ -47,3 +47,18 @@ def test_a_probe_moves_only_its_tag():
     np.testing.assert_allclose(cos_after, cos_before, atol=1e-6)  # cosine stays the text one
     up = emb @ probe > 0
     assert (after[up, 2] > before[up, 2]).all() and (after[~up, 2] < before[~up, 2]).all()
+
+
+def test_a_strong_probe_leaves_no_score_undefined():
+    """At a real CLIP's logit scale (100), a probe that lifts its tag a whole cosine unit
+    above every other logit used to underflow the other tags' denominators to 0/0."""
+    rng = np.random.default_rng(2)
+    bank = TextBank([f"t{i}" for i in range(6)], unit(rng.normal(size=(6, 16))),
+                    unit(rng.normal(size=(3, 16))), np.ones((3, 6), bool), 100.0)
+    d = unit(rng.normal(size=16))
+    emb = unit(d + 0.1 * rng.normal(size=(40, 16)))
+    _, before = score_embeddings(emb, bank)
+    _, after = score_embeddings(emb, bank.with_probe(2, (1.5 * d).astype(np.float32)))
+    assert not np.isnan(after).any()
+    np.testing.assert_allclose(after[:, 2], 1.0, atol=1e-6)  # lifted far above everything
+    np.testing.assert_allclose(np.delete(after, 2, 1), np.delete(before, 2, 1), atol=1e-6)

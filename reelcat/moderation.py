@@ -2,12 +2,14 @@
 
 Only `sensitive` tags count. Each is scored on its own (its calibrated score against its
 own negatives), smoothed with a running median over three frames so that a single
-noisy frame neither raises a flag nor hides one, and blank frames are skipped. A video
-goes to review when a sensitive tag holds (smoothed score at or above its review
-threshold) over a segment whose peak reaches the tag's flag (accept) threshold, or that
-holds for SUSTAINED_FRAMES sampled frames or more: what stays in the "needs review" band
-that long is not a noisy frame. It is cleared otherwise, and still listed with the
-evidence.
+noisy frame neither raises a flag nor hides one, and blank frames are skipped. A
+segment is where a sensitive tag holds (smoothed score at or above its review
+threshold). It sends its video to review when it is strong enough, its peak reaching
+the tag's flag (accept) threshold or its score staying in the "needs review" band for
+SUSTAINED_FRAMES sampled frames (what stays there that long is not a noisy frame), and
+long enough: it lasts the tag's `min_seconds` from the vocabulary, measured to within
+one sampling interval (a 4-s insert sampled every second may show as 3 frames). A video
+with no such segment is cleared, and still listed with the evidence.
 
 A reviewer confirms a flagged video by looking at its peak frame, so reelcat's workload
 is one frame per queued video (the other segments' peaks are there to read on); raw
@@ -36,7 +38,10 @@ class Moderation:
 
 
 def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
-             sensitive: list[str], interval: float, bins: int = HEATMAP_BINS) -> Moderation:
+             sensitive: list[str], interval: float, bins: int = HEATMAP_BINS,
+             min_seconds: dict[str, float] | None = None) -> Moderation:
+    """`min_seconds`: per tag, how long a segment must hold to queue its video (default 0)."""
+    min_seconds = min_seconds or {}
     timeline: list[dict] = []
     seg_rows: list[dict] = []
     risk: list[dict] = []
@@ -63,21 +68,26 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
             for s in segs:
                 level = "flag" if s.peak_score >= th.accept else "needs review"
                 sustained = level == "needs review" and s.frames >= SUSTAINED_FRAMES
-                queued = queued or level == "flag" or sustained
+                # held for min_seconds, counted in whole sampling intervals (frame times
+                # jitter), one of which an insert may lose at an edge
+                brief = round(s.duration / interval) < min_seconds.get(concept, 0.0) / interval - 1
+                queued = queued or ((level == "flag" or sustained) and not brief)
                 seg_rows.append({"video_id": v.video_id, "concept": concept,
                                  "start": s.start, "end": s.end, "duration": s.duration,
                                  "peak": s.peak_score, "peak_t": s.peak_t,
                                  "mean": s.mean_score, "frames": s.frames, "level": level})
                 flagged_seconds += s.duration
                 n_segments += 1
+                note = (f", brief: {s.duration:.0f} s of the {min_seconds[concept]:g} s asked"
+                        if brief else f", held {s.frames} frames" if sustained else "")
                 evidence.append(f"{concept} {s.start:.0f}-{s.end:.0f}s peak {s.peak_score:.2f}"
-                                f" ({level}{f', held {s.frames} frames' if sustained else ''})")
+                                f" ({level}{note})")
         if not len(v.times):
             decision, why = "clear", "no frames: nothing to review"
         elif queued:
             decision, why = "review", "; ".join(evidence)
         elif n_segments:
-            decision, why = "clear", ("below the flag threshold and brief: "
+            decision, why = "clear", ("nothing both strong and long enough: "
                                       + "; ".join(evidence))
         else:
             decision, why = "clear", f"no sensitive tag held for 2+ frames (peak {peak:.2f})"

@@ -9,7 +9,7 @@ import numpy as np
 
 from reelcat.archive_scores import load_archive_scores
 from reelcat.config import Config, model_id
-from reelcat.moderation import HEATMAP_BINS, heatmap_matrix, moderate
+from reelcat.moderation import HEATMAP_BINS, Moderation, heatmap_matrix, moderate
 from reelcat.pictures import heatmap_png, severity_strip_png
 from reelcat.store import (
     MODERATION_SEGMENTS,
@@ -21,7 +21,7 @@ from reelcat.store import (
     write_bytes_atomic,
     write_rows,
 )
-from reelcat.summaries import default_thresholds
+from reelcat.summaries import VideoFrames, default_thresholds
 from reelcat.summary_files import learned_thresholds
 from reelcat.vocabulary import load_vocabulary
 
@@ -38,13 +38,24 @@ class ModerationResult:
     reviewer_frames: int
 
 
-def write_moderation(cfg: Config, time_axis: str = "relative",
-                     heatmap_path: Path | None = None) -> ModerationResult:
+def moderate_archive(cfg: Config, min_seconds: dict[str, float] | None = None
+                     ) -> tuple[Moderation, list[VideoFrames]]:
+    """Moderation of the configured archive's stored scores (people's answers applied),
+    at the thresholds in use, and the videos it read; `min_seconds` defaults to the
+    vocabulary's."""
     vocab = load_vocabulary(cfg.vocabulary)
-    sensitive = [t.name for t in vocab.tags if t.sensitive]
+    sensitive = [t for t in vocab.tags if t.sensitive]
     videos, by_tag = load_archive_scores(cfg, vocab)
     thresholds = default_thresholds(by_tag, vocab, learned_thresholds(cfg.output_dir))
-    result = moderate(videos, thresholds, sensitive, cfg.sampling.interval_seconds)
+    if min_seconds is None:
+        min_seconds = {t.name: t.min_seconds for t in sensitive}
+    return moderate(videos, thresholds, [t.name for t in sensitive],
+                    cfg.sampling.interval_seconds, min_seconds=min_seconds), videos
+
+
+def write_moderation(cfg: Config, time_axis: str = "relative",
+                     heatmap_path: Path | None = None) -> ModerationResult:
+    result, videos = moderate_archive(cfg)
     folder = cfg.output_dir / "moderation"
     peaks = {}
     for s in result.segments:

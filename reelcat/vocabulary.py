@@ -9,6 +9,8 @@ Format::
         negatives: [desert]          # optional: things it is confused with
         accept: 0.6                  # optional: calibrated score above which it is shown
         review: 0.4                  # optional: lower edge of the "ask a person" band
+        min_seconds: 4               # optional, sensitive tags: how long a segment must
+                                     # hold to send its video to review (default 0)
 
 The vocabulary id is the file stem plus a hash of its content, so every score row says
 exactly which vocabulary produced it.
@@ -37,6 +39,7 @@ class Tag:
     negatives: tuple[str, ...] = ()
     accept: float | None = None
     review: float | None = None
+    min_seconds: float = 0.0
 
     @property
     def sensitive(self) -> bool:
@@ -90,6 +93,10 @@ def load_vocabulary(path: str | Path) -> Vocabulary:
         accept, review = item.get("accept"), item.get("review")
         if accept is not None and review is not None and review > accept:
             raise VocabularyError(f"{path}: tag {name!r} has review {review} above accept {accept}")
+        min_seconds = item.get("min_seconds", 0)
+        if not isinstance(min_seconds, (int, float)) or min_seconds < 0:
+            raise VocabularyError(f"{path}: tag {name!r} has min_seconds {min_seconds!r}; "
+                                  "it must be a number of seconds, 0 or more")
         tags.append(
             Tag(
                 name=name,
@@ -98,6 +105,7 @@ def load_vocabulary(path: str | Path) -> Vocabulary:
                 negatives=tuple(str(n) for n in item.get("negatives") or []),
                 accept=None if accept is None else float(accept),
                 review=None if review is None else float(review),
+                min_seconds=float(min_seconds),
             )
         )
     background = tuple(doc.get("background") or DEFAULT_BACKGROUND)

@@ -62,6 +62,17 @@ def test_vocabulary_errors_say_what_is_wrong(tmp_path):
     band.write_text("tags:\n  - {name: fire, accept: 0.3, review: 0.5}\n")
     with pytest.raises(VocabularyError, match="review 0.5 above accept 0.3"):
         load_vocabulary(band)
+    negative = tmp_path / "negative.yaml"
+    negative.write_text("tags:\n  - {name: blood, category: sensitive, min_seconds: -2}\n")
+    with pytest.raises(VocabularyError, match="'blood' has min_seconds -2"):
+        load_vocabulary(negative)
+
+
+def test_the_synthetic_vocabulary_asks_sensitive_content_to_hold_4_seconds():
+    vocab = load_vocabulary(REPO / "reelcat" / "vocabularies" / "synthetic.yaml")
+    assert {t.name: t.min_seconds for t in vocab.tags if t.sensitive} == {"blood": 4.0,
+                                                                         "weapon": 4.0}
+    assert vocab.tag("beach").min_seconds == 0.0
 
 
 def test_vocabulary_id_changes_with_content(tmp_path):

@@ -81,24 +81,44 @@ def test_review_queue_and_heatmap_commands(out, tmp_path):  # noqa: F811
     assert code == 0 and Image.open(io.BytesIO(picture.read_bytes())).format == "PNG"
 
 
-def test_a_sustained_needs_review_band_is_queued_a_brief_one_cleared():
-    import numpy as np
+def weapon_video(name, scores_from_8):
+    from reelcat.summaries import VideoFrames
 
-    from reelcat.moderation import SUSTAINED_FRAMES, moderate
-    from reelcat.summaries import Threshold, VideoFrames
+    scores = np.full(20, 0.02, np.float32)
+    scores[8:8 + len(scores_from_8)] = scores_from_8
+    return VideoFrames(name, 20.0, np.arange(20.0), np.zeros(20, bool), {"weapon": scores})
+
+
+def moderate_weapon(videos, **kw):
+    from reelcat.moderation import moderate
+    from reelcat.summaries import Threshold
 
     th = {"weapon": Threshold("weapon", 0.5, 0.2, "archive")}
-    times = np.arange(20.0)
+    return {r["video_id"]: r for r in moderate(videos, th, ["weapon"], interval=1.0, **kw).risk}
 
-    def video(name, band_frames):
-        scores = np.full(20, 0.02, np.float32)
-        scores[8:8 + band_frames] = 0.3  # above review, never reaching the flag level
-        return VideoFrames(name, 20.0, times, np.zeros(20, bool), {"weapon": scores})
 
-    risk = {r["video_id"]: r for r in moderate(
-        [video("held", SUSTAINED_FRAMES), video("brief", SUSTAINED_FRAMES - 1)], th,
-        ["weapon"], interval=1.0).risk}
+def test_a_sustained_needs_review_band_is_queued_a_brief_one_cleared():
+    from reelcat.moderation import SUSTAINED_FRAMES
+
+    # above review, never reaching the flag level
+    risk = moderate_weapon([weapon_video("held", [0.3] * SUSTAINED_FRAMES),
+                            weapon_video("brief", [0.3] * (SUSTAINED_FRAMES - 1))])
     assert risk["held"]["decision"] == "review"
     assert risk["held"]["evidence"] == "weapon 8-11s peak 0.30 (needs review, held 3 frames)"
     assert risk["brief"]["decision"] == "clear"
-    assert risk["brief"]["evidence"].startswith("below the flag threshold and brief: weapon 8-10s")
+    assert risk["brief"]["evidence"] == ("nothing both strong and long enough: "
+                                         "weapon 8-10s peak 0.30 (needs review)")
+
+
+def test_min_seconds_clears_a_brief_flag_and_queues_one_held_to_within_a_frame():
+    """min_seconds 4 at one frame a second: 3 flagged frames (a 4-s insert whose edge frame
+    was missed) still queue; 2 frames are listed as cleared with why; without min_seconds
+    the same 2 frames queue."""
+    videos = [weapon_video("three", [0.9] * 3), weapon_video("two", [0.9] * 2)]
+    risk = moderate_weapon(videos, min_seconds={"weapon": 4.0})
+    assert risk["three"]["decision"] == "review"
+    assert risk["three"]["evidence"] == "weapon 8-11s peak 0.90 (flag)"
+    assert risk["two"]["decision"] == "clear"
+    assert risk["two"]["evidence"] == ("nothing both strong and long enough: weapon 8-10s "
+                                       "peak 0.90 (flag, brief: 2 s of the 4 s asked)")
+    assert moderate_weapon(videos)["two"]["decision"] == "review"

@@ -3,13 +3,14 @@
 Only `sensitive` tags count. Each is scored on its own (its calibrated score against its
 own negatives), smoothed with a running median over three frames so that a single
 noisy frame neither raises a flag nor hides one, and blank frames are skipped. A
-segment is where a sensitive tag holds (smoothed score at or above its review
-threshold). It sends its video to review when it is strong enough, its peak reaching
-the tag's flag (accept) threshold or its score staying in the "needs review" band for
-SUSTAINED_FRAMES sampled frames (what stays there that long is not a noisy frame), and
-long enough: it lasts the tag's `min_seconds` from the vocabulary, measured to within
-one sampling interval (a 4-s insert sampled every second may show as 3 frames). A video
-with no such segment is cleared, and still listed with the evidence.
+segment starts where a sensitive tag's smoothed score reaches its review threshold and
+lasts while the score stays above HOLD_SHARE of that level, so an insert the model sees
+strongly on some frames and weakly on the rest is measured whole. A segment sends its
+video to review when it is strong enough, its peak reaching the tag's flag (accept)
+threshold or its score staying in the "needs review" band for SUSTAINED_FRAMES sampled
+frames (what stays there that long is not a noisy frame), and long enough: the tag's
+`min_seconds` from the vocabulary. A video with no such segment is cleared, and still
+listed with the evidence.
 
 A reviewer confirms a flagged video by looking at its peak frame, so reelcat's workload
 is one frame per queued video (the other segments' peaks are there to read on); raw
@@ -23,10 +24,11 @@ from dataclasses import dataclass
 import numpy as np
 
 from reelcat.summaries import Threshold, VideoFrames
-from reelcat.timeline import binned_peak, segments, smooth
+from reelcat.timeline import binned_peak, hysteresis, segments, smooth
 
 HEATMAP_BINS = 48
 SUSTAINED_FRAMES = 3  # a segment in the "needs review" band this long goes to review
+HOLD_SHARE = 0.5  # a segment lasts while the score stays above this share of the review level
 
 
 @dataclass
@@ -63,14 +65,15 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
                                  "severity": None if np.isnan(sev) else float(sev)})
             if len(smoothed):
                 peak = max(peak, float(smoothed.max()))
-            segs = segments(times, smoothed, smoothed >= th.review, duration=v.duration,
-                            interval=interval)
+            held = hysteresis(smoothed >= th.review, smoothed >= th.review * HOLD_SHARE)
+            segs = segments(times, smoothed, held, duration=v.duration, interval=interval)
             for s in segs:
                 level = "flag" if s.peak_score >= th.accept else "needs review"
-                sustained = level == "needs review" and s.frames >= SUSTAINED_FRAMES
-                # held for min_seconds, counted in whole sampling intervals (frame times
-                # jitter), one of which an insert may lose at an edge
-                brief = round(s.duration / interval) < min_seconds.get(concept, 0.0) / interval - 1
+                in_band = int(((times >= s.start) & (times < s.end)
+                               & (smoothed >= th.review)).sum())
+                sustained = level == "needs review" and in_band >= SUSTAINED_FRAMES
+                # frame times jitter: half a sampling interval absorbs that
+                brief = s.duration < min_seconds.get(concept, 0.0) - interval / 2
                 queued = queued or ((level == "flag" or sustained) and not brief)
                 seg_rows.append({"video_id": v.video_id, "concept": concept,
                                  "start": s.start, "end": s.end, "duration": s.duration,
@@ -79,7 +82,7 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
                 flagged_seconds += s.duration
                 n_segments += 1
                 note = (f", brief: {s.duration:.0f} s of the {min_seconds[concept]:g} s asked"
-                        if brief else f", held {s.frames} frames" if sustained else "")
+                        if brief else f", held {in_band} frames" if sustained else "")
                 evidence.append(f"{concept} {s.start:.0f}-{s.end:.0f}s peak {s.peak_score:.2f}"
                                 f" ({level}{note})")
         if not len(v.times):

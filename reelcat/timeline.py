@@ -35,6 +35,15 @@ def smooth(scores: np.ndarray, window: int = 3) -> np.ndarray:
     return np.nanmedian(stacked, axis=0).astype(np.float32)
 
 
+def hysteresis(high: np.ndarray, low: np.ndarray) -> np.ndarray:
+    """The runs of `low` that reach `high` somewhere: a segment starts at the higher
+    level and lasts while the score stays above the lower one (`high` implies `low`)."""
+    low = low | high
+    run = np.cumsum(np.diff(low.astype(np.int8), prepend=0) == 1) * low  # 0: outside
+    reached = np.unique(run[high])
+    return np.isin(run, reached[reached > 0])
+
+
 @dataclass(frozen=True)
 class Segment:
     start: float

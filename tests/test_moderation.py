@@ -110,15 +110,27 @@ def test_a_sustained_needs_review_band_is_queued_a_brief_one_cleared():
                                          "weapon 8-10s peak 0.30 (needs review)")
 
 
-def test_min_seconds_clears_a_brief_flag_and_queues_one_held_to_within_a_frame():
-    """min_seconds 4 at one frame a second: 3 flagged frames (a 4-s insert whose edge frame
-    was missed) still queue; 2 frames are listed as cleared with why; without min_seconds
-    the same 2 frames queue."""
-    videos = [weapon_video("three", [0.9] * 3), weapon_video("two", [0.9] * 2)]
+def test_min_seconds_clears_a_brief_flag_and_measures_a_weakly_seen_insert_whole():
+    """min_seconds 4 at one frame a second (flag 0.5, review 0.2): 4 flagged frames queue;
+    3 are listed as cleared with why, and queue without min_seconds; an insert seen
+    strongly on 2 frames and weakly (above half the review level) on 3 more is one
+    5-s segment, and queues."""
+    videos = [weapon_video("four", [0.9] * 4), weapon_video("three", [0.9] * 3),
+              weapon_video("weakly", [0.9, 0.9, 0.15, 0.15, 0.15])]
     risk = moderate_weapon(videos, min_seconds={"weapon": 4.0})
-    assert risk["three"]["decision"] == "review"
-    assert risk["three"]["evidence"] == "weapon 8-11s peak 0.90 (flag)"
-    assert risk["two"]["decision"] == "clear"
-    assert risk["two"]["evidence"] == ("nothing both strong and long enough: weapon 8-10s "
-                                       "peak 0.90 (flag, brief: 2 s of the 4 s asked)")
-    assert moderate_weapon(videos)["two"]["decision"] == "review"
+    assert risk["four"]["decision"] == "review"
+    assert risk["four"]["evidence"] == "weapon 8-12s peak 0.90 (flag)"
+    assert risk["three"]["decision"] == "clear"
+    assert risk["three"]["evidence"] == ("nothing both strong and long enough: weapon 8-11s "
+                                         "peak 0.90 (flag, brief: 3 s of the 4 s asked)")
+    assert risk["weakly"]["decision"] == "review"
+    assert risk["weakly"]["evidence"] == "weapon 8-13s peak 0.90 (flag)"
+    assert moderate_weapon(videos)["three"]["decision"] == "review"
+
+
+def test_hysteresis_keeps_the_runs_that_reach_the_higher_level():
+    from reelcat.timeline import hysteresis
+
+    s = np.array([0.0, 0.1, 0.2, 0.1, 0.0, 0.1, 0.1, 0.0, 0.3, 0.1, 0.1])
+    kept = hysteresis(s >= 0.18, s >= 0.09)
+    assert np.flatnonzero(kept).tolist() == [1, 2, 3, 8, 9, 10]  # not the run at 5-6

@@ -80,7 +80,7 @@ def write_moderation(cfg: Config, time_axis: str = "relative",
     png = heatmap_png([names.get(v, v) for v in order], matrix, title=title,
                       max_rows=HEATMAP_MAX_ROWS, time_axis=time_axis,
                       durations=[durations[v] for v in order] if time_axis == "seconds"
-                      else None)
+                      else None, review_rows=to_review)
     heatmap = write_bytes_atomic(heatmap_path or cfg.output_dir / "pictures" / "heatmap.png", png)
     for v in videos:
         row = matrix[order.index(v.video_id)] if v.video_id in order else \

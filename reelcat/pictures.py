@@ -465,8 +465,12 @@ def heatmap_png(
     max_rows: int = 400,
     time_axis: Literal["relative", "seconds"] = "relative",
     durations: Sequence[float] | None = None,
+    review_rows: int = 0,
 ) -> bytes:
     """The archive severity heat map: one row per video, columns are time bins.
+
+    The first `review_rows` rows are the videos queued for review: a dark rule (in the
+    seam between rows, and as marks beside the grid) divides them from the cleared ones.
 
     `rows` is (n_videos, n_bins) severity in [0, 1], NaN = no data (grey). Rows are drawn
     in the order given (the caller sorts by risk); beyond `max_rows` only the first
@@ -527,6 +531,15 @@ def heatmap_png(
     bottom = top + lay["plot_height"]
     draw.rectangle((left - 1, top - 1, left + pw, bottom), outline=RULE)
 
+    queue_note = ""
+    if 0 < review_rows < n:
+        y = top + review_rows * rh - 1  # the seam under the last queued row, when there is one
+        draw.line((left - 7, y, left - 2, y), fill=TEXT, width=2)
+        draw.line((left + pw + 1, y, left + pw + 6, y), fill=TEXT, width=2)
+        if gap:
+            draw.line((left, y, left + pw - 1, y), fill=TEXT)
+        queue_note = " · above the dark rule: to review"
+
     # Title, with the truncation said out loud so nobody thinks 400 is the archive.
     if lay["truncated"]:
         note = f"top {n:,} of {n_total:,} videos"
@@ -565,7 +578,7 @@ def heatmap_png(
     )
     cf = _font(11)
     legend_y = bottom + 40
-    _text(draw, (left, legend_y + 5), caption, cf, MUTED, "lm")
+    _text(draw, (left, legend_y + 5), caption + queue_note, cf, MUTED, "lm")
     _draw_legend(draw, right=lay["width"] - _RIGHT, y=legend_y)
     return _png(image)
 

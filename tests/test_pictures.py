@@ -11,8 +11,10 @@ from PIL import Image
 
 from reelcat import pictures
 from reelcat.pictures import (
+    BACKGROUND,
     BAR_COLOUR,
     NO_DATA_COLOUR,
+    TEXT,
     bar_chart_png,
     heatmap_layout,
     heatmap_png,
@@ -172,6 +174,18 @@ def test_heatmap_keeps_the_given_row_order() -> None:
         severity_colour(1.0),
         severity_colour(0.5),
     ]
+
+
+def test_heatmap_rule_divides_the_queued_rows_from_the_cleared() -> None:
+    rows = np.array([[0.9, 0.9], [0.2, 0.2], [0.8, 0.8], [0.0, 0.0]])
+    image = _open(heatmap_png(["a", "b", "c", "d"], rows, review_rows=2))
+    layout = heatmap_layout(4, 2)
+    seam = [layout["top"] + (i + 1) * layout["row_height"] - 1 for i in range(3)]
+    x_mid = int(layout["left"] + layout["plot_width"] / 2)
+    assert [image.getpixel((x_mid, y)) for y in seam] == [BACKGROUND, TEXT, BACKGROUND]
+    assert image.getpixel((layout["left"] - 4, seam[1])) == TEXT  # the mark beside the grid
+    assert [_cell(image, layout, i, 1) for i in range(4)] == [severity_colour(v)
+                                                             for v in rows[:, 1]]
 
 
 def test_heatmap_single_row_and_bins_in_order() -> None:

@@ -134,3 +134,17 @@ def test_hysteresis_keeps_the_runs_that_reach_the_higher_level():
     s = np.array([0.0, 0.1, 0.2, 0.1, 0.0, 0.1, 0.1, 0.0, 0.3, 0.1, 0.1])
     kept = hysteresis(s >= 0.18, s >= 0.09)
     assert np.flatnonzero(kept).tolist() == [1, 2, 3, 8, 9, 10]  # not the run at 5-6
+
+
+def test_a_video_with_no_frames_is_reported_not_crashed_on():
+    from reelcat.moderation import heatmap_matrix, moderate
+    from reelcat.summaries import Threshold, VideoFrames
+
+    none = VideoFrames("none", 5.0, np.zeros(0), np.zeros(0, bool), {})
+    th = {"weapon": Threshold("weapon", 0.5, 0.2, "archive")}
+    result = moderate([none, weapon_video("four", [0.9] * 4)], th, ["weapon"], interval=1.0)
+    risk = {r["video_id"]: r for r in result.risk}
+    assert risk["none"]["decision"] == "clear"
+    assert risk["none"]["evidence"] == "no frames: nothing to review"
+    assert risk["four"]["decision"] == "review"
+    assert np.isnan(heatmap_matrix(result.timeline, ["none"])).all()  # a grey row

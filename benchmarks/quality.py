@@ -104,6 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, overrides={"archive_roots": [str(archive)],
                                               "output_dir": str(out)})
     from catalog.build import open_catalog
+    from reelcat.moderation_files import moderate_archive
 
     con = open_catalog(out)
     truth = {Path(v["file"]).name: v for v in gt["videos"]}
@@ -196,9 +197,7 @@ def main(argv: list[str] | None = None) -> int:
                     default=0.0) for n, v in truth.items() for x in v["sensitive"]]
     mod_iou = float(np.median(mod_ious)) if mod_ious else 0.0
     reviewer_frames = len(reviewed)  # one peak frame confirms a queued video
-    raw_frames = con.execute("""
-        SELECT count(DISTINCT (g.video_id, g.t)) FROM frame_tags g JOIN thresholds th USING (tag)
-        WHERE th.category = 'sensitive' AND g.score >= th.review""").fetchone()[0]
+    raw_frames = moderate_archive(cfg)[0].raw_flagged_frames
     workload = reviewer_frames / max(raw_frames, 1)
     print(f"\nmoderation: recall {mod_recall:.2f} of {len(long_sensitive)} videos with a "
           f"sensitive interval >= 4 s; precision {mod_precision:.2f} of {len(reviewed)} queued; "

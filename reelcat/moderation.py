@@ -52,10 +52,11 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
         keep = ~v.blank
         times = v.times[keep]
         peak, flagged_seconds, evidence, n_segments, queued = 0.0, 0.0, [], 0, False
+        raw_flagged = np.zeros(len(v.times), bool)  # a frame flagged for any sensitive tag
         for concept in sensitive:
             th = thresholds[concept]
             raw = v.scores.get(concept, np.zeros(len(v.times), np.float32))
-            raw_flags += int((raw >= th.review).sum())
+            raw_flagged |= raw >= th.review
             smoothed = smooth(raw[keep])
             per_bin = binned_peak(times, smoothed, v.duration, bins, interval)
             step = v.duration / bins if v.duration else 0.0
@@ -85,6 +86,7 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
                         if brief else f", held {in_band} frames" if sustained else "")
                 evidence.append(f"{concept} {s.start:.0f}-{s.end:.0f}s peak {s.peak_score:.2f}"
                                 f" ({level}{note})")
+        raw_flags += int(raw_flagged.sum())
         if not len(v.times):
             decision, why = "clear", "no frames: nothing to review"
         elif queued:

@@ -148,3 +148,17 @@ def test_a_video_with_no_frames_is_reported_not_crashed_on():
     assert risk["none"]["evidence"] == "no frames: nothing to review"
     assert risk["four"]["decision"] == "review"
     assert np.isnan(heatmap_matrix(result.timeline, ["none"])).all()  # a grey row
+
+
+def test_raw_flags_count_a_frame_once_whatever_the_number_of_tags_on_it():
+    from reelcat.moderation import moderate
+    from reelcat.summaries import Threshold, VideoFrames
+
+    scores = np.full(20, 0.02, np.float32)
+    scores[8:11] = 0.9  # blood and weapon both on frames 8-10, weapon alone on 15
+    weapon = scores.copy()
+    weapon[15] = 0.9
+    video = VideoFrames("both", 20.0, np.arange(20.0), np.zeros(20, bool),
+                        {"blood": scores, "weapon": weapon})
+    th = {c: Threshold(c, 0.5, 0.2, "archive") for c in ("blood", "weapon")}
+    assert moderate([video], th, ["blood", "weapon"], interval=1.0).raw_flagged_frames == 4

@@ -2,22 +2,28 @@
 
 import dagster as dg
 
-from assets.moderation import video_risk
-from assets.summaries import video_summaries
+from assets.feedback import verdict_log
+from assets.ingest import video_frames, video_manifest
+from assets.resources import ReelcatSettings
 from assets.tagging import frame_tags
 from catalog.build import build_catalog, open_catalog
-from orchestration.resources import ReelcatSettings
 from reelcat.config import model_id
-from reelcat.tagging import scored_vocabulary_id
-from reelcat.vocabulary import load_vocabulary
+from reelcat.tagging.step import scored_vocabulary_id
+from reelcat.tagging.vocabulary import load_vocabulary
+
+_UPSTREAM = [video_manifest, video_frames, frame_tags, verdict_log] + [
+    dg.AssetKey(k) for k in ("tag_thresholds", "tag_segments", "video_tags", "video_summaries",
+                             "moderation_timeline", "moderation_segments", "video_risk")]
 
 
-@dg.asset(name="catalog", group_name="catalogue", deps=[frame_tags, video_summaries, video_risk],
-          kinds={"duckdb"})
+@dg.asset(name="catalog", group_name="catalogue", deps=_UPSTREAM, kinds={"duckdb"})
 def catalog_asset(context: dg.AssetExecutionContext, settings: ReelcatSettings):
-    """out/catalog.duckdb: views manifest, frames, frame_tags; tables thresholds, segments,
-    video_tags, video_summaries, tag_frequencies, moderation_timeline, moderation_segments,
-    video_risk; view review_queue; macros video_summary, timeline, similar_frames."""
+    """catalog.duckdb in the output folder. Views over the store: manifest, video_names,
+    frames, frame_tags, verdicts, verdicts_effective, frame_verdicts, labels_final,
+    named_groups, named_group_labels, review_queue. Tables: vocabulary, thresholds,
+    segments, video_tags, video_summaries, tag_frequencies, moderation_timeline,
+    moderation_segments, video_risk, catalog_settings. Macros video_summary, timeline,
+    similar_frames."""
     cfg = settings.load()
     vocab = load_vocabulary(cfg.vocabulary)
     path = build_catalog(cfg.output_dir, model_id=model_id(cfg.model),

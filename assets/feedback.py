@@ -1,24 +1,52 @@
-"""The feedback loop: tags and thresholds adapted to people's verdicts."""
+"""The feedback loop: people's answers (an external asset: people write it, not a run),
+and the tags and thresholds adapted to them."""
 
 import dagster as dg
 
 from assets.ingest import video_frames
-from orchestration.resources import ReelcatSettings
-from reelcat.learning_files import learn_from_verdicts
+from assets.resources import ReelcatSettings
+from reelcat.feedback.step import learn_from_verdicts
+from reelcat.storage.layout import Layout
+
+verdict_log = dg.AssetSpec(
+    "verdict_log", group_name="feedback", kinds={"parquet"},
+    description="People's answers, append-only (reelcat review, the review page, "
+                "name-group). The sensor verdict_sensor re-scores when it grows.")
 
 
-@dg.asset(group_name="feedback", deps=[video_frames], kinds={"numpy"})
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("tag_adaptations", group_name="feedback", kinds={"numpy"},
+                     deps=[video_frames, verdict_log],
+                     description="Each answered tag's embedding moved toward the frames "
+                                 "people said yes to and away from the no's, when the "
+                                 "answers carry across videos."),
+        dg.AssetSpec("tag_thresholds", group_name="feedback", kinds={"parquet"},
+                     deps=[video_frames, verdict_log],
+                     description="Per-tag accept/review thresholds in force: the baseline "
+                                 "from the model's own scores (vocabulary or archive "
+                                 "percentiles) beside the level people's answers moved."),
+    ])
 def tag_adaptations(context: dg.AssetExecutionContext, settings: ReelcatSettings):
-    """Each answered tag's prompt embedding moved toward the frames people said "yes" to,
-    the frames they said "no" to added as its negatives, and its threshold re-fitted to the
-    answers. Works on stored embeddings; the verdict log itself is never rewritten."""
+    """Learn from the verdict log on stored embeddings; the log itself is never rewritten."""
     cfg = settings.load()
-    changes = learn_from_verdicts(cfg)
-    for change in changes:
+    report = learn_from_verdicts(cfg)
+    for change in report.changes:
         context.log.info(str(change))
-    return dg.MaterializeResult(metadata={
-        "tags_adapted": len(changes),
-        "answers": sum(c.answers for c in changes),
-        "changes": dg.MetadataValue.md("\n".join(f"- {c}" for c in changes)
+    moved = [r for r in report.thresholds if r["source"] == "verdicts"]
+    yield dg.MaterializeResult(asset_key="tag_adaptations", metadata={
+        "adaptation_id": report.adaptation_id or "none",
+        "tags_answered": len(report.changes),
+        "answers": sum(c.answers for c in report.changes),
+        "changes": dg.MetadataValue.md("\n".join(f"- {c}" for c in report.changes)
                                        or "no verdicts yet"),
+    })
+    yield dg.MaterializeResult(asset_key="tag_thresholds", metadata={
+        "tags": len(report.thresholds),
+        "moved_by_answers": len(moved),
+        "path": dg.MetadataValue.path(str(Layout(cfg.output_dir).thresholds)),
+        "thresholds": dg.MetadataValue.md(
+            "| tag | accept | baseline | source |\n|---|---|---|---|\n" + "\n".join(
+                f"| {r['tag']} | {r['accept']:.2f} | {r['baseline_accept']:.2f} | "
+                f"{r['source']} |" for r in report.thresholds)),
     })

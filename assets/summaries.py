@@ -1,32 +1,46 @@
-"""What each video is about: thresholds, segments, tf-idf tag stats, one-line summaries."""
+"""What each video is about: segments, tf-idf tag stats, one-line summaries, pictures."""
 
 import dagster as dg
 
+from assets.feedback import verdict_log
+from assets.ingest import video_frames
+from assets.resources import ReelcatSettings
 from assets.tagging import frame_tags
-from orchestration.resources import ReelcatSettings
 from reelcat.pictures import bar_chart_png, markdown_image, word_cloud_png
-from reelcat.summary_files import write_summaries
+from reelcat.summaries.step import write_summaries
+
+_DEPS = [frame_tags, dg.AssetKey("tag_thresholds"), video_frames, verdict_log]
 
 
-@dg.asset(group_name="summaries", deps=[frame_tags], kinds={"parquet"})
+@dg.multi_asset(
+    specs=[
+        dg.AssetSpec("tag_segments", group_name="summaries", kinds={"parquet"}, deps=_DEPS,
+                     description="Time ranges where a tag holds: smoothed scores at the "
+                                 "tag's accept level, blank frames skipped, gaps bridged."),
+        dg.AssetSpec("video_tags", group_name="summaries", kinds={"parquet"}, deps=_DEPS,
+                     description="Per video and tag: coverage (tf), df, idf, tf-idf, rank."),
+        dg.AssetSpec("video_summaries", group_name="summaries", kinds={"parquet"},
+                     deps=_DEPS,
+                     description="One line per video saying what it is about; a word cloud "
+                                 "and bar chart per video and an archive tag chart."),
+    ])
 def video_summaries(context: dg.AssetExecutionContext, settings: ReelcatSettings):
-    """Per-tag thresholds (archive percentiles, vocabulary or verdict overrides), smoothed
-    segments, per-video tag stats (coverage, df, idf, tf-idf) and a one-line summary per
-    video; a word cloud and bar chart per video and an archive tag chart in out/pictures/."""
+    """Summaries from the current tag scores (people's answers applied) at the thresholds
+    in force."""
     cfg = settings.load()
     result = write_summaries(cfg)
     chart = result.pictures["tag_frequencies"].read_bytes()
-    examples = result.summaries[:3]
     previews = []
-    for s in examples:
+    for s in result.summaries[:3]:
         cloud = word_cloud_png(dict(zip(s["top_tags"], s["top_coverage"], strict=True)),
                                width=240, height=120)
         bars = bar_chart_png(s["top_tags"], s["top_coverage"], title=s["name"], width=320)
         previews.append(f"**{s['name']}**: {s['about']}\n\n"
                         f"{markdown_image(cloud, 'word cloud')} {markdown_image(bars, 'tags')}")
-    return dg.MaterializeResult(metadata={
+    yield dg.MaterializeResult(asset_key="tag_segments", metadata={"segments": result.segments})
+    yield dg.MaterializeResult(asset_key="video_tags", metadata={"rows": result.video_tags})
+    yield dg.MaterializeResult(asset_key="video_summaries", metadata={
         "videos": len(result.summaries),
-        "segments": result.segments,
         "pictures": dg.MetadataValue.path(str(result.pictures["folder"])),
         "tag_frequency_chart": dg.MetadataValue.md(
             markdown_image(chart, "tag frequencies")

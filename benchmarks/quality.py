@@ -104,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
     cfg = load_config(args.config, overrides={"archive_roots": [str(archive)],
                                               "output_dir": str(out)})
     from catalog.build import open_catalog
-    from reelcat.moderation_files import moderate_archive
+    from reelcat.moderation.step import moderate_archive
 
     con = open_catalog(out)
     truth = {Path(v["file"]).name: v for v in gt["videos"]}
@@ -236,9 +236,9 @@ def main(argv: list[str] | None = None) -> int:
 def moderation_policies(cfg, long_sensitive, any_sensitive, raw_frames) -> None:
     """The same archive under other `min_seconds` for every sensitive tag: what a shorter
     or longer minimum costs in workload, and what it clears (reelcat's own moderation)."""
-    from reelcat.moderation_files import moderate_archive
-    from reelcat.store import video_file_names
-    from reelcat.vocabulary import load_vocabulary
+    from reelcat.moderation.step import moderate_archive
+    from reelcat.storage.parquet import video_file_names
+    from reelcat.tagging.vocabulary import load_vocabulary
 
     sensitive = {t.name: t.min_seconds for t in load_vocabulary(cfg.vocabulary).tags
                  if t.sensitive}
@@ -261,12 +261,12 @@ def simulate_feedback(cfg, con, truth) -> dict:
     Two folds: questions from the even-numbered videos and F1 on the odd ones, then the
     other way round; every figure is the mean of the two (a half holds as few as five
     positive frames of a tag, so one fold alone moves by 0.1 on a frame or two)."""
-    from reelcat.feedback import Examples, adapt_bank, fit_probe, fit_threshold
-    from reelcat.questions import question_queue
-    from reelcat.scoring import score_embeddings
-    from reelcat.summaries import REVIEW_SHARE, Threshold, VideoFrames
-    from reelcat.tagging import text_bank
-    from reelcat.vocabulary import load_vocabulary
+    from reelcat.feedback.learning import Examples, adapt_bank, fit_probe, fit_threshold
+    from reelcat.feedback.questions import question_queue
+    from reelcat.tagging.scoring import score_embeddings
+    from reelcat.summaries.summarise import REVIEW_SHARE, Threshold, VideoFrames
+    from reelcat.tagging.step import text_bank
+    from reelcat.tagging.vocabulary import load_vocabulary
 
     vocab = load_vocabulary(cfg.vocabulary)
     bank = text_bank(cfg, vocab)

@@ -262,7 +262,7 @@ def _sampling(mode: str, spec: dict):
 def child_model(spec: dict) -> dict:
     import torch
 
-    from reelcat.encoder import load_image_encoder, trace_path
+    from reelcat.ingest.encoder import load_image_encoder, trace_path
 
     torch.set_num_threads(os.cpu_count() or 1)
     # The encoder the pipeline's actors load. The first actor on a machine builds the
@@ -294,7 +294,7 @@ def child_model(spec: dict) -> dict:
 
 def _plan(videos: list[dict], mode: str, batch_size: int) -> list:
     """The chunks reelcat's pipeline decodes for these videos and this mode."""
-    from reelcat import pipeline
+    from reelcat.ingest import pipeline
 
     sampling = _sampling(mode, {})
     max_frames = max(pipeline.MAX_CHUNK_FRAMES, batch_size)
@@ -305,7 +305,7 @@ def child_decode(spec: dict) -> dict:
     """Decode only: every chunk of every video, as many ffmpeg at once as reelcat runs."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from reelcat.frames import decode_chunk
+    from reelcat.ingest.frames import decode_chunk
 
     cpus = os.cpu_count() or 1
     workers = spec["decode_tasks"]
@@ -346,7 +346,7 @@ def _start_ray(spec: dict) -> float:
 def child_pipeline(spec: dict) -> dict:
     import ray
 
-    from reelcat.pipeline import embed_videos
+    from reelcat.ingest.pipeline import embed_videos
 
     ray_start = _start_ray(spec)
     cfg = _model_cfg(spec)
@@ -371,7 +371,7 @@ def child_pipeline(spec: dict) -> dict:
     if spec.get("actor_start"):
         # The actor's cold start alone (a fresh worker imports torch and loads the cached
         # trace of the image tower): a fixed cost every embed_videos call pays.
-        from reelcat.pipeline import Embedder
+        from reelcat.ingest.pipeline import Embedder
 
         cpus = os.cpu_count() or 1
         t = time.perf_counter()
@@ -402,7 +402,7 @@ def child_naive_run(spec: dict) -> dict:
     import torch
     from PIL import Image
 
-    from reelcat.model import ClipModel
+    from reelcat.tagging.model import ClipModel
 
     torch.set_num_threads(os.cpu_count() or 1)
     bs = spec["batch_size"]
@@ -455,7 +455,7 @@ def synthetic_bank(rng, tags: int, dim: int = 512, background: int = 4,
     """`tags` random tag vectors and a few background negatives shared by every tag."""
     import numpy as np
 
-    from reelcat.scoring import TextBank
+    from reelcat.tagging.scoring import TextBank
 
     return TextBank([f"tag{j}" for j in range(tags)], _unit(rng, tags, dim),
                     _unit(rng, background, dim), np.ones((background, tags), bool),
@@ -465,7 +465,7 @@ def synthetic_bank(rng, tags: int, dim: int = 512, background: int = 4,
 def child_rescore(spec: dict) -> dict:
     import numpy as np
 
-    from reelcat.scoring import score_embeddings
+    from reelcat.tagging.scoring import score_embeddings
 
     rng = np.random.default_rng(0)
     n, tags, chunk = spec["rescore_rows"], spec["rescore_tags"], spec["rescore_chunk"]
@@ -636,7 +636,7 @@ def main(argv: list[str] | None = None) -> int:
     skip = set(filter(None, args.skip.split(",")))
     work = Path(args.work or Path(tempfile.gettempdir()) / "reelcat-bench").resolve()
     work.mkdir(parents=True, exist_ok=True)
-    # the actors' trace cache (reelcat.encoder) in the work folder: children and their Ray
+    # the actors' trace cache (reelcat.ingest.encoder) in the work folder: children and their Ray
     # workers inherit it, and a run leaves nothing behind elsewhere
     os.environ.setdefault("REELCAT_CACHE", str(work / "cache"))
     phases = Phases(args.phase_log)

@@ -6,7 +6,7 @@
     reelcat tags                 the vocabulary with document frequency and thresholds
     reelcat search "TEXT"        frames that look like the text
     reelcat review-queue         videos that need review, riskiest first, with time ranges
-    reelcat heatmap --out FILE   the archive severity heat map as a PNG
+    reelcat heatmap --png FILE   the archive severity heat map as a PNG (writes nothing else)
     reelcat review               answer "is this X?" questions in the terminal
     reelcat serve                the review web page on 127.0.0.1
     reelcat groups / name-group  name recurring look-alike frames: a new tag
@@ -25,7 +25,9 @@ import time
 from pathlib import Path
 
 from reelcat.config import Config, ConfigError, load_config
-from reelcat.verdicts import VerdictError
+from reelcat.feedback.verdicts import VerdictError
+from reelcat.storage.layout import Layout
+from reelcat.storage.parquet import write_bytes_atomic
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 
@@ -54,7 +56,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
     from orchestration.definitions import ALL_ASSETS
-    from orchestration.resources import RayResource, ReelcatSettings
+    from assets.resources import RayResource, ReelcatSettings
 
     cfg = _config(args)
     if not cfg.archive_roots:
@@ -164,7 +166,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     import numpy as np
 
     from catalog.build import open_catalog
-    from reelcat.model import load_model
+    from reelcat.tagging.model import load_model
 
     cfg = _config(args)
     model = load_model(cfg.model.model_dump_json())
@@ -179,16 +181,15 @@ def cmd_search(args: argparse.Namespace) -> int:
         return 1
     emb = np.asarray([r[4] for r in rows], dtype=np.float32)
     sims = emb @ query
-    thumbs = cfg.output_dir / "thumbnails"
+    layout = Layout(cfg.output_dir)
     print(f"{'score':>6}  {'time':>7}  video / thumbnail")
     for i in np.argsort(-sims)[: args.k]:
         vid, name, t, frame, _ = rows[i]
-        path = thumbs / vid / f"{frame:06d}.jpg"
+        path = layout.thumbnail(vid, frame)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
             (thumb,) = con.execute("SELECT thumbnail FROM frames WHERE video_id = ? AND frame = ?",
                                    [vid, frame]).fetchone()
-            path.write_bytes(thumb)
+            write_bytes_atomic(path, thumb)
         print(f"{sims[i]:6.3f}  {t:7.1f}  {name}  {path}")
     return 0
 
@@ -219,18 +220,17 @@ def cmd_review_queue(args: argparse.Namespace) -> int:
 
 
 def cmd_heatmap(args: argparse.Namespace) -> int:
-    from reelcat.moderation_files import write_moderation
+    from reelcat.moderation.step import stored_heatmap
 
     cfg = _config(args)
-    result = write_moderation(cfg, time_axis=args.time_axis,
-                              heatmap_path=Path(args.picture).resolve())
-    print(f"reelcat: wrote {result.heatmap}: {len(result.order)} videos, "
-          f"{result.to_review} to review")
+    path = write_bytes_atomic(Path(args.png).resolve(),
+                              stored_heatmap(cfg, time_axis=args.time_axis))
+    print(f"reelcat: wrote {path}")
     return 0
 
 
 def cmd_review(args: argparse.Namespace) -> int:
-    from reelcat.review_session import ReviewSession
+    from reelcat.feedback.review_session import ReviewSession
 
     cfg = _config(args)
     session = ReviewSession(cfg, reviewer=args.reviewer)
@@ -292,20 +292,21 @@ def _archive_embeddings(cfg: Config):
 
 def cmd_groups(args: argparse.Namespace) -> int:
     from reelcat.config import model_id
-    from reelcat.groups import find_groups, preview
-    from reelcat.store import export_thumbnails, frames_dir
+    from reelcat.feedback.groups import find_groups, preview
+    from reelcat.storage.parquet import export_thumbnails
 
     cfg = _config(args)
     _, rows, emb = _archive_embeddings(cfg)
     groups = find_groups(emb, [r[0] for r in rows], seed=args.seed)[: args.n]
-    folder = frames_dir(cfg.output_dir, model_id(cfg.model), cfg.sampling.id)
+    layout = Layout(cfg.output_dir)
+    folder = layout.frames_dir(model_id(cfg.model), cfg.sampling.id)
     for g in groups:
         p = preview(g, emb)
         examples = [rows[i] for i in g.members[:: max(1, g.size // 3)][:3]]
         wanted: dict[str, list[float]] = {}
         for r in examples:
             wanted.setdefault(r[0], []).append(r[1])
-        thumbs = export_thumbnails(cfg.output_dir, folder, wanted)
+        thumbs = export_thumbnails(layout, folder, wanted)
         print(f"group {g.id}: {g.size} look-alike frames in {g.videos} videos "
               f"(cohesion {g.cohesion:.2f}); naming it would label {p['accepted']} frames "
               f"and ask about {p['uncertain']}")
@@ -317,8 +318,8 @@ def cmd_groups(args: argparse.Namespace) -> int:
 
 
 def cmd_name_group(args: argparse.Namespace) -> int:
-    from reelcat.groups import find_groups, name_group
-    from reelcat.vocabulary import load_vocabulary
+    from reelcat.feedback.groups import find_groups, name_group
+    from reelcat.tagging.vocabulary import load_vocabulary
 
     cfg = _config(args)
     _, rows, emb = _archive_embeddings(cfg)
@@ -327,7 +328,7 @@ def cmd_name_group(args: argparse.Namespace) -> int:
         raise VerdictError(f"no group {args.group}: `reelcat groups` lists them")
     import numpy as np
 
-    info = name_group(cfg.output_dir, groups[args.group], args.name, emb,
+    info = name_group(Layout(cfg.output_dir), groups[args.group], args.name, emb,
                       [r[0] for r in rows], np.asarray([r[1] for r in rows]),
                       load_vocabulary(cfg.vocabulary).names, reviewer=args.reviewer,
                       confirmed=args.yes)
@@ -338,7 +339,7 @@ def cmd_name_group(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from reelcat.server import serve
+    from reelcat.web.app import serve
 
     cfg = _config(args)
     serve(cfg, args.host, args.port)
@@ -390,10 +391,8 @@ def build_parser() -> argparse.ArgumentParser:
     rq = command("review-queue", "videos that need a reviewer, riskiest first")
     rq.add_argument("--all", action="store_true", help="also list cleared videos")
     rq.set_defaults(func=cmd_review_queue)
-    hm = sub.add_parser("heatmap", help="write the archive severity heat map PNG")
-    hm.add_argument("--config", help="reelcat.yaml")
-    hm.add_argument("--output-dir", dest="out", help="the catalogue's output folder")
-    hm.add_argument("--out", dest="picture", required=True, help="PNG file to write")
+    hm = command("heatmap", "draw the archive severity heat map from the last run as a PNG")
+    hm.add_argument("--png", required=True, help="PNG file to write (nothing else is written)")
     hm.add_argument("--time-axis", choices=["relative", "seconds"], default="relative")
     hm.set_defaults(func=cmd_heatmap)
     rv = command("review", "answer 'is this X?' questions in the terminal")

@@ -1,4 +1,4 @@
-"""The Dagster entry point: wires assets, resources, the job and the nightly schedule.
+"""The Dagster entry point: wires assets, resources, jobs, the schedule and the sensor.
 
 Nothing slow happens at import: no Ray, no model, no file scan.
 """
@@ -8,22 +8,25 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.catalogue import catalog_asset
-from assets.feedback import tag_adaptations
+from assets.feedback import tag_adaptations, verdict_log
 from assets.ingest import video_frames, video_manifest
 from assets.moderation import video_risk
+from assets.resources import RayResource, ReelcatSettings
 from assets.summaries import video_summaries
 from assets.tagging import frame_tags
-from orchestration.resources import RayResource, ReelcatSettings
-from orchestration.schedules import nightly_schedule, refresh_job
-from orchestration.sensors import rescore_job, verdict_sensor
+from orchestration.jobs import refresh_job, rescore_job
+from orchestration.schedules import nightly_schedule
+from orchestration.sensors import verdict_sensor
 
-ALL_ASSETS = [video_manifest, video_frames, tag_adaptations, frame_tags, video_summaries,
-              video_risk, catalog_asset]
+ALL_ASSETS = [video_manifest, video_frames, verdict_log, tag_adaptations, frame_tags,
+              video_summaries, video_risk, catalog_asset]
+
+settings = ReelcatSettings()
 
 defs = dg.Definitions(
     assets=ALL_ASSETS,
     jobs=[refresh_job, rescore_job],
-    schedules=[nightly_schedule],
+    schedules=[nightly_schedule(settings)],
     sensors=[verdict_sensor],
-    resources={"settings": ReelcatSettings(), "ray_cluster": RayResource()},
+    resources={"settings": settings, "ray_cluster": RayResource()},
 )

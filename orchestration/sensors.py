@@ -2,31 +2,29 @@
 
 Each new verdict file since the last tick starts one run of `rescore_from_verdicts`,
 which re-learns the tags and rebuilds everything downstream from stored embeddings
-(no decoding). The cursor is the newest verdict file name seen.
+(no decoding). The cursor is the newest verdict file name seen. The sensor watches the
+output folder of the same settings resource the runs use.
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from reelcat.config import ConfigError, load_config
-from reelcat.verdicts import GENESIS
-
-rescore_job = dg.define_asset_job(
-    "rescore_from_verdicts",
-    selection=dg.AssetSelection.assets("tag_adaptations").downstream(),
-    description="Adapt tags to new verdicts and rebuild scores, summaries, moderation, "
-                "catalogue from stored embeddings.")
+from assets.resources import ReelcatSettings
+from orchestration.jobs import rescore_job
+from reelcat.config import ConfigError
+from reelcat.storage.layout import GENESIS, Layout
 
 
 @dg.sensor(job=rescore_job, minimum_interval_seconds=30,
-           default_status=dg.DefaultSensorStatus.RUNNING)
-def verdict_sensor(context: dg.SensorEvaluationContext):
+           default_status=dg.DefaultSensorStatus.RUNNING,
+           description="Starts rescore_from_verdicts when the verdict log in the output "
+                       "folder has new answers (one run per new batch of files).")
+def verdict_sensor(context: dg.SensorEvaluationContext, settings: ReelcatSettings):
     try:
-        out = load_config().output_dir
+        folder = Layout(settings.load().output_dir).verdicts_dir
     except ConfigError as exc:
         return dg.SkipReason(f"no usable configuration: {exc}")
-    folder = out / "feedback" / "verdicts"
     names = sorted(p.name for p in folder.glob("*.parquet") if p.name != GENESIS) \
         if folder.exists() else []
     new = [n for n in names if context.cursor is None or n > context.cursor]

@@ -30,7 +30,7 @@ os.environ["REELCAT_FFMPEG"] = str(_spy)
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_AUTH_MODE"] = "disabled"
 ffmpeg_path.cache_clear()
-# The CLIP actors' trace cache (reelcat.encoder) of this test session: nothing from an
+# The CLIP actors' trace cache (reelcat.ingest.encoder) of this test session: nothing from an
 # earlier run, nothing left in the user's cache folder. Also set before Ray starts.
 os.environ["REELCAT_CACHE"] = tempfile.mkdtemp(prefix="reelcat-cache-")
 

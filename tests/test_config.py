@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from reelcat.config import ConfigError, load_config
-from reelcat.vocabulary import VocabularyError, load_vocabulary
+from reelcat.tagging.vocabulary import VocabularyError, load_vocabulary
 
 from .conftest import REPO
 

@@ -56,7 +56,7 @@ def test_nightly_schedule_targets_the_refresh_job():
 
 def test_verdict_sensor_requests_a_rescore_for_new_verdicts(tmp_path, monkeypatch):
     from orchestration.definitions import defs
-    from reelcat.verdicts import Verdict, append
+    from reelcat.feedback.verdicts import Verdict, append
 
     monkeypatch.setenv("REELCAT_OUTPUT_DIR", str(tmp_path))
     monkeypatch.chdir(REPO)

@@ -11,8 +11,8 @@ import numpy as np
 import torch
 
 from reelcat.config import load_config
-from reelcat.encoder import load_image_encoder, trace_path
-from reelcat.model import ClipModel
+from reelcat.ingest.encoder import load_image_encoder, trace_path
+from reelcat.tagging.model import ClipModel
 
 from .conftest import REPO
 
@@ -42,7 +42,7 @@ def test_cached_encoder_loads_without_open_clip(tmp_path, monkeypatch):
     load_image_encoder(cfg)
     code = ("import sys\n"
             "from reelcat.config import load_config\n"
-            "from reelcat.encoder import load_image_encoder\n"
+            "from reelcat.ingest.encoder import load_image_encoder\n"
             f"enc = load_image_encoder(load_config({str(REPO / 'reelcat.yaml')!r}).model)\n"
             "print(type(enc.visual).__name__, 'open_clip' in sys.modules)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 
 from catalog.build import open_catalog
-from reelcat.questions import Question, question_queue
-from reelcat.summaries import Threshold, VideoFrames
-from reelcat.verdicts import Verdict, VerdictError, append, effective, log
+from reelcat.feedback.questions import Question, question_queue
+from reelcat.summaries.summarise import Threshold, VideoFrames
+from reelcat.feedback.verdicts import Verdict, VerdictError, append, effective, log
 
 from .conftest import REPO, ffmpeg_calls
 from .test_pipeline_e2e import materialize
@@ -88,7 +88,7 @@ def test_a_no_holds_through_a_full_rerun_and_rescoring_decodes_nothing(out, scri
 
 def test_learning_moves_the_answered_tag_and_reports_the_change(out):  # noqa: F811
     from reelcat.config import load_config
-    from reelcat.learning_files import learn_from_verdicts
+    from reelcat.feedback.step import learn_from_verdicts
 
     cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(out)}, environ={})
     con = open_catalog(out)
@@ -122,8 +122,8 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     import shutil
 
     from catalog.build import build_catalog
-    from reelcat.groups import find_groups, name_group
-    from reelcat.vocabulary import load_vocabulary
+    from reelcat.feedback.groups import find_groups, name_group
+    from reelcat.tagging.vocabulary import load_vocabulary
 
     work = tmp_path / "out"
     shutil.copytree(out, work)
@@ -164,8 +164,8 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     # a named group's tag is asked about like any other tag: the look-alikes in its
     # uncertain band that were not members become questions
     from reelcat.config import load_config
-    from reelcat.groups import Group, preview
-    from reelcat.review_session import ReviewSession
+    from reelcat.feedback.groups import Group, preview
+    from reelcat.feedback.review_session import ReviewSession
 
     # name half of the biggest group: the other half are look-alikes nobody has answered
     big = max(groups, key=lambda g: g.size)
@@ -196,8 +196,8 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
 
 
 def test_probe_follows_answers_that_carry_across_videos():
-    from reelcat.feedback import Examples, adapt_bank, examples_generalise
-    from reelcat.scoring import TextBank, score_embeddings
+    from reelcat.feedback.learning import Examples, adapt_bank, examples_generalise
+    from reelcat.tagging.scoring import TextBank, score_embeddings
 
     rng = np.random.default_rng(0)
 
@@ -229,7 +229,7 @@ def test_probe_follows_answers_that_carry_across_videos():
 
 
 def test_threshold_follows_the_answers_where_they_are_and_the_model_elsewhere():
-    from reelcat.feedback import fit_threshold
+    from reelcat.feedback.learning import fit_threshold
 
     # an archive whose scores spread evenly from 0 to 1
     archive = np.linspace(0.0, 1.0, 1001)
@@ -255,7 +255,7 @@ def test_threshold_follows_the_answers_where_they_are_and_the_model_elsewhere():
 
 
 def test_a_low_yes_does_not_drag_the_threshold_down_to_the_floor():
-    from reelcat.feedback import fit_threshold
+    from reelcat.feedback.learning import fit_threshold
 
     # most of an archive scores low for a tag; a few frames score high
     archive = np.r_[np.linspace(0.0, 0.12, 2000), np.linspace(0.5, 0.9, 30)]

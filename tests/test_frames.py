@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from reelcat.frames import Chunk, decode_chunk, plan_chunks
+from reelcat.ingest.frames import Chunk, decode_chunk, plan_chunks
 from reelcat.tools import ffmpeg_path, ffprobe_path
 
 from .conftest import lavfi_video
@@ -86,7 +86,7 @@ def test_thumbnails_are_small_jpegs_at_the_requested_width(gop_video):
 def test_ffmpeg_preprocessing_matches_open_clip_transform(gop_video):
     """Embeddings of ffmpeg-scaled frames vs open_clip's own preprocess of full frames."""
     from reelcat.config import load_config
-    from reelcat.model import ClipModel
+    from reelcat.tagging.model import ClipModel
 
     from .conftest import REPO
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from reelcat.manifest import build_manifest, fingerprint, probe_video, scan_roots
+from reelcat.ingest.manifest import build_manifest, fingerprint, probe_video, scan_roots
 
 from .conftest import lavfi_video
 

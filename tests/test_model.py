@@ -14,7 +14,7 @@ import pytest
 import torch
 
 from reelcat.config import ModelConfig, load_config
-from reelcat.model import ClipModel, ModelLoadError
+from reelcat.tagging.model import ClipModel, ModelLoadError
 
 from .conftest import REPO
 
@@ -43,7 +43,7 @@ def test_missing_checkpoint_is_one_clear_error(tmp_path):
 
 
 def test_unreachable_weights_say_what_to_configure_and_never_fall_back():
-    code = ("from reelcat.model import ClipModel, ModelLoadError\n"
+    code = ("from reelcat.tagging.model import ClipModel, ModelLoadError\n"
             "from reelcat.config import ModelConfig\n"
             "try:\n    ClipModel(ModelConfig())\nexcept ModelLoadError as e:\n    print(e)\n")
     env = dict(os.environ, HF_HUB_OFFLINE="1")  # no waiting on a hub this machine can't reach

@@ -82,7 +82,7 @@ def test_review_queue_and_heatmap_commands(out, tmp_path):  # noqa: F811
 
 
 def weapon_video(name, scores_from_8):
-    from reelcat.summaries import VideoFrames
+    from reelcat.summaries.summarise import VideoFrames
 
     scores = np.full(20, 0.02, np.float32)
     scores[8:8 + len(scores_from_8)] = scores_from_8
@@ -90,15 +90,15 @@ def weapon_video(name, scores_from_8):
 
 
 def moderate_weapon(videos, **kw):
-    from reelcat.moderation import moderate
-    from reelcat.summaries import Threshold
+    from reelcat.moderation.moderate import moderate
+    from reelcat.summaries.summarise import Threshold
 
     th = {"weapon": Threshold("weapon", 0.5, 0.2, "archive")}
     return {r["video_id"]: r for r in moderate(videos, th, ["weapon"], interval=1.0, **kw).risk}
 
 
 def test_a_sustained_needs_review_band_is_queued_a_brief_one_cleared():
-    from reelcat.moderation import SUSTAINED_FRAMES
+    from reelcat.moderation.moderate import SUSTAINED_FRAMES
 
     # above review, never reaching the flag level
     risk = moderate_weapon([weapon_video("held", [0.3] * SUSTAINED_FRAMES),
@@ -129,7 +129,7 @@ def test_min_seconds_clears_a_brief_flag_and_measures_a_weakly_seen_insert_whole
 
 
 def test_hysteresis_keeps_the_runs_that_reach_the_higher_level():
-    from reelcat.timeline import hysteresis
+    from reelcat.summaries.timeline import hysteresis
 
     s = np.array([0.0, 0.1, 0.2, 0.1, 0.0, 0.1, 0.1, 0.0, 0.3, 0.1, 0.1])
     kept = hysteresis(s >= 0.18, s >= 0.09)
@@ -137,8 +137,8 @@ def test_hysteresis_keeps_the_runs_that_reach_the_higher_level():
 
 
 def test_a_video_with_no_frames_is_reported_not_crashed_on():
-    from reelcat.moderation import heatmap_matrix, moderate
-    from reelcat.summaries import Threshold, VideoFrames
+    from reelcat.moderation.moderate import heatmap_matrix, moderate
+    from reelcat.summaries.summarise import Threshold, VideoFrames
 
     none = VideoFrames("none", 5.0, np.zeros(0), np.zeros(0, bool), {})
     th = {"weapon": Threshold("weapon", 0.5, 0.2, "archive")}
@@ -151,8 +151,8 @@ def test_a_video_with_no_frames_is_reported_not_crashed_on():
 
 
 def test_raw_flags_count_a_frame_once_whatever_the_number_of_tags_on_it():
-    from reelcat.moderation import moderate
-    from reelcat.summaries import Threshold, VideoFrames
+    from reelcat.moderation.moderate import moderate
+    from reelcat.summaries.summarise import Threshold, VideoFrames
 
     scores = np.full(20, 0.02, np.float32)
     scores[8:11] = 0.9  # blood and weapon both on frames 8-10, weapon alone on 15

@@ -13,7 +13,7 @@ import pytest
 from catalog.build import open_catalog
 from orchestration.definitions import ALL_ASSETS
 from orchestration.resources import RayResource, ReelcatSettings
-from reelcat.vocabulary import load_vocabulary
+from reelcat.tagging.vocabulary import load_vocabulary
 
 from .conftest import REPO, ffmpeg_calls
 

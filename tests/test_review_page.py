@@ -19,9 +19,9 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from reelcat.server import make_server
+from reelcat.web.app import make_server
 from reelcat.synthetic.archive import Shot, make_video
-from reelcat.verdicts import log
+from reelcat.feedback.verdicts import log
 
 from .conftest import tiny_config
 from .test_pipeline_e2e import materialize

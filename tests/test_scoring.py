@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from reelcat.scoring import TextBank, score_embeddings
+from reelcat.tagging.scoring import TextBank, score_embeddings
 
 
 def unit(x):

@@ -115,7 +115,7 @@ def test_tags_lists_the_vocabulary_with_df_and_thresholds(out):
 
 def test_dark_frames_with_content_are_evidence_but_fades_to_black_are_not():
     from reelcat.synthetic.world import apply_nuisance, make_scene
-    from reelcat.timeline import blank_frames
+    from reelcat.summaries.timeline import blank_frames
 
     # this fire scene is darker on average (0.05) than a 6% grey: still a fire
     frames = {c: make_scene(c, np.random.default_rng(seed)).render(1.0, (160, 90))
@@ -129,7 +129,7 @@ def test_dark_frames_with_content_are_evidence_but_fades_to_black_are_not():
 
 
 def test_a_tag_in_every_video_weighs_zero_and_never_leads_a_summary():
-    from reelcat.summaries import Threshold, VideoFrames, summarise
+    from reelcat.summaries.summarise import Threshold, VideoFrames, summarise
 
     times = np.arange(10.0)
     high, low = np.full(10, 0.9, np.float32), np.zeros(10, np.float32)

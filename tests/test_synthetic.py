@@ -12,7 +12,7 @@ import pytest
 from reelcat.synthetic.archive import Shot, generate_archive, make_video
 from reelcat.synthetic.world import CONCEPTS, SENSITIVE_CONCEPTS, apply_nuisance, make_scene
 from reelcat.tools import ffmpeg_path, ffprobe_path
-from reelcat.vocabulary import load_vocabulary
+from reelcat.tagging.vocabulary import load_vocabulary
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "reelcat" / "models"

@@ -10,7 +10,7 @@ WITH q AS (
     ORDER BY abs(f.t - at_t) LIMIT 1
 )
 SELECT f.video_id,
-       (SELECT min(m.file_name) FROM manifest AS m WHERE m.video_id = f.video_id) AS file_name,
+       (SELECT n.file_name FROM video_names AS n WHERE n.video_id = f.video_id) AS file_name,
        f.t, f.frame,
        list_cosine_similarity(f.embedding, q.embedding) AS similarity
 FROM frames AS f CROSS JOIN q

@@ -10,6 +10,6 @@ SELECT m.video_id, m.path, m.file_name, m.status, m.duration,
             WHEN e.error IS NOT NULL THEN 'not catalogued: ' || e.error
             ELSE coalesce(s.about, 'no frames: nothing to summarise') END AS about
 FROM manifest AS m
-LEFT JOIN read_parquet('summaries/video_summaries.parquet') AS s USING (video_id)
-LEFT JOIN read_parquet('frame_errors.parquet') AS e USING (video_id)
+LEFT JOIN read_parquet(video_summaries_path()) AS s USING (video_id)
+LEFT JOIN frame_errors AS e USING (video_id)
 ORDER BY m.path;

@@ -230,7 +230,7 @@ def zero_shot_weights(
     import torch
     from open_clip.zero_shot_metadata import SIMPLE_IMAGENET_TEMPLATES
 
-    from reelcat.vocabulary import load_vocabulary
+    from reelcat.tagging.vocabulary import load_vocabulary
 
     vocab = load_vocabulary(vocabulary_path)
     templates = list(templates or SIMPLE_IMAGENET_TEMPLATES)

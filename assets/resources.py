@@ -1,0 +1,82 @@
+"""Dagster resources: reelcat's configuration and the Ray connection (assets and the
+orchestration both import them from here).
+
+`ReelcatSettings` reads `reelcat.yaml` (or $REELCAT_CONFIG) and applies the fields set
+here, so any of them can be changed in the launchpad for one run. `RayResource`
+connects Ray during the run it serves (lazily, so a run with nothing new to decode
+starts no Ray) and shuts it down in its teardown hook; never at import. Embedded on this
+machine by default, or the cluster named by `address`, RAY_ADDRESS or `ray.address`.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import dagster as dg
+from pydantic import Field, PrivateAttr
+
+from reelcat.config import Config, load_config
+
+
+class ReelcatSettings(dg.ConfigurableResource):
+    """reelcat.yaml plus per-run overrides (leave a field empty to keep the file's value)."""
+
+    config_file: str | None = Field(None, description="path to reelcat.yaml")
+    archive_roots: list[str] = Field(default_factory=list, description="folders to scan")
+    output_dir: str | None = Field(None, description="where Parquet and DuckDB go")
+    vocabulary: str | None = Field(None, description="vocabulary YAML file")
+    sampling_mode: str | None = Field(None, description="auto, interval, keyframes or scene")
+    interval_seconds: float | None = Field(None, description="one frame every N seconds")
+    model_name: str | None = Field(None, description="open_clip model name")
+    model_pretrained: str | None = Field(None, description="open_clip tag or checkpoint path")
+    model_config_file: str | None = Field(None, description="open_clip config JSON")
+    random_weights: bool | None = Field(None, description="benchmarks only: random init")
+
+    def load(self) -> Config:
+        overrides: dict[str, Any] = {
+            "archive_roots": [os.path.abspath(p) for p in self.archive_roots] or None,
+            "output_dir": os.path.abspath(self.output_dir) if self.output_dir else None,
+            "vocabulary": os.path.abspath(self.vocabulary) if self.vocabulary else None,
+            "sampling": {"mode": self.sampling_mode, "interval_seconds": self.interval_seconds},
+            "model": {"name": self.model_name, "pretrained": self.model_pretrained,
+                      "config_file": self.model_config_file,
+                      "random_weights": self.random_weights},
+        }
+        return load_config(self.config_file, overrides=overrides)
+
+
+class RayResource(dg.ConfigurableResource):
+    """A Ray connection for the run: embedded locally, or an existing cluster."""
+
+    address: str | None = Field(
+        None, description="ray://host:10001 or host:6379; empty uses RAY_ADDRESS, else local")
+    num_cpus: int | None = Field(None, description="local Ray only: CPUs to use")
+    _started: bool = PrivateAttr(False)
+
+    def resolve_address(self, configured: str | None = None) -> str | None:
+        """This resource's address, else RAY_ADDRESS, else reelcat.yaml's `ray.address`
+        (passed in as `configured`); None: a fresh embedded Ray."""
+        return self.address or os.environ.get("RAY_ADDRESS") or configured or None
+
+    def connect(self, configured: str | None = None) -> None:
+        """Connect once per run, on first need: a run with nothing to embed starts no Ray."""
+        import ray
+
+        if ray.is_initialized():
+            return
+        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+        address = self.resolve_address(configured)
+        if address is None:
+            # "local": always a fresh embedded Ray, never a cluster someone else left
+            # running on this machine (which a bare ray.init() would join).
+            address = "local"
+            kwargs.update(include_dashboard=False, num_cpus=self.num_cpus)
+        ray.init(address=address, **kwargs)
+        self._started = True
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        import ray
+
+        if self._started and ray.is_initialized():
+            ray.shutdown()

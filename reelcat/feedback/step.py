@@ -1,0 +1,129 @@
+"""Run the feedback loop's learning step for the configured archive (the `tag_adaptations`
+and `tag_thresholds` assets call it).
+
+Reads the stored embeddings and the answers in force (the `frame_verdicts` rule), writes
+the adaptation (or removes it when no answer is left) and the thresholds table: every
+tag's baseline from the model's own scores, and the accept level the answers moved.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import duckdb
+import numpy as np
+
+from reelcat.config import Config, model_id
+from reelcat.feedback.adaptation import remove_adaptation, save_adaptation
+from reelcat.feedback.learning import Examples, adapt
+from reelcat.storage.layout import Layout
+from reelcat.storage.parquet import write_rows
+from reelcat.storage.schemas import THRESHOLDS
+from reelcat.storage.views import open_store
+from reelcat.tagging.scoring import score_embeddings
+from reelcat.tagging.step import text_bank
+from reelcat.tagging.thresholds import baseline_thresholds, threshold_rows
+from reelcat.tagging.vocabulary import load_vocabulary
+
+ARCHIVE_SAMPLE = 50_000  # frames the baselines and thresholds are fitted over, at most
+
+
+@dataclass
+class Change:
+    tag: str
+    answers: int
+    accept_before: float  # the baseline: what the model's own scores give
+    accept_after: float
+    frames_before: int  # accepted among the sampled frames
+    frames_after: int
+    sampled: int
+
+    def __str__(self) -> str:
+        return (f"'{self.tag}' threshold {self.accept_before:.2f} → {self.accept_after:.2f} "
+                f"after {self.answers} answers; {self.frames_before} → {self.frames_after} "
+                f"of {self.sampled} sampled frames accepted")
+
+
+@dataclass
+class LearningReport:
+    changes: list[Change]
+    thresholds: list[dict]  # the rows written to the thresholds table
+    adaptation_id: str | None
+
+
+def embeddings(column) -> np.ndarray:
+    """A list<float> Arrow column as an (n, dim) float32 array."""
+    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
+    if not len(column):
+        return np.zeros((0, 1), np.float32)
+    flat = np.asarray(column.flatten().to_numpy(zero_copy_only=False), np.float32)
+    return flat.reshape(len(column), -1)
+
+
+def archive_sample(con: duckdb.DuckDBPyConnection, n: int = ARCHIVE_SAMPLE) -> np.ndarray:
+    """Stored embeddings of about n of the archive's frames: all of them in an archive
+    that small, else a fixed pseudo-random share (by a hash of video and time, so the
+    sample does not change between runs)."""
+    (total,) = con.execute("SELECT count(*) FROM frames").fetchone()
+    step = max(1, -(-total // n))
+    table = con.execute("SELECT embedding FROM frames WHERE hash(video_id, t) % $step = 0 "
+                        "ORDER BY video_id, t", {"step": step}).to_arrow_table()
+    return embeddings(table.column("embedding"))
+
+
+def labelled_examples(con: duckdb.DuckDBPyConnection) -> dict[str, Examples]:
+    """Embeddings of the frames people said yes or no about, per tag."""
+    table = con.execute(
+        "SELECT v.tag, v.verdict, v.video_id, f.embedding FROM frame_verdicts AS v "
+        "JOIN frames AS f USING (video_id, t) WHERE v.verdict IN ('yes', 'no') "
+        "ORDER BY v.tag, v.video_id, v.t").to_arrow_table()
+    emb = embeddings(table.column("embedding"))
+    examples: dict[str, Examples] = {}
+    for i, (tag, verdict, video) in enumerate(zip(
+            table.column("tag").to_pylist(), table.column("verdict").to_pylist(),
+            table.column("video_id").to_pylist(), strict=True)):
+        ex = examples.setdefault(tag, Examples([], [], [], []))
+        getattr(ex, verdict).append(emb[i])
+        getattr(ex, f"{verdict}_videos").append(video)
+    return examples
+
+
+def learn_from_verdicts(cfg: Config) -> LearningReport:
+    """Adapt tags and thresholds to the answers in force; report what changed per tag."""
+    vocab = load_vocabulary(cfg.vocabulary)
+    layout = Layout(cfg.output_dir)
+    mid = model_id(cfg.model)
+    base = text_bank(cfg, vocab)
+    con = open_store(layout, model_id=mid, sampling_id=cfg.sampling.id,
+                     vocabulary_id=vocab.id)
+    try:
+        sample = archive_sample(con)
+        examples = {tag: ex for tag, ex in labelled_examples(con).items()
+                    if tag in vocab.names}
+    finally:
+        con.close()
+    base_scores = score_embeddings(sample, base)[1] if len(sample) else None
+    baseline = baseline_thresholds(
+        {tag: base_scores[:, j] for j, tag in enumerate(base.tags)}
+        if base_scores is not None else {}, vocab)
+    baseline_accept = {tag: b.accept for tag, b in baseline.items()}
+    if not examples:
+        remove_adaptation(layout)
+        rows = threshold_rows(baseline, {}, {})
+        write_rows(rows, layout.thresholds, THRESHOLDS)
+        return LearningReport([], rows, None)
+    adaptation = adapt(base, examples, baseline_accept, sample)
+    save_adaptation(layout, adaptation.bank, adaptation.id)
+    rows = threshold_rows(baseline, adaptation.accept, adaptation.answers)
+    write_rows(rows, layout.thresholds, THRESHOLDS)
+    after = score_embeddings(sample, adaptation.bank)[1] if len(sample) else None
+    changes = []
+    for tag, accept in adaptation.accept.items():
+        j = vocab.names.index(tag)
+        n_before = n_after = 0
+        if base_scores is not None:
+            n_before = int((base_scores[:, j] >= baseline_accept[tag]).sum())
+            n_after = int((after[:, j] >= accept).sum())
+        changes.append(Change(tag, adaptation.answers[tag], baseline_accept[tag], accept,
+                              n_before, n_after, len(sample)))
+    return LearningReport(changes, rows, adaptation.id)

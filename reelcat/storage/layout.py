@@ -1,0 +1,174 @@
+"""Every path under the output folder, in one place, for Python and for SQL.
+
+    manifest.parquet                                  one row per file (errors too)
+    frame_errors.parquet                              videos whose decode failed
+    frames/<model>/<sampling>/<video_id>.parquet      per-frame embedding + thumbnail
+    text/<model>__<vocabulary>.bank.npz               the vocabulary's text embeddings
+    thresholds.parquet                                per-tag thresholds in force
+    tags/<model>/<vocabulary>/<video_id>.parquet      per-frame tag scores, long form
+    summaries/{segments,video_tags,video_summaries}.parquet
+    moderation/{timeline,segments,video_risk}.parquet
+    feedback/verdicts/*.parquet                       people's answers, append-only
+    feedback/named_groups/*.parquet                   groups people named
+    feedback/adaptation.npz, feedback/adaptation_id   tags moved by the answers
+    pictures/                                         PNG charts, clouds, heat maps
+    thumbnails/<video_id>/<frame>.jpg                 frames people look at
+    catalog.duckdb                                    views and tables over the above
+
+SQL never spells a path: `sql_macros` defines one DuckDB macro per path (relative to
+the output folder, which readers set as `file_search_path`), and the .sql files call
+those macros.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+GENESIS = "00000000T000000-genesis.parquet"  # an append-only log's first, empty file
+
+
+def safe_name(text: str) -> str:
+    """A model or vocabulary id as a folder name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", text)
+
+
+@dataclass(frozen=True)
+class Layout:
+    out: Path
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "out", Path(self.out))
+
+    # --- ingest
+    @property
+    def manifest(self) -> Path:
+        return self.out / "manifest.parquet"
+
+    @property
+    def frame_errors(self) -> Path:
+        return self.out / "frame_errors.parquet"
+
+    def frames_dir(self, model_id: str, sampling_id: str) -> Path:
+        return self.out / "frames" / safe_name(model_id) / safe_name(sampling_id)
+
+    @staticmethod
+    def per_video(folder: Path, video_id: str) -> Path:
+        """A per-video file inside frames/… or tags/…."""
+        return Path(folder) / f"{video_id}.parquet"
+
+    @staticmethod
+    def per_video_files(folder: Path) -> list[Path]:
+        return sorted(Path(folder).glob("*.parquet"))
+
+    # --- tagging
+    def text_bank(self, model_id: str, vocabulary_id: str) -> Path:
+        return self.out / "text" / f"{safe_name(model_id)}__{safe_name(vocabulary_id)}.bank.npz"
+
+    def tags_root(self, model_id: str) -> Path:
+        return self.out / "tags" / safe_name(model_id)
+
+    def tags_dir(self, model_id: str, vocabulary_id: str) -> Path:
+        return self.tags_root(model_id) / safe_name(vocabulary_id)
+
+    @property
+    def thresholds(self) -> Path:
+        return self.out / "thresholds.parquet"
+
+    # --- summaries
+    @property
+    def segments(self) -> Path:
+        return self.out / "summaries" / "segments.parquet"
+
+    @property
+    def video_tags(self) -> Path:
+        return self.out / "summaries" / "video_tags.parquet"
+
+    @property
+    def video_summaries(self) -> Path:
+        return self.out / "summaries" / "video_summaries.parquet"
+
+    # --- moderation
+    @property
+    def moderation_timeline(self) -> Path:
+        return self.out / "moderation" / "timeline.parquet"
+
+    @property
+    def moderation_segments(self) -> Path:
+        return self.out / "moderation" / "segments.parquet"
+
+    @property
+    def video_risk(self) -> Path:
+        return self.out / "moderation" / "video_risk.parquet"
+
+    # --- feedback
+    @property
+    def verdicts_dir(self) -> Path:
+        return self.out / "feedback" / "verdicts"
+
+    @property
+    def named_groups_dir(self) -> Path:
+        return self.out / "feedback" / "named_groups"
+
+    @property
+    def adaptation(self) -> Path:
+        return self.out / "feedback" / "adaptation.npz"
+
+    @property
+    def adaptation_id(self) -> Path:
+        return self.out / "feedback" / "adaptation_id"
+
+    # --- pictures and thumbnails
+    @property
+    def pictures(self) -> Path:
+        return self.out / "pictures"
+
+    @property
+    def heatmap(self) -> Path:
+        return self.pictures / "heatmap.png"
+
+    @property
+    def tag_frequencies_chart(self) -> Path:
+        return self.pictures / "tag_frequencies.png"
+
+    def video_picture(self, video_id: str, kind: str) -> Path:
+        """kind: cloud | tags | severity."""
+        return self.pictures / "videos" / f"{video_id}_{kind}.png"
+
+    def thumbnail(self, video_id: str, frame: int) -> Path:
+        return self.out / "thumbnails" / video_id / f"{frame:06d}.jpg"
+
+    # --- the catalogue
+    @property
+    def catalog(self) -> Path:
+        return self.out / "catalog.duckdb"
+
+    def relative(self, path: Path) -> str:
+        """A path under the output folder as the catalogue stores it."""
+        return Path(path).relative_to(self.out).as_posix()
+
+    def sql_macros(self, model_id: str, sampling_id: str, vocabulary_id: str) -> list[str]:
+        """`CREATE MACRO <name>_path()` for each file or glob the SQL reads, relative."""
+        paths = {
+            "manifest": self.manifest,
+            "frame_errors": self.frame_errors,
+            "frames": self.frames_dir(model_id, sampling_id) / "*.parquet",
+            "frame_tags": self.tags_dir(model_id, vocabulary_id) / "*.parquet",
+            "thresholds": self.thresholds,
+            "segments": self.segments,
+            "video_tags": self.video_tags,
+            "video_summaries": self.video_summaries,
+            "moderation_timeline": self.moderation_timeline,
+            "moderation_segments": self.moderation_segments,
+            "video_risk": self.video_risk,
+            "verdicts": self.verdicts_dir / "*.parquet",
+            "named_groups": self.named_groups_dir / "*.parquet",
+        }
+        return [f"CREATE OR REPLACE MACRO {name}_path() AS {_literal(self.relative(p))}"
+                for name, p in paths.items()]
+
+
+def _literal(text: str) -> str:
+    """A SQL string literal (read_parquet takes only constants, never a bound parameter)."""
+    return "'" + text.replace("'", "''") + "'"

@@ -1,0 +1,136 @@
+"""Every table's pyarrow schema under the output folder, written down once.
+
+Parquet files are always written with one of these (see `reelcat.storage.parquet`), and
+the catalogue's empty stand-ins for tables with no files yet are built from them.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+MANIFEST = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("path", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("status", pa.string()),
+        ("error", pa.string()),
+        ("duration", pa.float64()),
+        ("width", pa.int32()),
+        ("height", pa.int32()),
+        ("fps", pa.float64()),
+        ("codec", pa.string()),
+        ("rotation", pa.int32()),
+        ("has_video", pa.bool_()),
+        ("start_time", pa.float64()),
+    ]
+)
+
+FRAMES = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("t", pa.float64()),  # presentation time in seconds
+        ("frame", pa.int32()),  # index among this video's sampled frames
+        ("embedding", pa.list_(pa.float32())),  # unit length
+        ("brightness", pa.float32()),  # mean pixel value 0..1, for blank frames
+        ("contrast", pa.float32()),  # pixel std 0..1
+        ("thumbnail", pa.binary()),  # small JPEG for people
+        ("model_id", pa.string()),
+        ("sampling_id", pa.string()),
+    ]
+)
+
+# Per-video decode outcome: a video whose decode failed is an error row here, not a crash.
+FRAME_ERRORS = pa.schema(
+    [("video_id", pa.string()), ("path", pa.string()), ("error", pa.string())]
+)
+
+FRAME_TAGS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("t", pa.float64()),
+        ("frame", pa.int32()),
+        ("tag", pa.string()),
+        ("cosine", pa.float32()),  # raw cosine similarity to the tag's prompt ensemble
+        ("score", pa.float32()),  # calibrated probability: tag vs its negatives/background
+        ("rank", pa.int16()),  # 1 = the tag with the highest cosine in this frame
+        ("model_id", pa.string()),
+        ("vocabulary_id", pa.string()),
+    ]
+)
+
+# Per-tag thresholds in force, and the baseline the model's own scores give (archive
+# percentiles or the vocabulary's), which people's answers are measured against.
+THRESHOLDS = pa.schema(
+    [
+        ("tag", pa.string()),
+        ("accept", pa.float64()),
+        ("review", pa.float64()),
+        ("source", pa.string()),  # vocabulary | archive percentiles | verdicts
+        ("baseline_accept", pa.float64()),
+        ("baseline_review", pa.float64()),
+        ("answers", pa.int32()),  # yes/no answers about the tag in force
+    ]
+)
+
+SEGMENTS = pa.schema([("video_id", pa.string()), ("tag", pa.string()),
+                      ("start", pa.float64()), ("end", pa.float64()),
+                      ("duration", pa.float64()), ("frames", pa.int32()),
+                      ("mean_score", pa.float64()), ("peak_score", pa.float64()),
+                      ("peak_t", pa.float64())])
+
+VIDEO_TAGS = pa.schema([("video_id", pa.string()), ("tag", pa.string()),
+                        ("rank", pa.int32()), ("frames", pa.int32()),
+                        ("seconds", pa.float64()), ("coverage", pa.float64()),
+                        ("mean_score", pa.float64()), ("peak_score", pa.float64()),
+                        ("tf", pa.float64()), ("df", pa.int32()), ("idf", pa.float64()),
+                        ("tfidf", pa.float64()), ("weight", pa.float64()),
+                        ("ubiquitous", pa.bool_())])
+
+SUMMARIES = pa.schema([("video_id", pa.string()), ("frames", pa.int32()),
+                       ("blank_frames", pa.int32()), ("top_tags", pa.list_(pa.string())),
+                       ("top_coverage", pa.list_(pa.float64())),
+                       ("top_scores", pa.list_(pa.float64())), ("about", pa.string())])
+
+MODERATION_TIMELINE = pa.schema([("video_id", pa.string()), ("concept", pa.string()),
+                                 ("bin", pa.int32()), ("start", pa.float64()),
+                                 ("end", pa.float64()), ("severity", pa.float64())])
+
+MODERATION_SEGMENTS = pa.schema([("video_id", pa.string()), ("concept", pa.string()),
+                                 ("start", pa.float64()), ("end", pa.float64()),
+                                 ("duration", pa.float64()), ("peak", pa.float64()),
+                                 ("peak_t", pa.float64()), ("mean", pa.float64()),
+                                 ("frames", pa.int32()), ("level", pa.string()),
+                                 ("thumbnail", pa.string())])
+
+# `position` is the review queue's order (1 = look first), decided once by
+# reelcat.moderation.moderate.queue_positions; every reader sorts by it.
+VIDEO_RISK = pa.schema([("video_id", pa.string()), ("position", pa.int32()),
+                        ("decision", pa.string()),
+                        ("risk", pa.float64()), ("peak_severity", pa.float64()),
+                        ("seconds_flagged", pa.float64()), ("segments", pa.int32()),
+                        ("evidence", pa.string())])
+
+VERDICTS = pa.schema(
+    [
+        ("verdict_id", pa.string()),
+        ("scope", pa.string()),  # frame | video
+        ("video_id", pa.string()),
+        ("start", pa.float64()),  # seconds; a frame has start == end
+        ("end", pa.float64()),
+        ("tag", pa.string()),
+        ("verdict", pa.string()),  # yes | no | unsure | undo
+        ("reviewer", pa.string()),
+        ("answered_at", pa.timestamp("us", tz="UTC")),
+        ("model_id", pa.string()),
+        ("vocabulary_id", pa.string()),
+        ("undoes", pa.string()),  # for 'undo': the verdict_id taken back
+        ("source", pa.string()),  # question | audit | cluster | button | cli
+    ]
+)
+
+NAMED_GROUPS = pa.schema([
+    ("tag", pa.string()), ("centroid", pa.list_(pa.float32())), ("accept", pa.float64()),
+    ("review", pa.float64()), ("members", pa.int32()),
+    ("named_at", pa.timestamp("us", tz="UTC")),
+])

@@ -1,0 +1,94 @@
+"""The Parquet store as DuckDB views, defined once for every reader.
+
+The base views (`manifest`, `frame_errors`, `video_names`, `frames`, `frame_tags`, `verdicts`,
+`verdicts_effective`, `frame_verdicts`, `named_groups`) and the rules they carry live in
+`reelcat/storage/sql/*.sql`. Python readers get them on an in-memory connection
+(`open_store`); the catalogue defines the very same views in its file
+(`catalog/build.py`), so Python and SQL cannot disagree on, for example, which answer
+wins on a frame.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from reelcat.storage.layout import GENESIS, Layout
+from reelcat.storage.parquet import write_table
+from reelcat.storage.schemas import (
+    FRAME_ERRORS,
+    FRAME_TAGS,
+    FRAMES,
+    MANIFEST,
+    NAMED_GROUPS,
+    VERDICTS,
+)
+
+SQL_DIR = Path(__file__).resolve().parent / "sql"
+BASE_VIEWS = ("manifest", "frame_errors", "video_names", "frames", "frame_tags", "verdicts",
+              "verdicts_effective", "frame_verdicts", "named_groups")
+
+
+def sql(name: str) -> str:
+    return (SQL_DIR / f"{name}.sql").read_text()
+
+
+def ensure_logs(layout: Layout) -> None:
+    """The append-only logs' first, empty files, so views over them always bind (the
+    catalogue's views stay live over answers given after it was built)."""
+    for folder, schema in ((layout.verdicts_dir, VERDICTS),
+                           (layout.named_groups_dir, NAMED_GROUPS)):
+        if not (folder / GENESIS).exists():
+            write_table(schema.empty_table(), folder / GENESIS, schema)
+
+
+def _stand_ins(layout: Layout, model_id: str, sampling_id: str, vocabulary_id: str
+               ) -> dict[str, tuple[bool, pa.Schema]]:
+    """view -> (its files exist, schema of the empty table that stands in otherwise)."""
+    def has_files(folder: Path) -> bool:
+        return folder.is_dir() and any(folder.glob("*.parquet"))
+
+    manifest = MANIFEST.append(pa.field("file_name", pa.string()))
+    return {
+        "manifest": (layout.manifest.exists(), manifest),
+        "frame_errors": (layout.frame_errors.exists(), FRAME_ERRORS),
+        "frames": (has_files(layout.frames_dir(model_id, sampling_id)), FRAMES),
+        "frame_tags": (has_files(layout.tags_dir(model_id, vocabulary_id)), FRAME_TAGS),
+        "verdicts": (has_files(layout.verdicts_dir),
+                     VERDICTS.append(pa.field("file_name", pa.string()))),
+        "named_groups": (has_files(layout.named_groups_dir), NAMED_GROUPS),
+    }
+
+
+def define_views(con: duckdb.DuckDBPyConnection, layout: Layout, *, model_id: str,
+                 sampling_id: str, vocabulary_id: str) -> None:
+    """Create the path macros and base views on `con`; a view whose files do not exist
+    yet is an empty table of the right shape instead of an error."""
+    con.execute("SET file_search_path = ?", [str(layout.out.resolve())])
+    for macro in layout.sql_macros(model_id, sampling_id, vocabulary_id):
+        con.execute(macro)
+    stand_ins = _stand_ins(layout, model_id, sampling_id, vocabulary_id)
+    for name in BASE_VIEWS:
+        exists, schema = stand_ins.get(name, (True, None))
+        if exists:
+            con.execute(sql(name))
+            continue
+        con.register("empty_rows", schema.empty_table())
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM empty_rows")
+        con.unregister("empty_rows")
+
+
+def open_store(layout: Layout, *, model_id: str, sampling_id: str, vocabulary_id: str
+               ) -> duckdb.DuckDBPyConnection:
+    """A private in-memory DuckDB with the base views over the store (read only)."""
+    con = duckdb.connect()
+    define_views(con, layout, model_id=model_id, sampling_id=sampling_id,
+                 vocabulary_id=vocabulary_id)
+    return con
+
+
+def video_file_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
+    """video_id -> display name, from the `video_names` view."""
+    return dict(con.execute("SELECT video_id, file_name FROM video_names").fetchall())

@@ -10,6 +10,6 @@ refresh_job = dg.define_asset_job(
 
 rescore_job = dg.define_asset_job(
     "rescore_from_verdicts",
-    selection=dg.AssetSelection.assets("tag_adaptations").downstream(),
+    selection=dg.AssetSelection.assets("tag_adaptations", "tag_thresholds").downstream(),
     description="Adapt tags to new verdicts and rebuild scores, summaries, moderation, "
                 "catalogue from stored embeddings.")

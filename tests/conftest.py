@@ -1,8 +1,11 @@
-"""Shared fixtures: real videos made by ffmpeg, bad files, the bundled tiny model."""
+"""Shared fixtures: real videos made by ffmpeg, bad files, the bundled tiny model, and
+the two catalogued archives (each materialised once per test session; a test that
+changes a catalogue works on its own copy, `copy_of`)."""
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -112,3 +115,54 @@ def scripted_archive(tmp_path_factory) -> Path:
                     "-c:a", "aac", str(root / "audio_only.mp4")], check=True)
     lavfi_video(root / "black.mp4", "color=c=black", duration=5, rate=10)
     return root
+
+
+def materialize(archive: Path, out: Path, **settings):
+    """Materialise the whole asset graph with Dagster over `archive` into `out`."""
+    import dagster as dg
+
+    from assets.resources import RayResource, ReelcatSettings
+    from orchestration.definitions import ALL_ASSETS
+
+    result = dg.materialize(
+        ALL_ASSETS,
+        resources={
+            "settings": ReelcatSettings(config_file=str(REPO / "reelcat.yaml"),
+                                        archive_roots=[str(archive)], output_dir=str(out),
+                                        **settings),
+            "ray_cluster": RayResource(),
+        },
+    )
+    assert result.success
+    return result
+
+
+def copy_of(out: Path, tmp_path: Path) -> Path:
+    """A private copy of a catalogued output folder, for a test that changes it."""
+    work = tmp_path / "out"
+    shutil.copytree(out, work)
+    return work
+
+
+def store(out: Path):
+    """The store's base views (reelcat.storage.views) for a catalogue made by the tests."""
+    from reelcat.tagging.scores import open_archive
+
+    return open_archive(tiny_config(out, out))
+
+
+@pytest.fixture(scope="session")
+def catalogued(small_archive, tmp_path_factory, ray_local) -> tuple[Path, int]:
+    """The small archive catalogued once: (output folder, ffmpeg calls it took)."""
+    out = tmp_path_factory.mktemp("out")
+    before = ffmpeg_calls()
+    materialize(small_archive, out)
+    return out, ffmpeg_calls() - before
+
+
+@pytest.fixture(scope="session")
+def out(scripted_archive, tmp_path_factory, ray_local) -> Path:
+    """The scripted archive catalogued once (read-only for tests: copy it to change it)."""
+    out = tmp_path_factory.mktemp("scripted_out")
+    materialize(scripted_archive, out)
+    return out

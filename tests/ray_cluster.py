@@ -1,5 +1,6 @@
-"""A throwaway two-node Ray cluster on loopback for tests: prints its address, then
-waits until stdin closes and shuts both nodes down.
+"""A throwaway two-node Ray cluster on loopback for tests: prints its address, waits
+until stdin closes, prints how many drivers (jobs) other than itself connected, and
+shuts both nodes down.
 
 Ray's own multi-node-on-one-machine utility; `ray start` would bind the machine's
 network address rather than loopback.
@@ -15,5 +16,10 @@ cluster.wait_for_nodes()
 print(cluster.address, flush=True)
 try:
     sys.stdin.read()
+    import ray
+
+    ray.init(address=cluster.address, log_to_driver=False)
+    print(len(ray._private.state.jobs()) - 1, flush=True)
+    ray.shutdown()
 finally:
     cluster.shutdown()

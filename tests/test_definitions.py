@@ -33,17 +33,30 @@ def test_asset_graph_is_pinned():
     graph = defs.resolve_asset_graph()
     deps = {k.to_user_string(): sorted(d.to_user_string() for d in graph.get(k).parent_keys)
             for k in graph.get_all_asset_keys()}
-    assert deps["video_manifest"] == []
-    assert deps["video_frames"] == ["video_manifest"]
-    assert deps["tag_adaptations"] == ["video_frames"]
-    assert deps["frame_tags"] == ["tag_adaptations", "video_frames"]
-    assert deps["video_summaries"] == ["frame_tags"]
-    assert deps["video_risk"] == ["frame_tags"]
-    assert deps["catalog"] == ["frame_tags", "video_risk", "video_summaries"]
-    assert graph.get(dg.AssetKey("video_frames")).group_name == "ingest"
-    assert graph.get(dg.AssetKey("catalog")).group_name == "catalogue"
-    assert graph.get(dg.AssetKey("video_risk")).group_name == "moderation"
-    assert graph.get(dg.AssetKey("tag_adaptations")).group_name == "feedback"
+    learned = ["verdict_log", "video_frames"]
+    scored = ["frame_tags", "tag_thresholds", "verdict_log", "video_frames"]
+    assert deps == {
+        "video_manifest": [],
+        "video_frames": ["video_manifest"],
+        "verdict_log": [],  # people write it, not a run
+        "tag_adaptations": learned,
+        "tag_thresholds": learned,
+        "frame_tags": ["tag_adaptations", "video_frames"],
+        "tag_segments": scored, "video_tags": scored, "video_summaries": scored,
+        "moderation_timeline": scored, "moderation_segments": scored, "video_risk": scored,
+        "catalog": sorted([
+            "video_manifest", "video_frames", "verdict_log", "frame_tags", "tag_thresholds",
+            "tag_segments", "video_tags", "video_summaries", "moderation_timeline",
+            "moderation_segments", "video_risk"]),
+    }
+    groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
+    assert groups == {
+        "video_manifest": "ingest", "video_frames": "ingest",
+        "verdict_log": "feedback", "tag_adaptations": "feedback", "tag_thresholds": "feedback",
+        "frame_tags": "tagging",
+        "tag_segments": "summaries", "video_tags": "summaries", "video_summaries": "summaries",
+        "moderation_timeline": "moderation", "moderation_segments": "moderation",
+        "video_risk": "moderation", "catalog": "catalogue"}
 
 
 def test_nightly_schedule_targets_the_refresh_job():
@@ -54,19 +67,37 @@ def test_nightly_schedule_targets_the_refresh_job():
     assert schedule.job_name == "refresh_catalog"
 
 
-def test_verdict_sensor_requests_a_rescore_for_new_verdicts(tmp_path, monkeypatch):
+def test_verdict_sensor_watches_the_settings_resource_folder(tmp_path, monkeypatch):
+    from assets.resources import ReelcatSettings
     from orchestration.definitions import defs
     from reelcat.feedback.verdicts import Verdict, append
+    from reelcat.storage.layout import Layout
 
-    monkeypatch.setenv("REELCAT_OUTPUT_DIR", str(tmp_path))
+    watched, elsewhere = tmp_path / "watched", tmp_path / "elsewhere"
+    monkeypatch.setenv("REELCAT_OUTPUT_DIR", str(elsewhere))  # the resource's field wins
     monkeypatch.chdir(REPO)
     sensor = defs.resolve_sensor_def("verdict_sensor")
+    resources = {"settings": ReelcatSettings(output_dir=str(watched))}
     with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance)
+        ctx = dg.build_sensor_context(instance=instance, resources=resources)
         assert isinstance(sensor(ctx), dg.SkipReason)
-        append(tmp_path, [Verdict("frame", "v1", 2.0, 2.0, "fire", "no")])
+        append(Layout(elsewhere), [Verdict("frame", "v1", 2.0, 2.0, "fire", "no")])
+        assert isinstance(sensor(ctx), dg.SkipReason)  # not the folder the runs use
+        append(Layout(watched), [Verdict("frame", "v1", 2.0, 2.0, "fire", "no")])
         result = sensor(ctx)
         assert isinstance(result, dg.RunRequest)
         assert result.job_name in (None, "rescore_from_verdicts")
-        ctx2 = dg.build_sensor_context(instance=instance, cursor=ctx.cursor)
+        ctx2 = dg.build_sensor_context(instance=instance, cursor=ctx.cursor,
+                                       resources=resources)
         assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
+
+
+def test_ray_address_from_the_config_is_used(monkeypatch):
+    from assets.resources import RayResource
+
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert RayResource().resolve_address("ray-head:6379") == "ray-head:6379"
+    assert RayResource().resolve_address(None) is None  # a fresh embedded Ray
+    assert RayResource(address="other:6379").resolve_address("ray-head:6379") == "other:6379"
+    monkeypatch.setenv("RAY_ADDRESS", "env-head:6379")
+    assert RayResource().resolve_address("ray-head:6379") == "env-head:6379"

@@ -10,31 +10,49 @@ import pytest
 
 from catalog.build import open_catalog
 from reelcat.feedback.questions import Question, question_queue
-from reelcat.summaries.summarise import Threshold, VideoFrames
 from reelcat.feedback.verdicts import Verdict, VerdictError, append, effective, log
+from reelcat.storage.layout import Layout
+from reelcat.tagging.scores import VideoFrames
+from reelcat.tagging.thresholds import Threshold
 
-from .conftest import REPO, ffmpeg_calls
-from .test_pipeline_e2e import materialize
-from .test_summaries import out  # noqa: F401  (the catalogued scripted archive)
+from .conftest import REPO, copy_of, ffmpeg_calls, materialize, store
+
+
+def in_force(out) -> list[dict]:
+    con = store(out)
+    try:
+        return effective(con)
+    finally:
+        con.close()
+
+
+def whole_log(out) -> list[dict]:
+    con = store(out)
+    try:
+        return log(con)
+    finally:
+        con.close()
 
 
 def test_latest_verdict_wins_and_undo_is_a_newer_row(tmp_path):
-    first, = append(tmp_path, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "yes")])
-    second, = append(tmp_path, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "no")])
-    assert [v["verdict"] for v in effective(tmp_path)] == ["no"]
-    append(tmp_path, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "undo", undoes=second)])
-    assert [v["verdict_id"] for v in effective(tmp_path)] == [first]
-    assert [v["verdict"] for v in log(tmp_path)] == ["yes", "no", "undo"]  # nothing erased
+    layout = Layout(tmp_path)
+    first, = append(layout, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "yes")])
+    second, = append(layout, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "no")])
+    assert [v["verdict"] for v in in_force(tmp_path)] == ["no"]
+    append(layout, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "undo", undoes=second)])
+    assert [v["verdict_id"] for v in in_force(tmp_path)] == [first]
+    assert [v["verdict"] for v in whole_log(tmp_path)] == ["yes", "no", "undo"]  # kept
 
 
 def test_bad_verdicts_are_refused_and_nothing_is_written(tmp_path):
     for bad in [Verdict("shot", "v1", 0, 0, "fire", "no"),
+                Verdict("segment", "v1", 0, 4, "fire", "no"),
                 Verdict("frame", "v1", 0, 0, "fire", "maybe"),
                 Verdict("frame", "v1", 5, 1, "fire", "no"),
                 Verdict("frame", "v1", 0, 0, "fire", "undo")]:
         with pytest.raises(VerdictError):
-            append(tmp_path, [Verdict("frame", "v1", 0, 0, "fire", "yes"), bad])
-    assert log(tmp_path) == []
+            append(Layout(tmp_path), [Verdict("frame", "v1", 0, 0, "fire", "yes"), bad])
+    assert whole_log(tmp_path) == []
 
 
 def test_question_queue_prefers_uncertain_diverse_items_and_audits(tmp_path):
@@ -67,12 +85,14 @@ def test_question_queue_prefers_uncertain_diverse_items_and_audits(tmp_path):
     assert isinstance(queue[0], Question)
 
 
-def test_a_no_holds_through_a_full_rerun_and_rescoring_decodes_nothing(out, scripted_archive):  # noqa: F811
+def test_a_no_holds_through_a_full_rerun_and_rescoring_decodes_nothing(out, scripted_archive,
+                                                                      tmp_path):
+    out = copy_of(out, tmp_path)
     con = open_catalog(out)
     vid, duration = con.execute("SELECT video_id, duration FROM video_summaries "
                                 "WHERE file_name = 'beach_fire.mp4'").fetchone()
     con.close()
-    append(out, [Verdict("video", vid, 0.0, duration, "beach", "no", source="button")])
+    append(Layout(out), [Verdict("video", vid, 0.0, duration, "beach", "no", source="button")])
     before = ffmpeg_calls()
     materialize(scripted_archive, out)  # the whole graph again
     assert ffmpeg_calls() == before  # verdicts re-score stored embeddings only
@@ -86,10 +106,11 @@ def test_a_no_holds_through_a_full_rerun_and_rescoring_decodes_nothing(out, scri
     assert con.execute("SELECT count(*) FROM verdicts WHERE video_id = ?", [vid]).fetchone()[0] == 1
 
 
-def test_learning_moves_the_answered_tag_and_reports_the_change(out):  # noqa: F811
+def test_learning_moves_the_answered_tag_and_reports_the_change(out, tmp_path):
     from reelcat.config import load_config
     from reelcat.feedback.step import learn_from_verdicts
 
+    out = copy_of(out, tmp_path)
     cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(out)}, environ={})
     con = open_catalog(out)
     rows = con.execute("SELECT f.video_id, f.t, n.file_name FROM frames f JOIN video_names n "
@@ -97,36 +118,34 @@ def test_learning_moves_the_answered_tag_and_reports_the_change(out):  # noqa: F
     con.close()
     verdicts = [Verdict("frame", v, t, t, "snow field", "yes" if t >= 10 else "no")
                 for v, t, _ in rows]
-    append(out, verdicts)
-    changes = {c.tag: c for c in learn_from_verdicts(cfg)}
+    append(Layout(out), verdicts)
+    changes = {c.tag: c for c in learn_from_verdicts(cfg).changes}
     change = changes["snow field"]
     assert change.answers == len(verdicts)
-    assert "'snow field' threshold" in str(change) and "frames changed" in str(change)
-    assert (out / "feedback" / "adaptation.npz").exists()
+    assert "'snow field' threshold" in str(change) and "sampled frames accepted" in str(change)
+    assert Layout(out).adaptation.exists()
 
 
-def test_terminal_review_records_answers_and_undo(out):  # noqa: F811
-    before = len(log(out))
+def test_terminal_review_records_answers_and_undo(out, tmp_path):
+    out = copy_of(out, tmp_path)
+    before = len(whole_log(out))
     proc = subprocess.run(
         [sys.executable, "-m", "orchestration.cli", "review", "--out", str(out), "-n", "5",
          "--reviewer", "tester"], input="n\ny\nz\ns\nq\n", capture_output=True, text=True,
         cwd=REPO, timeout=120)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Is this '" in proc.stdout and "undone" in proc.stdout
-    new = log(out)[before:]
+    new = whole_log(out)[before:]
     assert [r["verdict"] for r in new] == ["no", "yes", "undo"]
     assert new[2]["undoes"] == new[1]["verdict_id"] and new[0]["reviewer"] == "tester"
 
 
-def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_path):  # noqa: F811
-    import shutil
-
+def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_path):
     from catalog.build import build_catalog
     from reelcat.feedback.groups import find_groups, name_group
     from reelcat.tagging.vocabulary import load_vocabulary
 
-    work = tmp_path / "out"
-    shutil.copytree(out, work)
+    work = copy_of(out, tmp_path)
     con = open_catalog(work)
     rows = con.execute("SELECT f.video_id, f.t, n.file_name, f.embedding FROM frames f "
                        "JOIN video_names n USING (video_id) ORDER BY 1, 2").fetchall()
@@ -143,13 +162,13 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     assert len(city & set(group.members.tolist())) >= 5
     vocab = load_vocabulary(REPO / "reelcat/vocabularies/synthetic.yaml")
     with pytest.raises(VerdictError, match="already a tag"):
-        name_group(work, group, "fire", emb, vids, times, vocab.names)
+        name_group(Layout(work), group, "fire", emb, vids, times, vocab.names)
     with pytest.raises(VerdictError, match="confirm"):
-        name_group(work, group, "night lights", emb, vids, times, vocab.names,
+        name_group(Layout(work), group, "night lights", emb, vids, times, vocab.names,
                    max_without_confirm=2)
-    info = name_group(work, group, "night lights", emb, vids, times, vocab.names)
+    info = name_group(Layout(work), group, "night lights", emb, vids, times, vocab.names)
     assert info["accepted"] >= 5
-    members = [v for v in effective(work) if v["tag"] == "night lights"]
+    members = [v for v in in_force(work) if v["tag"] == "night lights"]
     assert len(members) == group.size and all(v["source"] == "cluster" for v in members)
     build_catalog(work, model_id=settings[0], sampling_id=settings[1], vocab=vocab,
                   vocabulary_id=settings[2], interval_seconds=settings[3])
@@ -176,7 +195,7 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     sims = emb @ centroid
     outsiders = set(np.flatnonzero(sims < band["accept"]).tolist()) - set(half.tolist())
     assert len(outsiders & set(big.members.tolist())) >= 2
-    name_group(work, other, "look-alike", emb, vids, times, vocab.names + ["night lights"],
+    name_group(Layout(work), other, "look-alike", emb, vids, times, vocab.names + ["night lights"],
                confirmed=True)
     cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(work)}, environ={})
     session = ReviewSession(cfg)
@@ -189,7 +208,7 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     assert in_band and all((q.video_id, round(q.t, 3)) in outside for q in in_band)
     q = in_band[0]
     session.answer(q.video_id, q.t, "look-alike", "no")
-    assert [v["verdict"] for v in effective(work) if v["tag"] == "look-alike"
+    assert [v["verdict"] for v in in_force(work) if v["tag"] == "look-alike"
             and v["video_id"] == q.video_id and v["start"] == q.t] == ["no"]
     with pytest.raises(VerdictError, match="unknown tag"):
         session.answer(q.video_id, q.t, "look-alikes", "yes")

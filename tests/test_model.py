@@ -65,7 +65,7 @@ def test_sample_archive_catalogue_names_each_main_topic(tmp_path, ray_local):
     from catalog.build import open_catalog
     from reelcat.synthetic.archive import generate_archive
 
-    from .test_pipeline_e2e import materialize
+    from .conftest import materialize
 
     archive = tmp_path / "sample"
     truth = json.loads(generate_archive(archive, 12, 7).read_text())

@@ -8,12 +8,12 @@ import numpy as np
 from PIL import Image
 
 from catalog.build import open_catalog
+from reelcat.storage.layout import Layout
 from reelcat.pictures import NO_DATA_COLOUR, heatmap_layout, severity_colour
 
-from .test_summaries import out  # noqa: F401  (the catalogued scripted archive)
 
 
-def test_six_seconds_of_blood_is_queued_with_a_range_covering_it(out):  # noqa: F811
+def test_six_seconds_of_blood_is_queued_with_a_range_covering_it(out):
     con = open_catalog(out)
     decision, ranges = con.execute(
         "SELECT decision, time_ranges FROM review_queue WHERE file_name = 'blood.mp4'").fetchone()
@@ -26,7 +26,7 @@ def test_six_seconds_of_blood_is_queued_with_a_range_covering_it(out):  # noqa: 
     assert position == 1  # the riskiest video heads the queue
 
 
-def test_a_single_high_scoring_frame_is_cleared(out):  # noqa: F811
+def test_a_single_high_scoring_frame_is_cleared(out):
     con = open_catalog(out)
     spike = con.execute(
         "SELECT g.score >= th.accept FROM frame_tags g JOIN video_names n USING (video_id) "
@@ -39,14 +39,14 @@ def test_a_single_high_scoring_frame_is_cleared(out):  # noqa: F811
     assert "no sensitive tag held" in evidence
 
 
-def test_cleared_videos_are_listed_not_dropped(out):  # noqa: F811
+def test_cleared_videos_are_listed_not_dropped(out):
     con = open_catalog(out)
     rows = dict(con.execute("SELECT file_name, decision FROM review_queue").fetchall())
     assert rows["city.mp4"] == "clear" and rows["black.mp4"] == "clear"
     assert len(rows) == 6  # every good video, cleared ones included
 
 
-def test_heat_map_has_one_row_per_video_in_risk_order(out):  # noqa: F811
+def test_heat_map_has_one_row_per_video_in_risk_order(out):
     con = open_catalog(out)
     order = [n for (n,) in con.execute(
         "SELECT file_name FROM review_queue ORDER BY position").fetchall()]
@@ -69,7 +69,7 @@ def test_heat_map_has_one_row_per_video_in_risk_order(out):  # noqa: F811
     assert png.size[1] == layout["height"]
 
 
-def test_review_queue_and_heatmap_commands(out, tmp_path):  # noqa: F811
+def test_review_queue_and_heatmap_commands(out, tmp_path):
     from .test_pipeline_e2e import run_cli
 
     code, stdout, _ = run_cli("review-queue", "--out", str(out))
@@ -77,12 +77,16 @@ def test_review_queue_and_heatmap_commands(out, tmp_path):  # noqa: F811
     lines = stdout.splitlines()
     assert lines[0].endswith("cleared") and "1. blood.mp4  [review" in stdout
     picture = tmp_path / "heat.png"
-    code, stdout, _ = run_cli("heatmap", "--output-dir", str(out), "--out", str(picture))
+    before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
+    code, stdout, _ = run_cli("heatmap", "--out", str(out), "--png", str(picture))
     assert code == 0 and Image.open(io.BytesIO(picture.read_bytes())).format == "PNG"
+    # it draws what the last run decided, and writes nothing in the output folder
+    assert picture.read_bytes() == Layout(out).heatmap.read_bytes()
+    assert {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()} == before
 
 
 def weapon_video(name, scores_from_8):
-    from reelcat.summaries.summarise import VideoFrames
+    from reelcat.tagging.scores import VideoFrames
 
     scores = np.full(20, 0.02, np.float32)
     scores[8:8 + len(scores_from_8)] = scores_from_8
@@ -91,7 +95,7 @@ def weapon_video(name, scores_from_8):
 
 def moderate_weapon(videos, **kw):
     from reelcat.moderation.moderate import moderate
-    from reelcat.summaries.summarise import Threshold
+    from reelcat.tagging.thresholds import Threshold
 
     th = {"weapon": Threshold("weapon", 0.5, 0.2, "archive")}
     return {r["video_id"]: r for r in moderate(videos, th, ["weapon"], interval=1.0, **kw).risk}
@@ -138,7 +142,8 @@ def test_hysteresis_keeps_the_runs_that_reach_the_higher_level():
 
 def test_a_video_with_no_frames_is_reported_not_crashed_on():
     from reelcat.moderation.moderate import heatmap_matrix, moderate
-    from reelcat.summaries.summarise import Threshold, VideoFrames
+    from reelcat.tagging.scores import VideoFrames
+    from reelcat.tagging.thresholds import Threshold
 
     none = VideoFrames("none", 5.0, np.zeros(0), np.zeros(0, bool), {})
     th = {"weapon": Threshold("weapon", 0.5, 0.2, "archive")}
@@ -152,7 +157,8 @@ def test_a_video_with_no_frames_is_reported_not_crashed_on():
 
 def test_raw_flags_count_a_frame_once_whatever_the_number_of_tags_on_it():
     from reelcat.moderation.moderate import moderate
-    from reelcat.summaries.summarise import Threshold, VideoFrames
+    from reelcat.tagging.scores import VideoFrames
+    from reelcat.tagging.thresholds import Threshold
 
     scores = np.full(20, 0.02, np.float32)
     scores[8:11] = 0.9  # blood and weapon both on frames 8-10, weapon alone on 15

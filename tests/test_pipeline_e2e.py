@@ -6,38 +6,13 @@ import shutil
 import subprocess
 import sys
 
-import dagster as dg
 import pyarrow.parquet as pq
 import pytest
 
 from catalog.build import open_catalog
-from orchestration.definitions import ALL_ASSETS
-from orchestration.resources import RayResource, ReelcatSettings
 from reelcat.tagging.vocabulary import load_vocabulary
 
-from .conftest import REPO, ffmpeg_calls
-
-
-def materialize(archive, out, **settings):
-    result = dg.materialize(
-        ALL_ASSETS,
-        resources={
-            "settings": ReelcatSettings(config_file=str(REPO / "reelcat.yaml"),
-                                        archive_roots=[str(archive)], output_dir=str(out),
-                                        **settings),
-            "ray_cluster": RayResource(),
-        },
-    )
-    assert result.success
-    return result
-
-
-@pytest.fixture(scope="module")
-def catalogued(small_archive, tmp_path_factory, ray_local):
-    out = tmp_path_factory.mktemp("out")
-    before = ffmpeg_calls()
-    materialize(small_archive, out)
-    return out, ffmpeg_calls() - before
+from .conftest import REPO, ffmpeg_calls, materialize
 
 
 def test_manifest_has_good_videos_and_error_rows(catalogued):

@@ -10,8 +10,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import REPO
-from .test_pipeline_e2e import materialize
+from .conftest import REPO, materialize
 
 pytestmark = pytest.mark.slow
 
@@ -32,7 +31,9 @@ def test_cluster_run_equals_embedded_run(small_archive, tmp_path, ray_local):
         address = cluster.stdout.readline().strip()
         assert address.startswith("127.0.0.1:"), address
         on_cluster = tmp_path / "cluster"
-        env = dict(os.environ, RAY_ADDRESS=address)
+        # the cluster named by the config's ray.address (its REELCAT_ variable)
+        env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+        env["REELCAT_RAY_ADDRESS"] = address
         proc = subprocess.run(
             [sys.executable, "-m", "orchestration.cli", "run", "--config",
              str(REPO / "reelcat.yaml"), "--archive", str(small_archive), "--out",
@@ -40,7 +41,9 @@ def test_cluster_run_equals_embedded_run(small_archive, tmp_path, ray_local):
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     finally:
         cluster.stdin.close()
+        drivers = cluster.stdout.readline().strip()
         cluster.wait(timeout=60)
+    assert drivers == "1"  # the run used the cluster, not an embedded Ray
     a, b = frames_by_time(embedded), frames_by_time(on_cluster)
     assert a.keys() == b.keys() and len(a) == 20
     for key in a:

@@ -19,12 +19,11 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
-from reelcat.web.app import make_server
+from reelcat.storage.layout import Layout
 from reelcat.synthetic.archive import Shot, make_video
-from reelcat.feedback.verdicts import log
+from reelcat.web.app import make_server
 
-from .conftest import tiny_config
-from .test_pipeline_e2e import materialize
+from .conftest import materialize, tiny_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -59,17 +58,27 @@ def server(catalogue):
 def video_ids(out: Path) -> dict[str, str]:
     """file name -> video id, from the manifest."""
     return {r["path"].rsplit("/", 1)[-1]: r["video_id"]
-            for r in pq.read_table(out / "manifest.parquet").to_pylist()}
+            for r in pq.read_table(Layout(out).manifest).to_pylist()}
+
+
+def log(srv) -> list[dict]:
+    """The whole verdict log, undo rows included, oldest first."""
+    return srv.session.log()
 
 
 def get(srv, path: str) -> tuple[int, str, bytes]:
     """GET with the path sent exactly as written (no client-side '..' clean-up)."""
+    status, headers, body = get_with_headers(srv, path)
+    return status, headers.get("Content-Type") or "", body
+
+
+def get_with_headers(srv, path: str) -> tuple[int, dict[str, str], bytes]:
     host, port = srv.server_address[:2]
     con = http.client.HTTPConnection(host, port, timeout=30)
     try:
         con.request("GET", path)
         resp = con.getresponse()
-        return resp.status, resp.getheader("Content-Type") or "", resp.read()
+        return resp.status, dict(resp.getheaders()), resp.read()
     finally:
         con.close()
 
@@ -104,7 +113,7 @@ def test_video_page_shows_summary_pictures_and_flagged_frames(server):
     ids = video_ids(server.out)
     vid = ids["blood_kitchen.mp4"]
     about = {r["video_id"]: r["about"] for r in
-             pq.read_table(server.out / "summaries/video_summaries.parquet").to_pylist()}
+             pq.read_table(Layout(server.out).video_summaries).to_pylist()}
     status, _, body = get(server, f"/video/{vid}")
     page = body.decode()
     assert status == 200
@@ -115,7 +124,7 @@ def test_video_page_shows_summary_pictures_and_flagged_frames(server):
     assert 'data-wrong="blood"' in page  # a "that's wrong" button for its top tag
     assert "<svg" in page  # the timelines
     (thumb,) = [r["thumbnail"] for r in
-                pq.read_table(server.out / "moderation/segments.parquet").to_pylist()
+                pq.read_table(Layout(server.out).moderation_segments).to_pylist()
                 if r["video_id"] == vid]
     assert f'src="/files/{thumb}"' in page
     status, ctype, jpeg = get(server, f"/files/{thumb}")
@@ -124,7 +133,7 @@ def test_video_page_shows_summary_pictures_and_flagged_frames(server):
 
 
 def test_files_outside_the_output_folder_are_refused(server):
-    (server.out / "pictures" / "escape.png").symlink_to("/etc/passwd")
+    (Layout(server.out).pictures / "escape.png").symlink_to("/etc/passwd")
     for path in ("/files/../../etc/passwd", "/files/%2e%2e/%2e%2e/etc/passwd",
                  "/files//etc/passwd", "/files/%2Fetc%2Fpasswd",
                  "/files/pictures/escape.png", "/files/manifest.parquet"):
@@ -133,11 +142,32 @@ def test_files_outside_the_output_folder_are_refused(server):
         assert b"root:" not in body, path
 
 
+def test_styles_and_scripts_are_files_not_inline(server):
+    vid = video_ids(server.out)["blood_kitchen.mp4"]
+    for path in ("/", f"/video/{vid}", "/questions"):
+        status, headers, body = get_with_headers(server, path)
+        page = body.decode()
+        assert status == 200, path
+        policy = headers["Content-Security-Policy"]
+        assert "style-src 'self'" in policy and "script-src 'self'" in policy, path
+        assert "unsafe-inline" not in policy, path
+        assert "<style" not in page and "style=" not in page, path
+        assert '<link rel="stylesheet" href="/static/style.css">' in page, path
+        assert "<script>" not in page, path
+    assert '<script src="/static/keys.js"></script>' in get(server, "/questions")[2].decode()
+    status, ctype, css = get(server, "/static/style.css")
+    assert status == 200 and ctype.startswith("text/css") and b".timeline" in css
+    status, ctype, js = get(server, "/static/keys.js")
+    assert status == 200 and ctype.startswith("text/javascript") and b"keydown" in js
+    for path in ("/static/app.py", "/static/../app.py", "/static/%2e%2e/app.py", "/static/"):
+        assert get(server, path)[0] == 404, path
+
+
 def test_bad_answers_are_refused_and_write_nothing(server):
     ids = video_ids(server.out)
     good = {"video_id": ids["beach_fire.mp4"], "t": 1.0, "tag": "beach", "verdict": "no",
             "source": "question"}
-    before = len(log(server.out))
+    before = len(log(server))
     cases = [
         ({**good, "video_id": "nope"}, "unknown video 'nope'"),
         ({**good, "tag": "guacamole"}, "unknown tag 'guacamole'"),
@@ -155,7 +185,7 @@ def test_bad_answers_are_refused_and_write_nothing(server):
         assert message in reply["error"], (body, reply)
     assert post(server, "/api/undo", {"verdict_id": "0" * 32})[0] == 404
     assert post(server, "/api/undo", {})[0] == 400
-    assert len(log(server.out)) == before
+    assert len(log(server)) == before
 
 
 def test_whole_video_wrong_and_undo_through_the_api(server):
@@ -163,14 +193,14 @@ def test_whole_video_wrong_and_undo_through_the_api(server):
     status, reply = post(server, "/api/answer", {"video_id": vid, "tag": "fire", "verdict": "no",
                                                  "scope": "video", "source": "button"})
     assert status == 200
-    row = next(r for r in log(server.out) if r["verdict_id"] == reply["verdict_id"])
+    row = next(r for r in log(server) if r["verdict_id"] == reply["verdict_id"])
     assert (row["scope"], row["video_id"], row["tag"], row["verdict"], row["start"]) == \
         ("video", vid, "fire", "no", 0.0)
     assert row["end"] == pytest.approx(10.0, abs=0.2) and row["reviewer"] == "web"
     status, undone = post(server, "/api/undo", {"verdict_id": reply["verdict_id"]})
     assert status == 200
     assert any(r["verdict"] == "undo" and r["undoes"] == reply["verdict_id"]
-               for r in log(server.out))
+               for r in log(server))
     assert post(server, "/api/undo", {"verdict_id": reply["verdict_id"]})[0] == 409
 
 
@@ -180,9 +210,9 @@ def shown(page) -> tuple[str, float, str]:
             q.get_attribute("data-tag"))
 
 
-def verdict_row(out: Path, question: tuple[str, float, str], verdict: str) -> dict:
+def verdict_row(srv, question: tuple[str, float, str], verdict: str) -> dict:
     vid, t, tag = question
-    rows = [r for r in log(out) if r["video_id"] == vid and r["tag"] == tag
+    rows = [r for r in log(srv) if r["video_id"] == vid and r["tag"] == tag
             and r["start"] == pytest.approx(t) and r["verdict"] == verdict
             and r["scope"] == "frame"]
     assert len(rows) == 1, (question, verdict, rows)
@@ -204,7 +234,7 @@ def test_questions_answered_in_a_real_browser(server):
 
             with page.expect_navigation():
                 page.click("#no")
-            no = verdict_row(out, first, "no")
+            no = verdict_row(server, first, "no")
             assert no["reviewer"] == "web" and no["source"] in ("question", "audit")
             second = shown(page)
             assert second != first
@@ -215,27 +245,27 @@ def test_questions_answered_in_a_real_browser(server):
 
             with page.expect_navigation():
                 page.keyboard.press("y")
-            yes = verdict_row(out, second, "yes")
+            yes = verdict_row(server, second, "yes")
             third = shown(page)
             assert third not in (first, second)
 
             with page.expect_navigation():
                 page.keyboard.press("z")
-            undos = [r for r in log(out) if r["verdict"] == "undo"
+            undos = [r for r in log(server) if r["verdict"] == "undo"
                      and r["undoes"] == yes["verdict_id"]]
             assert len(undos) == 1 and undos[0]["tag"] == second[2]
             assert shown(page) == second  # the undone question is asked again
 
-            rows = len(log(out))
+            rows = len(log(server))
             with page.expect_navigation():
                 page.keyboard.press("s")
-            assert shown(page) != second and len(log(out)) == rows  # skipping writes nothing
+            assert shown(page) != second and len(log(server)) == rows  # skipping writes nothing
 
             vid = video_ids(out)["blood_kitchen.mp4"]
             page.goto(f"{server.url}/video/{vid}")
             with page.expect_navigation():
                 page.click('button[data-wrong="blood"]')
-            (wrong,) = [r for r in log(out) if r["scope"] == "video" and r["video_id"] == vid
+            (wrong,) = [r for r in log(server) if r["scope"] == "video" and r["video_id"] == vid
                         and r["tag"] == "blood" and r["verdict"] == "no"]
             assert wrong["start"] == 0.0 and wrong["end"] == pytest.approx(10.0, abs=0.2)
             assert "this video is not" in page.locator("#recorded").inner_text()

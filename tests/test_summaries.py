@@ -10,15 +10,6 @@ from PIL import Image
 
 from catalog.build import open_catalog
 
-from .test_pipeline_e2e import materialize
-
-
-@pytest.fixture(scope="module")
-def out(scripted_archive, tmp_path_factory, ray_local):
-    out = tmp_path_factory.mktemp("scripted_out")
-    materialize(scripted_archive, out)
-    return out
-
 
 def summary(con, name):
     return con.execute("SELECT top_tags, about FROM video_summaries WHERE file_name = ?",
@@ -129,7 +120,9 @@ def test_dark_frames_with_content_are_evidence_but_fades_to_black_are_not():
 
 
 def test_a_tag_in_every_video_weighs_zero_and_never_leads_a_summary():
-    from reelcat.summaries.summarise import Threshold, VideoFrames, summarise
+    from reelcat.summaries.summarise import summarise
+    from reelcat.tagging.scores import VideoFrames
+    from reelcat.tagging.thresholds import Threshold
 
     times = np.arange(10.0)
     high, low = np.full(10, 0.9, np.float32), np.zeros(10, np.float32)

@@ -64,16 +64,16 @@ def archive_sample(con: duckdb.DuckDBPyConnection, n: int = ARCHIVE_SAMPLE) -> n
     """Stored embeddings of about n of the archive's frames: all of them in an archive
     that small, else a fixed pseudo-random share (by a hash of video and time, so the
     sample does not change between runs)."""
-    (total,) = con.execute("SELECT count(*) FROM frames").fetchone()
+    ((total,),) = con.execute("SELECT count(*) FROM frames").fetchall()
     step = max(1, -(-total // n))
-    table = con.execute("SELECT embedding FROM frames WHERE hash(video_id, t) % $step = 0 "
-                        "ORDER BY video_id, t", {"step": step}).to_arrow_table()
+    table = con.sql("SELECT embedding FROM frames WHERE hash(video_id, t) % $step = 0 "
+                    "ORDER BY video_id, t", params={"step": step}).to_arrow_table()
     return embeddings(table.column("embedding"))
 
 
 def labelled_examples(con: duckdb.DuckDBPyConnection) -> dict[str, Examples]:
     """Embeddings of the frames people said yes or no about, per tag."""
-    table = con.execute(
+    table = con.sql(
         "SELECT v.tag, v.verdict, v.video_id, f.embedding FROM frame_verdicts AS v "
         "JOIN frames AS f USING (video_id, t) WHERE v.verdict IN ('yes', 'no') "
         "ORDER BY v.tag, v.video_id, v.t").to_arrow_table()

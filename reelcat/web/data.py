@@ -1,0 +1,111 @@
+"""Every read the review pages need, as DuckDB queries over the pipeline's catalogue.
+
+The catalogue (`Layout.catalog`, built by catalog/build.py) is opened read-only for one
+request and closed after it: the pipeline replaces the file atomically when it re-runs,
+so each request sees the newest one. Its views read the Parquet store by paths relative
+to the output folder, hence `file_search_path`. The verdict views (`verdicts`,
+`verdicts_effective`) are live: answers given after the catalogue was built show.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import duckdb
+
+from reelcat.storage.layout import Layout
+
+
+@contextmanager
+def open_catalogue(layout: Layout) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-only connection to the catalogue, closed on leaving the block."""
+    if not layout.catalog.exists():
+        raise FileNotFoundError(f"no catalogue at {layout.catalog}: run `reelcat run` first")
+    con = duckdb.connect(str(layout.catalog), read_only=True)
+    try:
+        con.execute("SET file_search_path = ?", [str(layout.out)])
+        yield con
+    finally:
+        con.close()
+
+
+def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
+    cur = con.execute(sql, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> dict | None:
+    rows = _rows(con, sql, params)
+    return rows[0] if rows else None
+
+
+# --- the archive page
+
+
+def queue(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict]:
+    """The review queue in its stored order (to review first, then cleared), each video
+    with its flagged time ranges and its length."""
+    return _rows(con, "SELECT q.*, n.duration FROM review_queue AS q "
+                      "LEFT JOIN video_names AS n USING (video_id) "
+                      "ORDER BY q.position LIMIT ?", [limit])
+
+
+def decisions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
+    """How many videos were decided 'review' and how many 'clear'."""
+    return dict(con.execute("SELECT decision, count(*) FROM video_risk GROUP BY decision")
+                .fetchall())
+
+
+# --- the video page
+
+
+def video(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
+    """The video's display name, path, duration, ok and error (`video_names`)."""
+    return _one(con, "SELECT * FROM video_names WHERE video_id = ?", [video_id])
+
+
+def summary(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
+    """What the video is about: top tags, their coverage, a sentence (or why it could
+    not be catalogued)."""
+    return _one(con, "SELECT * FROM video_summaries WHERE video_id = ? ORDER BY path LIMIT 1",
+                [video_id])
+
+
+def risk(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
+    """The moderation decision (review or clear), risk and evidence."""
+    return _one(con, "SELECT * FROM video_risk WHERE video_id = ?", [video_id])
+
+
+def tag_segments(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[str, list[dict]]:
+    """tag -> the time ranges where it holds, in time order."""
+    out: dict[str, list[dict]] = {}
+    for r in _rows(con, 'SELECT * FROM segments WHERE video_id = ? ORDER BY tag, start',
+                   [video_id]):
+        out.setdefault(r["tag"], []).append(r)
+    return out
+
+
+def flagged(con: duckdb.DuckDBPyConnection, video_id: str) -> list[dict]:
+    """Sensitive time ranges with their peak frame's thumbnail, in time order."""
+    return _rows(con, "SELECT * FROM moderation_segments WHERE video_id = ? "
+                      "ORDER BY start, concept", [video_id])
+
+
+def marked_wrong(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[str, dict]:
+    """tag -> the answer in force saying the whole video is not that tag."""
+    rows = _rows(con, "SELECT * FROM verdicts_effective WHERE scope = 'video' "
+                      "AND video_id = ? AND verdict = 'no' ORDER BY answered_at, verdict_id",
+                 [video_id])
+    return {r["tag"]: r for r in rows}
+
+
+# --- answers
+
+
+def verdict(con: duckdb.DuckDBPyConnection, verdict_id: str | None) -> dict | None:
+    """One row of the verdict log (undo rows included) by id; None when there is none."""
+    if not verdict_id:
+        return None
+    return _one(con, "SELECT * FROM verdicts WHERE verdict_id = ?", [verdict_id])

@@ -18,7 +18,7 @@ _UPSTREAM = [video_manifest, video_frames, frame_tags, verdict_log] + [
 
 @dg.asset(name="catalog", group_name="catalogue", deps=_UPSTREAM, kinds={"duckdb"})
 def catalog_asset(context: dg.AssetExecutionContext, settings: ReelcatSettings):
-    """catalog.duckdb in the output folder. Views over the store: manifest, video_names,
+    """The DuckDB catalogue file in the output folder. Views over the store: manifest, video_names,
     frames, frame_tags, verdicts, verdicts_effective, frame_verdicts, labels_final,
     named_groups, named_group_labels, review_queue. Tables: vocabulary, thresholds,
     segments, video_tags, video_summaries, tag_frequencies, moderation_timeline,

@@ -35,7 +35,7 @@ def tag_adaptations(context: dg.AssetExecutionContext, settings: ReelcatSettings
         context.log.info(str(change))
     moved = [r for r in report.thresholds if r["source"] == "verdicts"]
     yield dg.MaterializeResult(asset_key="tag_adaptations", metadata={
-        "adaptation_id": report.adaptation_id or "none",
+        "adaptation": report.adaptation_id or "none",
         "tags_answered": len(report.changes),
         "answers": sum(c.answers for c in report.changes),
         "changes": dg.MetadataValue.md("\n".join(f"- {c}" for c in report.changes)

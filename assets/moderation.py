@@ -23,7 +23,7 @@ _DEPS = [frame_tags, dg.AssetKey("tag_thresholds"), video_frames, verdict_log]
                      description="Time ranges to check, with level and peak-frame thumbnail."),
         dg.AssetSpec("video_risk", group_name="moderation", kinds={"parquet"}, deps=_DEPS,
                      description="Per video: review or clear, risk, queue position and the "
-                                 "evidence; the archive heat map in pictures/heatmap.png."),
+                                 "evidence; the archive heat map among the pictures."),
     ])
 def video_risk(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     """Moderate every video from its current scores (people's answers applied)."""

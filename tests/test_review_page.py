@@ -26,16 +26,24 @@ from reelcat.web.app import make_server
 from .conftest import materialize, tiny_config
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 @pytest.fixture(scope="module")
 def catalogue(tmp_path_factory, ray_local) -> tuple[Path, Path]:
     archive = tmp_path_factory.mktemp("review_archive")
-    videos = {"beach_fire.mp4": [Shot("beach", 6.0), Shot("fire", 4.0)],
-              "snow_sky.mp4": [Shot("snow field", 5.0), Shot("sky with clouds", 5.0)],
-              "blood_kitchen.mp4": [Shot("blood", 6.0), Shot("kitchen", 4.0)]}
+    videos = {
+        "beach_fire.mp4": [Shot("beach", 6.0), Shot("fire", 4.0)],
+        "snow_sky.mp4": [Shot("snow field", 5.0), Shot("sky with clouds", 5.0)],
+        "blood_kitchen.mp4": [Shot("blood", 6.0), Shot("kitchen", 4.0)],
+    }
     for seed, (name, shots) in enumerate(videos.items()):
         make_video(archive / name, shots, size=(320, 180), fps=10, seed=seed)
     out = tmp_path_factory.mktemp("review_out")
@@ -57,8 +65,10 @@ def server(catalogue):
 
 def video_ids(out: Path) -> dict[str, str]:
     """file name -> video id, from the manifest."""
-    return {r["path"].rsplit("/", 1)[-1]: r["video_id"]
-            for r in pq.read_table(Layout(out).manifest).to_pylist()}
+    return {
+        r["path"].rsplit("/", 1)[-1]: r["video_id"]
+        for r in pq.read_table(Layout(out).manifest).to_pylist()
+    }
 
 
 def log(srv) -> list[dict]:
@@ -85,8 +95,9 @@ def get_with_headers(srv, path: str) -> tuple[int, dict[str, str], bytes]:
 
 def post(srv, path: str, body: dict | bytes) -> tuple[int, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(srv.url + path, data=data, method="POST",
-                                 headers={"Content-Type": "application/json"})
+    req = urllib.request.Request(
+        srv.url + path, data=data, method="POST", headers={"Content-Type": "application/json"}
+    )
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read())
@@ -112,8 +123,10 @@ def test_archive_page_shows_heat_map_and_riskiest_first(server):
 def test_video_page_shows_summary_pictures_and_flagged_frames(server):
     ids = video_ids(server.out)
     vid = ids["blood_kitchen.mp4"]
-    about = {r["video_id"]: r["about"] for r in
-             pq.read_table(Layout(server.out).video_summaries).to_pylist()}
+    about = {
+        r["video_id"]: r["about"]
+        for r in pq.read_table(Layout(server.out).video_summaries).to_pylist()
+    }
     status, _, body = get(server, f"/video/{vid}")
     page = body.decode()
     assert status == 200
@@ -123,9 +136,11 @@ def test_video_page_shows_summary_pictures_and_flagged_frames(server):
         assert f'src="/files/pictures/videos/{vid}_{kind}.png"' in page
     assert 'data-wrong="blood"' in page  # a "that's wrong" button for its top tag
     assert "<svg" in page  # the timelines
-    (thumb,) = [r["thumbnail"] for r in
-                pq.read_table(Layout(server.out).moderation_segments).to_pylist()
-                if r["video_id"] == vid]
+    (thumb,) = [
+        r["thumbnail"]
+        for r in pq.read_table(Layout(server.out).moderation_segments).to_pylist()
+        if r["video_id"] == vid
+    ]
     assert f'src="/files/{thumb}"' in page
     status, ctype, jpeg = get(server, f"/files/{thumb}")
     assert status == 200 and ctype == "image/jpeg" and jpeg.startswith(b"\xff\xd8")
@@ -134,9 +149,14 @@ def test_video_page_shows_summary_pictures_and_flagged_frames(server):
 
 def test_files_outside_the_output_folder_are_refused(server):
     (Layout(server.out).pictures / "escape.png").symlink_to("/etc/passwd")
-    for path in ("/files/../../etc/passwd", "/files/%2e%2e/%2e%2e/etc/passwd",
-                 "/files//etc/passwd", "/files/%2Fetc%2Fpasswd",
-                 "/files/pictures/escape.png", "/files/manifest.parquet"):
+    for path in (
+        "/files/../../etc/passwd",
+        "/files/%2e%2e/%2e%2e/etc/passwd",
+        "/files//etc/passwd",
+        "/files/%2Fetc%2Fpasswd",
+        "/files/pictures/escape.png",
+        "/files/manifest.parquet",
+    ):
         status, _, body = get(server, path)
         assert status in (403, 404), path
         assert b"root:" not in body, path
@@ -165,8 +185,13 @@ def test_styles_and_scripts_are_files_not_inline(server):
 
 def test_bad_answers_are_refused_and_write_nothing(server):
     ids = video_ids(server.out)
-    good = {"video_id": ids["beach_fire.mp4"], "t": 1.0, "tag": "beach", "verdict": "no",
-            "source": "question"}
+    good = {
+        "video_id": ids["beach_fire.mp4"],
+        "t": 1.0,
+        "tag": "beach",
+        "verdict": "no",
+        "source": "question",
+    }
     before = len(log(server))
     cases = [
         ({**good, "video_id": "nope"}, "unknown video 'nope'"),
@@ -190,31 +215,47 @@ def test_bad_answers_are_refused_and_write_nothing(server):
 
 def test_whole_video_wrong_and_undo_through_the_api(server):
     vid = video_ids(server.out)["beach_fire.mp4"]
-    status, reply = post(server, "/api/answer", {"video_id": vid, "tag": "fire", "verdict": "no",
-                                                 "scope": "video", "source": "button"})
+    status, reply = post(
+        server,
+        "/api/answer",
+        {"video_id": vid, "tag": "fire", "verdict": "no", "scope": "video", "source": "button"},
+    )
     assert status == 200
     row = next(r for r in log(server) if r["verdict_id"] == reply["verdict_id"])
-    assert (row["scope"], row["video_id"], row["tag"], row["verdict"], row["start"]) == \
-        ("video", vid, "fire", "no", 0.0)
+    assert (row["scope"], row["video_id"], row["tag"], row["verdict"], row["start"]) == (
+        "video",
+        vid,
+        "fire",
+        "no",
+        0.0,
+    )
     assert row["end"] == pytest.approx(10.0, abs=0.2) and row["reviewer"] == "web"
     status, undone = post(server, "/api/undo", {"verdict_id": reply["verdict_id"]})
     assert status == 200
-    assert any(r["verdict"] == "undo" and r["undoes"] == reply["verdict_id"]
-               for r in log(server))
+    assert any(r["verdict"] == "undo" and r["undoes"] == reply["verdict_id"] for r in log(server))
     assert post(server, "/api/undo", {"verdict_id": reply["verdict_id"]})[0] == 409
 
 
 def shown(page) -> tuple[str, float, str]:
     q = page.locator("#question")
-    return (q.get_attribute("data-video-id"), float(q.get_attribute("data-t")),
-            q.get_attribute("data-tag"))
+    return (
+        q.get_attribute("data-video-id"),
+        float(q.get_attribute("data-t")),
+        q.get_attribute("data-tag"),
+    )
 
 
 def verdict_row(srv, question: tuple[str, float, str], verdict: str) -> dict:
     vid, t, tag = question
-    rows = [r for r in log(srv) if r["video_id"] == vid and r["tag"] == tag
-            and r["start"] == pytest.approx(t) and r["verdict"] == verdict
-            and r["scope"] == "frame"]
+    rows = [
+        r
+        for r in log(srv)
+        if r["video_id"] == vid
+        and r["tag"] == tag
+        and r["start"] == pytest.approx(t)
+        and r["verdict"] == verdict
+        and r["scope"] == "frame"
+    ]
     assert len(rows) == 1, (question, verdict, rows)
     return rows[0]
 
@@ -224,8 +265,9 @@ def test_questions_answered_in_a_real_browser(server):
     sync_api = pytest.importorskip("playwright.sync_api")
     out = server.out
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                    headless=True)
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
         try:
             page = browser.new_page(viewport={"width": 1100, "height": 900})
             page.goto(server.url + "/questions")
@@ -251,8 +293,11 @@ def test_questions_answered_in_a_real_browser(server):
 
             with page.expect_navigation():
                 page.keyboard.press("z")
-            undos = [r for r in log(server) if r["verdict"] == "undo"
-                     and r["undoes"] == yes["verdict_id"]]
+            undos = [
+                r
+                for r in log(server)
+                if r["verdict"] == "undo" and r["undoes"] == yes["verdict_id"]
+            ]
             assert len(undos) == 1 and undos[0]["tag"] == second[2]
             assert shown(page) == second  # the undone question is asked again
 
@@ -265,8 +310,14 @@ def test_questions_answered_in_a_real_browser(server):
             page.goto(f"{server.url}/video/{vid}")
             with page.expect_navigation():
                 page.click('button[data-wrong="blood"]')
-            (wrong,) = [r for r in log(server) if r["scope"] == "video" and r["video_id"] == vid
-                        and r["tag"] == "blood" and r["verdict"] == "no"]
+            (wrong,) = [
+                r
+                for r in log(server)
+                if r["scope"] == "video"
+                and r["video_id"] == vid
+                and r["tag"] == "blood"
+                and r["verdict"] == "no"
+            ]
             assert wrong["start"] == 0.0 and wrong["end"] == pytest.approx(10.0, abs=0.2)
             assert "this video is not" in page.locator("#recorded").inner_text()
             video_shot = Path("/tmp") / f"reelcat-review-video-{os.getpid()}.png"

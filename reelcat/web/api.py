@@ -30,8 +30,9 @@ VERDICT_ID = re.compile(r"^[0-9a-f]{32}$")
 def _require(body: dict, *fields: str) -> None:
     missing = [f for f in fields if body.get(f) in (None, "")]
     if missing:
-        raise HttpError(400, f"missing field{'s' if len(missing) > 1 else ''}: "
-                             + ", ".join(missing))
+        raise HttpError(
+            400, f"missing field{'s' if len(missing) > 1 else ''}: " + ", ".join(missing)
+        )
 
 
 def _text(body: dict, field: str) -> str:
@@ -91,12 +92,20 @@ def answer(server: ReviewServer, body: dict) -> dict:
         else:
             start = end = t
         try:
-            verdict_id = session.answer(video_id, start, tag, verdict, scope=scope, end=end,
-                                        source=source)
+            verdict_id = session.answer(
+                video_id, start, tag, verdict, scope=scope, end=end, source=source
+            )
         except VerdictError as exc:
             raise HttpError(400, str(exc)) from None
-    return {"verdict_id": verdict_id, "scope": scope, "video_id": video_id, "t": start,
-            "end": end, "tag": tag, "verdict": verdict}
+    return {
+        "verdict_id": verdict_id,
+        "scope": scope,
+        "video_id": video_id,
+        "t": start,
+        "end": end,
+        "tag": tag,
+        "verdict": verdict,
+    }
 
 
 def undo(server: ReviewServer, body: dict) -> dict:
@@ -113,8 +122,13 @@ def undo(server: ReviewServer, body: dict) -> dict:
         if any(r["undoes"] == verdict_id for r in rows):
             raise HttpError(409, f"verdict {verdict_id!r} is already undone")
         undo_id = server.session.undo(verdict_id)
-    return {"undo_id": undo_id, "undoes": verdict_id, "scope": row["scope"],
-            "video_id": row["video_id"], "tag": row["tag"]}
+    return {
+        "undo_id": undo_id,
+        "undoes": verdict_id,
+        "scope": row["scope"],
+        "video_id": row["video_id"],
+        "tag": row["tag"],
+    }
 
 
 def skip(server: ReviewServer, body: dict) -> dict:
@@ -128,7 +142,10 @@ def skip(server: ReviewServer, body: dict) -> dict:
 
 
 ACTIONS: dict[str, Callable[[ReviewServer, dict], dict]] = {
-    "/api/answer": answer, "/api/undo": undo, "/api/skip": skip}
+    "/api/answer": answer,
+    "/api/undo": undo,
+    "/api/skip": skip,
+}
 
 
 def next_page(path: str, body: dict, result: dict) -> str:

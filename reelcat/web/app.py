@@ -43,10 +43,10 @@ LOG = logging.getLogger("reelcat.web.app")
 MAX_BODY = 64 * 1024
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 STATIC = Path(__file__).resolve().parent / "static"
-STATIC_TYPES = {"style.css": "text/css; charset=utf-8",
-                "keys.js": "text/javascript; charset=utf-8"}
-POLICY = ("default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; "
-          "form-action 'self'")
+STATIC_TYPES = {"style.css": "text/css; charset=utf-8", "keys.js": "text/javascript; charset=utf-8"}
+POLICY = (
+    "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'"
+)
 
 
 class ReviewServer(ThreadingHTTPServer):
@@ -58,8 +58,9 @@ class ReviewServer(ThreadingHTTPServer):
         self.cfg = cfg
         self.layout = Layout(Path(cfg.output_dir).resolve())
         if not self.layout.catalog.exists():
-            raise FileNotFoundError(f"no catalogue at {self.layout.out}: run `reelcat run` "
-                                    "for this output folder first")
+            raise FileNotFoundError(
+                f"no catalogue at {self.layout.out}: run `reelcat run` for this output folder first"
+            )
         # ReviewSession and the verdict log are used one request at a time.
         self.lock = threading.Lock()
         self.session = ReviewSession(cfg, reviewer)
@@ -104,14 +105,14 @@ class ReviewServer(ThreadingHTTPServer):
         return (video_id, round(t, 3), tag) in self.skipped
 
 
-def make_server(cfg: Config, host: str = "127.0.0.1", port: int = 0,
-                reviewer: str = "web") -> ReviewServer:
+def make_server(
+    cfg: Config, host: str = "127.0.0.1", port: int = 0, reviewer: str = "web"
+) -> ReviewServer:
     """A bound, not yet serving, review server (port 0 picks a free port; see `.url`)."""
     return ReviewServer((host, port), cfg, reviewer)
 
 
-def serve(cfg: Config, host: str = "127.0.0.1", port: int = 8000,
-          reviewer: str = "web") -> None:
+def serve(cfg: Config, host: str = "127.0.0.1", port: int = 8000, reviewer: str = "web") -> None:
     """Serve the review page until interrupted."""
     server = make_server(cfg, host, port, reviewer)
     print(f"reelcat: review page at {server.url}/  (Ctrl-C to stop)", flush=True)
@@ -161,8 +162,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
             self._html(pages.error_page(status, message), status)
 
     def _wants_json(self) -> bool:
-        return (self.headers.get_content_type() == "application/json"
-                or "application/json" in (self.headers.get("Accept") or ""))
+        return self.headers.get_content_type() == "application/json" or "application/json" in (
+            self.headers.get("Accept") or ""
+        )
 
     # -- GET
 
@@ -173,14 +175,14 @@ class ReviewHandler(BaseHTTPRequestHandler):
             if parts.path == "/":
                 self._html(pages.archive_page(self.server))
             elif parts.path.startswith("/video/"):
-                video_id = unquote(parts.path[len("/video/"):])
+                video_id = unquote(parts.path[len("/video/") :])
                 self._html(pages.video_page(self.server, video_id, query))
             elif parts.path == "/questions":
                 self._html(pages.questions_page(self.server, query))
             elif parts.path.startswith("/files/"):
-                self._file(parts.path[len("/files/"):])
+                self._file(parts.path[len("/files/") :])
             elif parts.path.startswith("/static/"):
-                self._static(parts.path[len("/static/"):])
+                self._static(parts.path[len("/static/") :])
             elif parts.path == "/favicon.ico":
                 self._send(204, b"", "image/x-icon")
             else:
@@ -266,5 +268,6 @@ class ReviewHandler(BaseHTTPRequestHandler):
             except UnicodeDecodeError:
                 raise HttpError(400, "form body is not UTF-8") from None
             return {k: v[-1] for k, v in fields.items()}, False
-        raise HttpError(415, "send JSON (application/json) or a form "
-                             "(application/x-www-form-urlencoded)")
+        raise HttpError(
+            415, "send JSON (application/json) or a form (application/x-www-form-urlencoded)"
+        )

@@ -47,15 +47,20 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> dict | None:
 def queue(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict]:
     """The review queue in its stored order (to review first, then cleared), each video
     with its flagged time ranges and its length."""
-    return _rows(con, "SELECT q.*, n.duration FROM review_queue AS q "
-                      "LEFT JOIN video_names AS n USING (video_id) "
-                      "ORDER BY q.position LIMIT ?", [limit])
+    return _rows(
+        con,
+        "SELECT q.*, n.duration FROM review_queue AS q "
+        "LEFT JOIN video_names AS n USING (video_id) "
+        "ORDER BY q.position LIMIT ?",
+        [limit],
+    )
 
 
 def decisions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
     """How many videos were decided 'review' and how many 'clear'."""
-    return dict(con.execute("SELECT decision, count(*) FROM video_risk GROUP BY decision")
-                .fetchall())
+    return dict(
+        con.execute("SELECT decision, count(*) FROM video_risk GROUP BY decision").fetchall()
+    )
 
 
 # --- the video page
@@ -69,8 +74,9 @@ def video(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
 def summary(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
     """What the video is about: top tags, their coverage, a sentence (or why it could
     not be catalogued)."""
-    return _one(con, "SELECT * FROM video_summaries WHERE video_id = ? ORDER BY path LIMIT 1",
-                [video_id])
+    return _one(
+        con, "SELECT * FROM video_summaries WHERE video_id = ? ORDER BY path LIMIT 1", [video_id]
+    )
 
 
 def risk(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
@@ -80,24 +86,30 @@ def risk(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
 
 def tag_segments(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[str, list[dict]]:
     """tag -> the time ranges where it holds, in time order."""
+    rows = _rows(con, "SELECT * FROM segments WHERE video_id = ? ORDER BY tag, start", [video_id])
     out: dict[str, list[dict]] = {}
-    for r in _rows(con, 'SELECT * FROM segments WHERE video_id = ? ORDER BY tag, start',
-                   [video_id]):
+    for r in rows:
         out.setdefault(r["tag"], []).append(r)
     return out
 
 
 def flagged(con: duckdb.DuckDBPyConnection, video_id: str) -> list[dict]:
     """Sensitive time ranges with their peak frame's thumbnail, in time order."""
-    return _rows(con, "SELECT * FROM moderation_segments WHERE video_id = ? "
-                      "ORDER BY start, concept", [video_id])
+    return _rows(
+        con,
+        "SELECT * FROM moderation_segments WHERE video_id = ? ORDER BY start, concept",
+        [video_id],
+    )
 
 
 def marked_wrong(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[str, dict]:
     """tag -> the answer in force saying the whole video is not that tag."""
-    rows = _rows(con, "SELECT * FROM verdicts_effective WHERE scope = 'video' "
-                      "AND video_id = ? AND verdict = 'no' ORDER BY answered_at, verdict_id",
-                 [video_id])
+    rows = _rows(
+        con,
+        "SELECT * FROM verdicts_effective WHERE scope = 'video' "
+        "AND video_id = ? AND verdict = 'no' ORDER BY answered_at, verdict_id",
+        [video_id],
+    )
     return {r["tag"]: r for r in rows}
 
 

@@ -30,11 +30,9 @@ if TYPE_CHECKING:
 QUESTION_BATCH = 20  # questions computed per page view; the first not skipped is shown
 QUEUE_LIMIT = 500  # videos listed on the archive page
 REASONS = {
-    "uncertain": "the model is unsure: the score sits between the review and accept "
-                 "thresholds",
+    "uncertain": "the model is unsure: the score sits between the review and accept thresholds",
     "flicker": "the tag flickers on and off between neighbouring frames",
-    "audit": "a random check of a frame the model accepted (keeps precision estimates "
-             "honest)",
+    "audit": "a random check of a frame the model accepted (keeps precision estimates honest)",
 }
 
 
@@ -65,8 +63,11 @@ def file_href(rel: str) -> str:
 
 
 def hidden(**fields: object) -> str:
-    return "".join(f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
-                   for k, v in fields.items() if v is not None)
+    return "".join(
+        f'<input type="hidden" name="{esc(k)}" value="{esc(v)}">'
+        for k, v in fields.items()
+        if v is not None
+    )
 
 
 def page(title: str, body: str, *, keys: bool = False) -> bytes:
@@ -105,11 +106,13 @@ def timeline_svg(segments: list[dict], duration: float) -> str:
         rects.append(
             f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="10" fill="#3465a4" '
             f'fill-opacity="{alpha:.2f}"><title>{clock(s["start"])}–{clock(s["end"])}, '
-            f'mean score {s["mean_score"]:.2f}, peak {s["peak_score"]:.2f} at '
-            f'{clock(s["peak_t"])}</title></rect>')
-    return ('<svg viewBox="0 0 100 10" preserveAspectRatio="none" role="img">'
-            '<rect x="0" y="0" width="100" height="10" fill="#e9ecef"/>'
-            + "".join(rects) + "</svg>")
+            f"mean score {s['mean_score']:.2f}, peak {s['peak_score']:.2f} at "
+            f"{clock(s['peak_t'])}</title></rect>"
+        )
+    return (
+        '<svg viewBox="0 0 100 10" preserveAspectRatio="none" role="img">'
+        '<rect x="0" y="0" width="100" height="10" fill="#e9ecef"/>' + "".join(rects) + "</svg>"
+    )
 
 
 # ----------------------------------------------------------------------------- archive
@@ -126,8 +129,11 @@ def archive_page(server: ReviewServer) -> bytes:
     to_review = [r for r in rows if r["decision"] == "review"]
     cleared = [r for r in rows if r["decision"] != "review"]
     total = sum(counts.values())
-    more = (f'<p class="muted">Showing the first {len(rows)} of {total} videos.</p>'
-            if total > len(rows) else "")
+    more = (
+        f'<p class="muted">Showing the first {len(rows)} of {total} videos.</p>'
+        if total > len(rows)
+        else ""
+    )
     body = f"""
 <h1>The archive</h1>
 <p>{counts.get("review", 0)} of {total} videos need review.
@@ -149,19 +155,24 @@ def queue_table(rows: list[dict]) -> str:
     for r in rows:
         ranges = "".join(
             f'<span class="range" title="peak {s["peak"]:.2f}">'
-            f'{esc(s["concept"])} {clock(s["start"])}–{clock(s["end"])}</span>'
-            for s in r["time_ranges"])
+            f"{esc(s['concept'])} {clock(s['start'])}–{clock(s['end'])}</span>"
+            for s in r["time_ranges"]
+        )
         body.append(
             f'<tr><td><a href="{esc(video_href(r["video_id"]))}">{esc(r["file_name"])}</a>'
             f'<div class="muted">{esc(r["evidence"] or "")}</div></td>'
             f'<td><span class="badge {esc(r["decision"])}">{esc(r["decision"])}</span></td>'
             f'<td class="num">{r["risk"]:.2f}</td><td>{ranges or "–"}</td>'
-            f'<td class="num">{clock(r["duration"])}</td></tr>')
-    return ('<table class="queue"><colgroup><col class="video"><col class="decision">'
-            '<col class="risk"><col><col class="length"></colgroup>'
-            "<thead><tr><th>Video</th><th>Decision</th><th>Risk</th>"
-            "<th>Flagged time ranges</th><th>Length</th></tr></thead><tbody>"
-            + "".join(body) + "</tbody></table>")
+            f'<td class="num">{clock(r["duration"])}</td></tr>'
+        )
+    return (
+        '<table class="queue"><colgroup><col class="video"><col class="decision">'
+        '<col class="risk"><col><col class="length"></colgroup>'
+        "<thead><tr><th>Video</th><th>Decision</th><th>Risk</th>"
+        "<th>Flagged time ranges</th><th>Length</th></tr></thead><tbody>"
+        + "".join(body)
+        + "</tbody></table>"
+    )
 
 
 # ----------------------------------------------------------------------------- video
@@ -188,59 +199,79 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
     wrong_tags = top + [c for c in dict.fromkeys(s["concept"] for s in flagged) if c not in top]
     about = summary.get("about") or "no summary yet"
 
-    parts = [f'<h1>{esc(name)}</h1><p class="muted">{clock(duration)} · id {esc(video_id)}'
-             + (f' · <span class="badge {esc(risk["decision"])}">{esc(risk["decision"])}</span>'
-                f' risk {risk["risk"]:.2f}' if risk else "") + "</p>",
-             f'<p class="about" id="about">{esc(about)}</p>']
+    parts = [
+        f'<h1>{esc(name)}</h1><p class="muted">{clock(duration)} · id {esc(video_id)}'
+        + (
+            f' · <span class="badge {esc(risk["decision"])}">{esc(risk["decision"])}</span>'
+            f" risk {risk['risk']:.2f}"
+            if risk
+            else ""
+        )
+        + "</p>",
+        f'<p class="about" id="about">{esc(about)}</p>',
+    ]
     if last and last["video_id"] == video_id and last["scope"] == "video":
         parts.append(
             f'<div class="notice" id="recorded">Recorded: this video is not '
             f'<b>{esc(last["tag"])}</b>.<form method="post" action="/api/undo">'
             f'{hidden(verdict_id=last["verdict_id"])}<button class="small">Undo</button>'
-            f'</form></div>')
-    parts.append('<h2>Sensitive content over time</h2><div class="card">'
-                 + picture(layout, layout.video_picture(video_id, "severity"), "severity strip")
-                 + "</div>")
+            f"</form></div>"
+        )
+    parts.append(
+        '<h2>Sensitive content over time</h2><div class="card">'
+        + picture(layout, layout.video_picture(video_id, "severity"), "severity strip")
+        + "</div>"
+    )
     if risk and risk.get("evidence"):
         parts.append(f'<p class="muted">{esc(risk["evidence"])}</p>')
     if flagged:
         figs = "".join(
-            f'<figure>{thumbnail_img(s["thumbnail"], "peak frame")}<figcaption>'
-            f'<b>{esc(s["concept"])}</b> {clock(s["start"])}–{clock(s["end"])}'
-            f'<br>peak {s["peak"]:.2f} at {clock(s["peak_t"])} · {esc(s["level"])}'
-            f'</figcaption></figure>' for s in flagged)
+            f"<figure>{thumbnail_img(s['thumbnail'], 'peak frame')}<figcaption>"
+            f"<b>{esc(s['concept'])}</b> {clock(s['start'])}–{clock(s['end'])}"
+            f"<br>peak {s['peak']:.2f} at {clock(s['peak_t'])} · {esc(s['level'])}"
+            f"</figcaption></figure>"
+            for s in flagged
+        )
         parts.append(f'<h2>Flagged moments</h2><div class="grid thumbs">{figs}</div>')
-    parts.append('<h2>What it is about</h2><div class="grid"><div class="card">'
-                 + picture(layout, layout.video_picture(video_id, "cloud"), "word cloud")
-                 + '</div><div class="card">'
-                 + picture(layout, layout.video_picture(video_id, "tags"), "top tags bar chart")
-                 + "</div></div>")
+    parts.append(
+        '<h2>What it is about</h2><div class="grid"><div class="card">'
+        + picture(layout, layout.video_picture(video_id, "cloud"), "word cloud")
+        + '</div><div class="card">'
+        + picture(layout, layout.video_picture(video_id, "tags"), "top tags bar chart")
+        + "</div></div>"
+    )
     if wrong_tags and duration > 0:
         lines = []
         for tag in wrong_tags:
             share = f"{coverage[tag]:.0%} of the time" if tag in coverage else "flagged"
             lines.append(
                 f'<div><b>{esc(tag)}</b><div class="muted">{share}</div></div>'
-                f'{timeline_svg(segments.get(tag, []), duration)}'
-                f'<div>{wrong_button(video_id, tag, marked.get(tag))}</div>')
+                f"{timeline_svg(segments.get(tag, []), duration)}"
+                f"<div>{wrong_button(video_id, tag, marked.get(tag))}</div>"
+            )
         parts.append(
-            '<h2>Timelines</h2><div class="card timeline">' + "".join(lines)
+            '<h2>Timelines</h2><div class="card timeline">'
+            + "".join(lines)
             + f'<div></div><div class="muted axis"><span>0:00</span><span>{clock(duration)}'
-            '</span></div><div></div></div>')
+            "</span></div><div></div></div>"
+        )
     return page(name, "".join(parts))
 
 
 def wrong_button(video_id: str, tag: str, marked: dict | None) -> str:
-    """"That's wrong" (the whole video is not this tag), or Undo once it was said."""
+    """ "That's wrong" (the whole video is not this tag), or Undo once it was said."""
     if marked is not None:
-        return (f'<span class="muted">marked wrong</span> <form method="post" '
-                f'action="/api/undo" class="inline">{hidden(verdict_id=marked["verdict_id"])}'
-                f'<button class="small">Undo</button></form>')
-    fields = hidden(video_id=video_id, t=0.0, tag=tag, verdict="no", scope="video",
-                    source="button")
-    return (f'<form method="post" action="/api/answer">{fields}'
-            f'<button class="small" data-wrong="{esc(tag)}" title="record that '
-            f'this video is not {esc(tag)}">That\'s wrong</button></form>')
+        return (
+            f'<span class="muted">marked wrong</span> <form method="post" '
+            f'action="/api/undo" class="inline">{hidden(verdict_id=marked["verdict_id"])}'
+            f'<button class="small">Undo</button></form>'
+        )
+    fields = hidden(video_id=video_id, t=0.0, tag=tag, verdict="no", scope="video", source="button")
+    return (
+        f'<form method="post" action="/api/answer">{fields}'
+        f'<button class="small" data-wrong="{esc(tag)}" title="record that '
+        f"this video is not {esc(tag)}\">That's wrong</button></form>"
+    )
 
 
 # ----------------------------------------------------------------------------- questions
@@ -273,28 +304,41 @@ def questions_page(server: ReviewServer, query: dict[str, str]) -> bytes:
             current: Asked | None = _asked_again(session, again)
         else:
             asked = session.questions(QUESTION_BATCH + len(server.skipped))
-            current = next((a for a in asked if not server.was_skipped(
-                a.question.video_id, a.question.t, a.question.tag)), None)
+            current = next(
+                (
+                    a
+                    for a in asked
+                    if not server.was_skipped(a.question.video_id, a.question.t, a.question.tag)
+                ),
+                None,
+            )
         progress = session.progress()
         skipped = len(server.skipped)
     last_id = last["verdict_id"] if last and last["verdict"] != "undo" else None
 
     parts = []
     if last_id:
-        parts.append(f'<p class="notice" id="recorded">Recorded <b>{esc(last["verdict"])}</b> '
-                     f'for {esc(last["tag"])} at {clock(last["start"])} of '
-                     f'{esc(last["file_name"])}.</p>')
+        parts.append(
+            f'<p class="notice" id="recorded">Recorded <b>{esc(last["verdict"])}</b> '
+            f"for {esc(last['tag'])} at {clock(last['start'])} of "
+            f"{esc(last['file_name'])}.</p>"
+        )
     elif again is not None:
         parts.append('<p class="notice" id="recorded">Undone. Answer it again, or skip.</p>')
-    undo = (f'<form method="post" action="/api/undo">{hidden(verdict_id=last_id)}'
-            f'<button type="submit" data-key="z" id="undo"{"" if last_id else " disabled"}>'
-            f'Undo <kbd>z</kbd></button></form>')
+    undo = (
+        f'<form method="post" action="/api/undo">{hidden(verdict_id=last_id)}'
+        f'<button type="submit" data-key="z" id="undo"{"" if last_id else " disabled"}>'
+        f"Undo <kbd>z</kbd></button></form>"
+    )
     if current is None:
-        note = (f" You skipped {skipped}: they come back when the server restarts."
-                if skipped else "")
-        parts.append(f'<div class="card" id="question" data-empty="1"><h1>No questions '
-                     f'waiting</h1><p>Every uncertain frame has an answer.{note}</p>'
-                     f'<div class="buttons">{undo}</div></div>')
+        note = (
+            f" You skipped {skipped}: they come back when the server restarts." if skipped else ""
+        )
+        parts.append(
+            f'<div class="card" id="question" data-empty="1"><h1>No questions '
+            f"waiting</h1><p>Every uncertain frame has an answer.{note}</p>"
+            f'<div class="buttons">{undo}</div></div>'
+        )
     else:
         parts.append(question_html(current, last_id, undo))
     parts.append(progress_html(progress))
@@ -302,16 +346,21 @@ def questions_page(server: ReviewServer, query: dict[str, str]) -> bytes:
 
 
 def question_html(current: Asked, last_id: str | None, undo: str) -> str:
-    """"Is this X?" with the frame, why it is asked, and the answer / skip / undo buttons."""
+    """ "Is this X?" with the frame, why it is asked, and the answer / skip / undo buttons."""
     q = current.question
     source = "audit" if q.reason == "audit" else "question"
-    where = (f'<a href="{esc(video_href(q.video_id))}">{esc(current.file_name)}</a> at '
-             f'<b>{clock(q.t)}</b>')
+    where = (
+        f'<a href="{esc(video_href(q.video_id))}">{esc(current.file_name)}</a> at '
+        f"<b>{clock(q.t)}</b>"
+    )
     score = f" · model score {q.score:.2f}" if math.isfinite(q.score) else ""
     why = REASONS.get(q.reason, "you undid your answer: answer it again")
-    img = (f'<img src="{esc(file_href(current.thumbnail))}" alt="frame at {clock(q.t)} of '
-           f'{esc(current.file_name)}">' if current.thumbnail
-           else '<p class="muted">(no thumbnail stored for this frame)</p>')
+    img = (
+        f'<img src="{esc(file_href(current.thumbnail))}" alt="frame at {clock(q.t)} of '
+        f'{esc(current.file_name)}">'
+        if current.thumbnail
+        else '<p class="muted">(no thumbnail stored for this frame)</p>'
+    )
     key = hidden(video_id=q.video_id, t=repr(q.t), tag=q.tag)
     return f"""
 <div class="question" id="question" data-video-id="{esc(q.video_id)}" data-t="{q.t!r}"
@@ -338,21 +387,36 @@ def progress_html(progress: dict) -> str:
     rows = []
     for tag, d in sorted(progress["per_tag"].items(), key=lambda kv: (-kv[1]["answered"], kv[0])):
         judged = d["audit_yes"] + d["audit_no"]
-        precision = (f"{d['precision']:.0%} <span class='muted'>({d['audit_yes']} of {judged} "
-                     f"audited)</span>" if d["precision"] is not None
-                     else '<span class="muted">no audit answers yet</span>')
-        rows.append(f"<tr><td>{esc(tag)}</td><td class='num'>{d['answered']}</td>"
-                    f"<td>{precision}</td></tr>")
-    table = ("<table><thead><tr><th>Tag</th><th>Answered</th><th>Estimated precision</th>"
-             "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>") if rows else ""
-    return (f'<h2>Progress</h2><p id="progress" data-answered="{progress["answered"]}">'
-            f'{progress["answered"]} answered so far.</p>{table}')
+        precision = (
+            f"{d['precision']:.0%} <span class='muted'>({d['audit_yes']} of {judged} "
+            f"audited)</span>"
+            if d["precision"] is not None
+            else '<span class="muted">no audit answers yet</span>'
+        )
+        rows.append(
+            f"<tr><td>{esc(tag)}</td><td class='num'>{d['answered']}</td><td>{precision}</td></tr>"
+        )
+    table = (
+        (
+            "<table><thead><tr><th>Tag</th><th>Answered</th><th>Estimated precision</th>"
+            "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+        )
+        if rows
+        else ""
+    )
+    return (
+        f'<h2>Progress</h2><p id="progress" data-answered="{progress["answered"]}">'
+        f"{progress['answered']} answered so far.</p>{table}"
+    )
 
 
 # ----------------------------------------------------------------------------- errors
 
 
 def error_page(status: int, message: str) -> bytes:
-    return page(f"{status}", f'<h1>{status} {esc(HTTPStatus(status).phrase)}</h1>'
-                             f'<p id="error">{esc(message)}</p><p><a href="/">Back to the '
-                             f'archive</a></p>')
+    return page(
+        f"{status}",
+        f"<h1>{status} {esc(HTTPStatus(status).phrase)}</h1>"
+        f'<p id="error">{esc(message)}</p><p><a href="/">Back to the '
+        f"archive</a></p>",
+    )

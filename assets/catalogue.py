@@ -12,8 +12,17 @@ from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.vocabulary import load_vocabulary
 
 _UPSTREAM = [video_manifest, video_frames, frame_tags, verdict_log] + [
-    dg.AssetKey(k) for k in ("tag_thresholds", "tag_segments", "video_tags", "video_summaries",
-                             "moderation_timeline", "moderation_segments", "video_risk")]
+    dg.AssetKey(k)
+    for k in (
+        "tag_thresholds",
+        "tag_segments",
+        "video_tags",
+        "video_summaries",
+        "moderation_timeline",
+        "moderation_segments",
+        "video_risk",
+    )
+]
 
 
 @dg.asset(name="catalog", group_name="catalogue", deps=_UPSTREAM, kinds={"duckdb"})
@@ -26,31 +35,41 @@ def catalog_asset(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     similar_frames."""
     cfg = settings.load()
     vocab = load_vocabulary(cfg.vocabulary)
-    path = build_catalog(cfg.output_dir, model_id=model_id(cfg.model),
-                         sampling_id=cfg.sampling.id, vocab=vocab,
-                         vocabulary_id=scored_vocabulary_id(cfg, vocab),
-                         interval_seconds=cfg.sampling.interval_seconds)
+    path = build_catalog(
+        cfg.output_dir,
+        model_id=model_id(cfg.model),
+        sampling_id=cfg.sampling.id,
+        vocab=vocab,
+        vocabulary_id=scored_vocabulary_id(cfg, vocab),
+        interval_seconds=cfg.sampling.interval_seconds,
+    )
     con = open_catalog(cfg.output_dir)
     try:
         summaries = con.execute(
-            "SELECT file_name, about FROM video_summaries ORDER BY file_name LIMIT 25").fetchall()
+            "SELECT file_name, about FROM video_summaries ORDER BY file_name LIMIT 25"
+        ).fetchall()
         freq = con.execute(
             "SELECT tag, videos, round(share_of_time * 100, 1) FROM tag_frequencies "
-            "ORDER BY videos DESC, tag LIMIT 10").fetchall()
+            "ORDER BY videos DESC, tag LIMIT 10"
+        ).fetchall()
         counts = con.execute(
             "SELECT (SELECT count(*) FROM video_summaries), (SELECT count(*) FROM frames), "
-            "(SELECT count(*) FROM segments)").fetchone()
+            "(SELECT count(*) FROM segments)"
+        ).fetchone()
     finally:
         con.close()
-    return dg.MaterializeResult(metadata={
-        "path": dg.MetadataValue.path(str(path)),
-        "videos": counts[0],
-        "frames": counts[1],
-        "segments": counts[2],
-        "summaries": dg.MetadataValue.md(
-            "| video | about |\n|---|---|\n"
-            + "\n".join(f"| {f} | {a} |" for f, a in summaries)),
-        "top_tags": dg.MetadataValue.md(
-            "| tag | videos | % of time |\n|---|---|---|\n"
-            + "\n".join(f"| {t} | {v} | {s} |" for t, v, s in freq)),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "path": dg.MetadataValue.path(str(path)),
+            "videos": counts[0],
+            "frames": counts[1],
+            "segments": counts[2],
+            "summaries": dg.MetadataValue.md(
+                "| video | about |\n|---|---|\n" + "\n".join(f"| {f} | {a} |" for f, a in summaries)
+            ),
+            "top_tags": dg.MetadataValue.md(
+                "| tag | videos | % of time |\n|---|---|---|\n"
+                + "\n".join(f"| {t} | {v} | {s} |" for t, v, s in freq)
+            ),
+        }
+    )

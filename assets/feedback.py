@@ -9,24 +9,36 @@ from reelcat.feedback.step import learn_from_verdicts
 from reelcat.storage.layout import Layout
 
 verdict_log = dg.AssetSpec(
-    "verdict_log", group_name="feedback", kinds={"parquet"},
+    "verdict_log",
+    group_name="feedback",
+    kinds={"parquet"},
     description="People's answers, append-only (reelcat review, the review page, "
-                "name-group). The sensor verdict_sensor re-scores when it grows.")
+    "name-group). The sensor verdict_sensor re-scores when it grows.",
+)
 
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("tag_adaptations", group_name="feedback", kinds={"numpy"},
-                     deps=[video_frames, verdict_log],
-                     description="Each answered tag's embedding moved toward the frames "
-                                 "people said yes to and away from the no's, when the "
-                                 "answers carry across videos."),
-        dg.AssetSpec("tag_thresholds", group_name="feedback", kinds={"parquet"},
-                     deps=[video_frames, verdict_log],
-                     description="Per-tag accept/review thresholds in force: the baseline "
-                                 "from the model's own scores (vocabulary or archive "
-                                 "percentiles) beside the level people's answers moved."),
-    ])
+        dg.AssetSpec(
+            "tag_adaptations",
+            group_name="feedback",
+            kinds={"numpy"},
+            deps=[video_frames, verdict_log],
+            description="Each answered tag's embedding moved toward the frames "
+            "people said yes to and away from the no's, when the "
+            "answers carry across videos.",
+        ),
+        dg.AssetSpec(
+            "tag_thresholds",
+            group_name="feedback",
+            kinds={"parquet"},
+            deps=[video_frames, verdict_log],
+            description="Per-tag accept/review thresholds in force: the baseline "
+            "from the model's own scores (vocabulary or archive "
+            "percentiles) beside the level people's answers moved.",
+        ),
+    ]
+)
 def tag_adaptations(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     """Learn from the verdict log on stored embeddings; the log itself is never rewritten."""
     cfg = settings.load()
@@ -34,19 +46,30 @@ def tag_adaptations(context: dg.AssetExecutionContext, settings: ReelcatSettings
     for change in report.changes:
         context.log.info(str(change))
     moved = [r for r in report.thresholds if r["source"] == "verdicts"]
-    yield dg.MaterializeResult(asset_key="tag_adaptations", metadata={
-        "adaptation": report.adaptation_id or "none",
-        "tags_answered": len(report.changes),
-        "answers": sum(c.answers for c in report.changes),
-        "changes": dg.MetadataValue.md("\n".join(f"- {c}" for c in report.changes)
-                                       or "no verdicts yet"),
-    })
-    yield dg.MaterializeResult(asset_key="tag_thresholds", metadata={
-        "tags": len(report.thresholds),
-        "moved_by_answers": len(moved),
-        "path": dg.MetadataValue.path(str(Layout(cfg.output_dir).thresholds)),
-        "thresholds": dg.MetadataValue.md(
-            "| tag | accept | baseline | source |\n|---|---|---|---|\n" + "\n".join(
-                f"| {r['tag']} | {r['accept']:.2f} | {r['baseline_accept']:.2f} | "
-                f"{r['source']} |" for r in report.thresholds)),
-    })
+    yield dg.MaterializeResult(
+        asset_key="tag_adaptations",
+        metadata={
+            "adaptation": report.adaptation_id or "none",
+            "tags_answered": len(report.changes),
+            "answers": sum(c.answers for c in report.changes),
+            "changes": dg.MetadataValue.md(
+                "\n".join(f"- {c}" for c in report.changes) or "no verdicts yet"
+            ),
+        },
+    )
+    yield dg.MaterializeResult(
+        asset_key="tag_thresholds",
+        metadata={
+            "tags": len(report.thresholds),
+            "moved_by_answers": len(moved),
+            "path": dg.MetadataValue.path(str(Layout(cfg.output_dir).thresholds)),
+            "thresholds": dg.MetadataValue.md(
+                "| tag | accept | baseline | source |\n|---|---|---|---|\n"
+                + "\n".join(
+                    f"| {r['tag']} | {r['accept']:.2f} | {r['baseline_accept']:.2f} | "
+                    f"{r['source']} |"
+                    for r in report.thresholds
+                )
+            ),
+        },
+    )

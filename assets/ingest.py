@@ -16,21 +16,26 @@ def video_manifest(context: dg.AssetExecutionContext, settings: ReelcatSettings)
     report = write_manifest(cfg)
     for r in report.errors:
         context.log.warning(f"{r['path']}: {r['error']}")
-    preview = "\n".join(f"| {r['path'].rsplit('/', 1)[-1]} | {r['error']} |"
-                        for r in report.errors[:20])
-    return dg.MaterializeResult(metadata={
-        "videos": len(report.rows) - len(report.errors),
-        "errors": len(report.errors),
-        "hours": round(sum(r["duration"] or 0 for r in report.rows) / 3600, 3),
-        "path": dg.MetadataValue.path(str(Layout(cfg.output_dir).manifest)),
-        "errors_preview": dg.MetadataValue.md(
-            "| file | reason |\n|---|---|\n" + preview if report.errors else "no errors"),
-    })
+    preview = "\n".join(
+        f"| {r['path'].rsplit('/', 1)[-1]} | {r['error']} |" for r in report.errors[:20]
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "videos": len(report.rows) - len(report.errors),
+            "errors": len(report.errors),
+            "hours": round(sum(r["duration"] or 0 for r in report.rows) / 3600, 3),
+            "path": dg.MetadataValue.path(str(Layout(cfg.output_dir).manifest)),
+            "errors_preview": dg.MetadataValue.md(
+                "| file | reason |\n|---|---|\n" + preview if report.errors else "no errors"
+            ),
+        }
+    )
 
 
 @dg.asset(group_name="ingest", deps=[video_manifest], kinds={"ray", "pytorch", "parquet"})
-def video_frames(context: dg.AssetExecutionContext, settings: ReelcatSettings,
-                 ray_cluster: RayResource):
+def video_frames(
+    context: dg.AssetExecutionContext, settings: ReelcatSettings, ray_cluster: RayResource
+):
     """Sampled frames with real timestamps, a JPEG thumbnail and the CLIP image embedding
     each; decoded by ffmpeg tasks and embedded by CLIP actors on Ray. Videos already
     embedded with this model and sampling are skipped; failed decodes are rows in
@@ -39,13 +44,16 @@ def video_frames(context: dg.AssetExecutionContext, settings: ReelcatSettings,
     mid = model_id(cfg.model)
     if cfg.model.random_weights:
         context.log.warning(f"model {mid}: RANDOM WEIGHTS, tags are meaningless")
-    report = embed_archive(cfg, progress=context.log.info,
-                           connect=lambda: ray_cluster.connect(cfg.ray.address))
-    return dg.MaterializeResult(metadata={
-        "model_id": mid,
-        "sampling_id": cfg.sampling.id,
-        "videos_embedded": len(report.written),
-        "videos_skipped_unchanged": len(report.skipped),
-        "decode_errors": len(report.errors),
-        "frames_new": report.frames,
-    })
+    report = embed_archive(
+        cfg, progress=context.log.info, connect=lambda: ray_cluster.connect(cfg.ray.address)
+    )
+    return dg.MaterializeResult(
+        metadata={
+            "model_id": mid,
+            "sampling_id": cfg.sampling.id,
+            "videos_embedded": len(report.written),
+            "videos_skipped_unchanged": len(report.skipped),
+            "decode_errors": len(report.errors),
+            "frames_new": report.frames,
+        }
+    )

@@ -39,9 +39,12 @@ class ReelcatSettings(dg.ConfigurableResource):
             "output_dir": os.path.abspath(self.output_dir) if self.output_dir else None,
             "vocabulary": os.path.abspath(self.vocabulary) if self.vocabulary else None,
             "sampling": {"mode": self.sampling_mode, "interval_seconds": self.interval_seconds},
-            "model": {"name": self.model_name, "pretrained": self.model_pretrained,
-                      "config_file": self.model_config_file,
-                      "random_weights": self.random_weights},
+            "model": {
+                "name": self.model_name,
+                "pretrained": self.model_pretrained,
+                "config_file": self.model_config_file,
+                "random_weights": self.random_weights,
+            },
         }
         return load_config(self.config_file, overrides=overrides)
 
@@ -50,7 +53,8 @@ class RayResource(dg.ConfigurableResource):
     """A Ray connection for the run: embedded locally, or an existing cluster."""
 
     address: str | None = Field(
-        None, description="ray://host:10001 or host:6379; empty uses RAY_ADDRESS, else local")
+        None, description="ray://host:10001 or host:6379; empty uses RAY_ADDRESS, else local"
+    )
     num_cpus: int | None = Field(None, description="local Ray only: CPUs to use")
     _started: bool = PrivateAttr(False)
 

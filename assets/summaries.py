@@ -14,16 +14,31 @@ _DEPS = [frame_tags, dg.AssetKey("tag_thresholds"), video_frames, verdict_log]
 
 @dg.multi_asset(
     specs=[
-        dg.AssetSpec("tag_segments", group_name="summaries", kinds={"parquet"}, deps=_DEPS,
-                     description="Time ranges where a tag holds: smoothed scores at the "
-                                 "tag's accept level, blank frames skipped, gaps bridged."),
-        dg.AssetSpec("video_tags", group_name="summaries", kinds={"parquet"}, deps=_DEPS,
-                     description="Per video and tag: coverage (tf), df, idf, tf-idf, rank."),
-        dg.AssetSpec("video_summaries", group_name="summaries", kinds={"parquet"},
-                     deps=_DEPS,
-                     description="One line per video saying what it is about; a word cloud "
-                                 "and bar chart per video and an archive tag chart."),
-    ])
+        dg.AssetSpec(
+            "tag_segments",
+            group_name="summaries",
+            kinds={"parquet"},
+            deps=_DEPS,
+            description="Time ranges where a tag holds: smoothed scores at the "
+            "tag's accept level, blank frames skipped, gaps bridged.",
+        ),
+        dg.AssetSpec(
+            "video_tags",
+            group_name="summaries",
+            kinds={"parquet"},
+            deps=_DEPS,
+            description="Per video and tag: coverage (tf), df, idf, tf-idf, rank.",
+        ),
+        dg.AssetSpec(
+            "video_summaries",
+            group_name="summaries",
+            kinds={"parquet"},
+            deps=_DEPS,
+            description="One line per video saying what it is about; a word cloud "
+            "and bar chart per video and an archive tag chart.",
+        ),
+    ]
+)
 def video_summaries(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     """Summaries from the current tag scores (people's answers applied) at the thresholds
     in force."""
@@ -32,18 +47,25 @@ def video_summaries(context: dg.AssetExecutionContext, settings: ReelcatSettings
     chart = result.pictures["tag_frequencies"].read_bytes()
     previews = []
     for s in result.summaries[:3]:
-        cloud = word_cloud_png(dict(zip(s["top_tags"], s["top_coverage"], strict=True)),
-                               width=240, height=120)
+        cloud = word_cloud_png(
+            dict(zip(s["top_tags"], s["top_coverage"], strict=True)), width=240, height=120
+        )
         bars = bar_chart_png(s["top_tags"], s["top_coverage"], title=s["name"], width=320)
-        previews.append(f"**{s['name']}**: {s['about']}\n\n"
-                        f"{markdown_image(cloud, 'word cloud')} {markdown_image(bars, 'tags')}")
+        previews.append(
+            f"**{s['name']}**: {s['about']}\n\n"
+            f"{markdown_image(cloud, 'word cloud')} {markdown_image(bars, 'tags')}"
+        )
     yield dg.MaterializeResult(asset_key="tag_segments", metadata={"segments": result.segments})
     yield dg.MaterializeResult(asset_key="video_tags", metadata={"rows": result.video_tags})
-    yield dg.MaterializeResult(asset_key="video_summaries", metadata={
-        "videos": len(result.summaries),
-        "pictures": dg.MetadataValue.path(str(result.pictures["folder"])),
-        "tag_frequency_chart": dg.MetadataValue.md(
-            markdown_image(chart, "tag frequencies")
-            + f"\n\nfile: `{result.pictures['tag_frequencies']}`"),
-        "examples": dg.MetadataValue.md("\n\n".join(previews) or "no videos"),
-    })
+    yield dg.MaterializeResult(
+        asset_key="video_summaries",
+        metadata={
+            "videos": len(result.summaries),
+            "pictures": dg.MetadataValue.path(str(result.pictures["folder"])),
+            "tag_frequency_chart": dg.MetadataValue.md(
+                markdown_image(chart, "tag frequencies")
+                + f"\n\nfile: `{result.pictures['tag_frequencies']}`"
+            ),
+            "examples": dg.MetadataValue.md("\n\n".join(previews) or "no videos"),
+        },
+    )

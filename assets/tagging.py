@@ -7,8 +7,11 @@ from assets.resources import ReelcatSettings
 from reelcat.tagging.step import tag_frames
 
 
-@dg.asset(group_name="tagging", deps=[video_frames, dg.AssetKey("tag_adaptations")],
-          kinds={"pytorch", "parquet"})
+@dg.asset(
+    group_name="tagging",
+    deps=[video_frames, dg.AssetKey("tag_adaptations")],
+    kinds={"pytorch", "parquet"},
+)
 def frame_tags(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     """Per-frame tag scores in long form (video, t, tag, cosine, calibrated score, rank),
     with the model id and vocabulary id on each row. A changed vocabulary or adaptation
@@ -16,9 +19,11 @@ def frame_tags(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     and scores an adaptation replaced are deleted."""
     cfg = settings.load()
     report = tag_frames(cfg)
-    return dg.MaterializeResult(metadata={
-        "videos_scored": len(report.scored),
-        "videos_unchanged": len(report.skipped),
-        "rows_written": report.rows,
-        "replaced_folders_removed": len(report.removed),
-    })
+    return dg.MaterializeResult(
+        metadata={
+            "videos_scored": len(report.scored),
+            "videos_unchanged": len(report.skipped),
+            "rows_written": report.rows,
+            "replaced_folders_removed": len(report.removed),
+        }
+    )

@@ -12,10 +12,10 @@ that subprocess and all its descendants, Ray's processes and ffmpeg included, sa
 every 0.2 s; the largest single process is printed beside it):
 
 (a) bounds: the model alone on pre-made tensors (batched, torch.inference_mode, all
-    cores); decode alone per sampling mode (reelcat.frames.decode_chunk at model size,
+    cores); decode alone per sampling mode (reelcat.ingest.frames.decode_chunk at model size,
     the chunks reelcat plans, `decode_tasks` ffmpeg processes at once with the threads
     reelcat gives each); the serial bound 1 / (decode s/frame + model s/frame).
-(b) reelcat: reelcat.pipeline.embed_videos on a local Ray (started once per subprocess,
+(b) reelcat: reelcat.ingest.pipeline.embed_videos on a local Ray (started once per subprocess,
     its start-up reported apart), fresh output folder per repeat, per sampling mode; and
     one call over --long-videos copies of the clips (20 minutes of video), where the CLIP
     actor's fixed cold start is paid once as in a run over a real archive.
@@ -24,7 +24,7 @@ every 0.2 s; the largest single process is printed beside it):
 
 Plus: a no-op re-run of embed_videos over the same output (nothing to decode) against
 the full run; re-scoring 1M stored embeddings x a 1,000-tag vocabulary with
-reelcat.scoring.score_embeddings in chunks; peak memory of the pipeline on a 1-minute
+reelcat.tagging.scoring.score_embeddings in chunks; peak memory of the pipeline on a 1-minute
 and a 30-minute video. Timings are medians of --repeats runs. The last line printed is
 one JSON object with the headline figures.
 """
@@ -67,12 +67,18 @@ FULL_CLIPS = [
     ("clip_b", "testsrc2", "hue=H=2*PI*t/7,hflip", "1920x1080", 60),
     ("clip_c", "testsrc2", "negate,hue=H=-2*PI*t/11,vflip", "1920x1080", 60),
 ]
-FULL_MEMORY = [("mem_1min", "testsrc2", "hue=H=2*PI*t/9", "320x180", 60),
-               ("mem_30min", "testsrc2", "hue=H=2*PI*t/9", "320x180", 1800)]
-QUICK_CLIPS = [("q_a", "testsrc2", "", "640x360", 8),
-               ("q_b", "testsrc2", "hue=H=2*PI*t/7,hflip", "640x360", 8)]
-QUICK_MEMORY = [("qmem_short", "testsrc2", "", "160x90", 8),
-                ("qmem_long", "testsrc2", "", "160x90", 64)]
+FULL_MEMORY = [
+    ("mem_1min", "testsrc2", "hue=H=2*PI*t/9", "320x180", 60),
+    ("mem_30min", "testsrc2", "hue=H=2*PI*t/9", "320x180", 1800),
+]
+QUICK_CLIPS = [
+    ("q_a", "testsrc2", "", "640x360", 8),
+    ("q_b", "testsrc2", "hue=H=2*PI*t/7,hflip", "640x360", 8),
+]
+QUICK_MEMORY = [
+    ("qmem_short", "testsrc2", "", "160x90", 8),
+    ("qmem_long", "testsrc2", "", "160x90", 64),
+]
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -84,16 +90,39 @@ def _ffmpeg() -> str:
     return ffmpeg_path()
 
 
-def make_video(work: Path, name: str, source: str, extra: str, size: str, seconds: int,
-               fps: int = 30) -> Path:
+def make_video(
+    work: Path, name: str, source: str, extra: str, size: str, seconds: int, fps: int = 30
+) -> Path:
     """H.264 (superfast, 8 Mb/s at 1080p), a keyframe every 2 s; cached by its recipe."""
     w, h = (int(x) for x in size.split("x"))
     rate = max(200, int(8000 * w * h / (1920 * 1080)))  # kb/s, 8 Mb/s at 1080p
     vf = extra or "null"
-    args = ["-f", "lavfi", "-i", f"{source}=size={size}:rate={fps}:duration={seconds}",
-            "-vf", vf, "-c:v", "libx264", "-preset", "superfast", "-b:v", f"{rate}k",
-            "-maxrate", f"{rate}k", "-bufsize", f"{2 * rate}k", "-g", str(2 * fps),
-            "-keyint_min", str(2 * fps), "-sc_threshold", "0", "-pix_fmt", "yuv420p"]
+    args = [
+        "-f",
+        "lavfi",
+        "-i",
+        f"{source}=size={size}:rate={fps}:duration={seconds}",
+        "-vf",
+        vf,
+        "-c:v",
+        "libx264",
+        "-preset",
+        "superfast",
+        "-b:v",
+        f"{rate}k",
+        "-maxrate",
+        f"{rate}k",
+        "-bufsize",
+        f"{2 * rate}k",
+        "-g",
+        str(2 * fps),
+        "-keyint_min",
+        str(2 * fps),
+        "-sc_threshold",
+        "0",
+        "-pix_fmt",
+        "yuv420p",
+    ]
     digest = hashlib.sha1(json.dumps(args).encode()).hexdigest()[:8]
     path = work / "videos" / f"{name}-{digest}.mp4"
     if path.exists():
@@ -121,9 +150,21 @@ def copies(videos: list[dict], n: int) -> list[dict]:
 def probe(path: Path) -> float:
     from reelcat.tools import ffprobe_path
 
-    out = subprocess.run([ffprobe_path(), "-v", "error", "-show_entries", "format=duration",
-                          "-of", "csv=p=0", str(path)], capture_output=True, text=True,
-                         check=True).stdout
+    out = subprocess.run(
+        [
+            ffprobe_path(),
+            "-v",
+            "error",
+            "-show_entries",
+            "format=duration",
+            "-of",
+            "csv=p=0",
+            str(path),
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     return float(out.strip())
 
 
@@ -139,7 +180,7 @@ def _processes() -> tuple[dict[int, list[int]], dict[int, int]]:
                 stat = fh.read()
         except OSError:
             continue
-        fields = stat[stat.rindex(b")") + 2:].split()
+        fields = stat[stat.rindex(b")") + 2 :].split()
         kids.setdefault(int(fields[1]), []).append(int(entry.name))
         ticks[int(entry.name)] = int(fields[11]) + int(fields[12])
     return kids, ticks
@@ -230,8 +271,7 @@ class Phases:
         finally:
             if self.path:
                 with open(self.path, "a") as fh:
-                    fh.write(json.dumps({"phase": name, "start": start, "end": time.time()})
-                             + "\n")
+                    fh.write(json.dumps({"phase": name, "start": start, "end": time.time()}) + "\n")
 
 
 def _device(requested: str) -> str:
@@ -245,8 +285,13 @@ def _device(requested: str) -> str:
 def _model_cfg(spec: dict):
     from reelcat.config import ModelConfig
 
-    return ModelConfig(name=spec["model"], random_weights=True, pretrained=None,
-                       batch_size=spec["batch_size"], device=spec["device"])
+    return ModelConfig(
+        name=spec["model"],
+        random_weights=True,
+        pretrained=None,
+        batch_size=spec["batch_size"],
+        device=spec["device"],
+    )
 
 
 def _sampling(mode: str, spec: dict):
@@ -286,10 +331,16 @@ def child_model(spec: dict) -> dict:
         emb = model.embed_tensor(x)  # returns numpy: synchronised
         times.append(time.perf_counter() - t)
     assert emb.shape[0] == n
-    return {"frames": n, "times": times, "device": model.device,
-            "torch": torch.__version__, "threads": torch.get_num_threads(),
-            "image_size": model.image_size, "build_and_trace": t_build,
-            "load_trace": t_load}
+    return {
+        "frames": n,
+        "times": times,
+        "device": model.device,
+        "torch": torch.__version__,
+        "threads": torch.get_num_threads(),
+        "image_size": model.image_size,
+        "build_and_trace": t_build,
+        "load_trace": t_load,
+    }
 
 
 def _plan(videos: list[dict], mode: str, batch_size: int) -> list:
@@ -317,11 +368,17 @@ def child_decode(spec: dict) -> dict:
         times, frames = [], 0
 
         def run(c, sampling=sampling, mode=mode):
-            return len(decode_chunk(c, mode=mode, interval_seconds=INTERVAL,
-                                    size=spec["image_size"],
-                                    thumbnail_width=sampling.thumbnail_width,
-                                    scene_threshold=sampling.scene_threshold,
-                                    threads=threads).times)
+            return len(
+                decode_chunk(
+                    c,
+                    mode=mode,
+                    interval_seconds=INTERVAL,
+                    size=spec["image_size"],
+                    thumbnail_width=sampling.thumbnail_width,
+                    scene_threshold=sampling.scene_threshold,
+                    threads=threads,
+                ).times
+            )
 
         for _ in range(spec.get("mode_repeats", {}).get(mode, spec["repeats"])):
             t = time.perf_counter()
@@ -338,8 +395,14 @@ def _start_ray(spec: dict) -> float:
     t = time.perf_counter()
     gpus = 1 if spec["device"] == "cuda" else 0
     # address="local": a fresh cluster of our own, even when others run on this machine
-    ray.init(address="local", num_cpus=os.cpu_count(), num_gpus=gpus, include_dashboard=False,
-             log_to_driver=False, configure_logging=False)
+    ray.init(
+        address="local",
+        num_cpus=os.cpu_count(),
+        num_gpus=gpus,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
     return time.perf_counter() - t
 
 
@@ -357,10 +420,17 @@ def child_pipeline(spec: dict) -> dict:
         out = Path(spec["out"]) / f"run{i}"
         shutil.rmtree(out, ignore_errors=True)
         t = time.perf_counter()
-        report = embed_videos(spec["videos"], out=out, model_cfg=cfg,
-                              model_id=f"{spec['model']}@random-init", sampling=sampling,
-                              decode_tasks=spec["decode_tasks"], embed_actors=1,
-                              actor_cpus=1.0, actor_gpus=gpus)
+        report = embed_videos(
+            spec["videos"],
+            out=out,
+            model_cfg=cfg,
+            model_id=f"{spec['model']}@random-init",
+            sampling=sampling,
+            decode_tasks=spec["decode_tasks"],
+            embed_actors=1,
+            actor_cpus=1.0,
+            actor_gpus=gpus,
+        )
         times.append(time.perf_counter() - t)
         if report.errors:
             raise RuntimeError(f"pipeline errors: {report.errors}")
@@ -376,23 +446,35 @@ def child_pipeline(spec: dict) -> dict:
         cpus = os.cpu_count() or 1
         t = time.perf_counter()
         actor = Embedder.options(num_cpus=1.0, num_gpus=gpus).remote(
-            cfg, max(1, cpus if cpus <= 4 else 1))
+            cfg, max(1, cpus if cpus <= 4 else 1)
+        )
         ray.get(actor.image_size.remote())
         actor_start = time.perf_counter() - t
         ray.kill(actor)
     noop = []
     for _ in range(spec["repeats"] if spec.get("noop") else 0):
         t = time.perf_counter()
-        report = embed_videos(spec["videos"], out=outs[-1], model_cfg=cfg,
-                              model_id=f"{spec['model']}@random-init", sampling=sampling,
-                              decode_tasks=spec["decode_tasks"])
+        report = embed_videos(
+            spec["videos"],
+            out=outs[-1],
+            model_cfg=cfg,
+            model_id=f"{spec['model']}@random-init",
+            sampling=sampling,
+            decode_tasks=spec["decode_tasks"],
+        )
         noop.append(time.perf_counter() - t)
         assert report.frames == 0 and len(report.skipped) == len(spec["videos"])
     ray.shutdown()
     for out in outs:
         shutil.rmtree(out, ignore_errors=True)
-    return {"frames": frames, "times": times, "decode_task_seconds": decode_s,
-            "noop_times": noop, "ray_start": ray_start, "actor_start": actor_start}
+    return {
+        "frames": frames,
+        "times": times,
+        "decode_task_seconds": decode_s,
+        "noop_times": noop,
+        "ray_start": ray_start,
+        "actor_start": actor_start,
+    }
 
 
 def child_naive_run(spec: dict) -> dict:
@@ -413,13 +495,27 @@ def child_naive_run(spec: dict) -> dict:
     for v in spec["videos"]:
         folder = tmp / v["video_id"]
         folder.mkdir()
-        subprocess.run([_ffmpeg(), "-v", "error", "-nostdin", "-i", v["path"],
-                        "-vf", f"fps=1/{INTERVAL:g}", "-q:v", "2",
-                        str(folder / "%06d.jpg")], check=True)
+        subprocess.run(
+            [
+                _ffmpeg(),
+                "-v",
+                "error",
+                "-nostdin",
+                "-i",
+                v["path"],
+                "-vf",
+                f"fps=1/{INTERVAL:g}",
+                "-q:v",
+                "2",
+                str(folder / "%06d.jpg"),
+            ],
+            check=True,
+        )
         files = sorted(folder.glob("*.jpg"))
         for i in range(0, len(files), bs):
-            batch = torch.stack([model.preprocess(Image.open(f).convert("RGB"))
-                                 for f in files[i:i + bs]])
+            batch = torch.stack(
+                [model.preprocess(Image.open(f).convert("RGB")) for f in files[i : i + bs]]
+            )
             frames += len(model.images.embed_tensor(batch))
     shutil.rmtree(tmp, ignore_errors=True)
     return {"frames": frames, "start": ready - started}
@@ -431,12 +527,19 @@ def child_naive(spec: dict) -> dict:
     times, starts, frames = [], [], 0
     for _ in range(spec["repeats"]):
         t = time.perf_counter()
-        proc = subprocess.run([sys.executable, __file__, "--child", "naive_run"],
-                              input=json.dumps(spec), capture_output=True, text=True,
-                              check=True)
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", "naive_run"],
+            input=json.dumps(spec),
+            capture_output=True,
+            text=True,
+            check=True,
+        )
         times.append(time.perf_counter() - t)
-        run = json.loads([ln for ln in proc.stdout.splitlines()
-                          if ln.startswith("RESULT ")][-1][len("RESULT "):])
+        run = json.loads(
+            [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")][-1][
+                len("RESULT ") :
+            ]
+        )
         frames = run["frames"]
         starts.append(run["start"])
     return {"frames": frames, "times": times, "start_times": starts}
@@ -450,16 +553,19 @@ def _unit(rng, n, dim):
     return x
 
 
-def synthetic_bank(rng, tags: int, dim: int = 512, background: int = 4,
-                   logit_scale: float = 100.0):
+def synthetic_bank(rng, tags: int, dim: int = 512, background: int = 4, logit_scale: float = 100.0):
     """`tags` random tag vectors and a few background negatives shared by every tag."""
     import numpy as np
 
     from reelcat.tagging.scoring import TextBank
 
-    return TextBank([f"tag{j}" for j in range(tags)], _unit(rng, tags, dim),
-                    _unit(rng, background, dim), np.ones((background, tags), bool),
-                    logit_scale)
+    return TextBank(
+        [f"tag{j}" for j in range(tags)],
+        _unit(rng, tags, dim),
+        _unit(rng, background, dim),
+        np.ones((background, tags), bool),
+        logit_scale,
+    )
 
 
 def child_rescore(spec: dict) -> dict:
@@ -472,20 +578,26 @@ def child_rescore(spec: dict) -> dict:
     bank = synthetic_bank(rng, tags)
     emb = np.empty((n, 512), np.float32)
     for i in range(0, n, 1 << 16):
-        emb[i:i + (1 << 16)] = _unit(rng, min(1 << 16, n - i), 512)
+        emb[i : i + (1 << 16)] = _unit(rng, min(1 << 16, n - i), 512)
     times = []
     for _ in range(spec["repeats"]):
         t = time.perf_counter()
         top = 0.0
         for i in range(0, n, chunk):
-            cosine, score = score_embeddings(emb[i:i + chunk], bank)
+            cosine, score = score_embeddings(emb[i : i + chunk], bank)
             top = max(top, float(score[:, 0].max()))  # use the result
         times.append(time.perf_counter() - t)
     return {"rows": n, "tags": tags, "chunk": chunk, "times": times}
 
 
-CHILDREN = {"model": child_model, "decode": child_decode, "pipeline": child_pipeline,
-            "naive": child_naive, "naive_run": child_naive_run, "rescore": child_rescore}
+CHILDREN = {
+    "model": child_model,
+    "decode": child_decode,
+    "pipeline": child_pipeline,
+    "naive": child_naive,
+    "naive_run": child_naive_run,
+    "rescore": child_rescore,
+}
 
 
 def _cpu_busy() -> tuple[float, float]:
@@ -516,16 +628,21 @@ def run_child(kind: str, spec: dict, phases: Phases, label: str) -> dict:
     busy0 = _cpu_busy()[0]
     w0 = time.perf_counter()
     with phases(label):
-        proc = subprocess.run([sys.executable, __file__, "--child", kind],
-                              input=json.dumps(spec), capture_output=True, text=True,
-                              cwd=REPO, env={**os.environ, "PYTHONPATH": str(REPO)})
+        proc = subprocess.run(
+            [sys.executable, __file__, "--child", kind],
+            input=json.dumps(spec),
+            capture_output=True,
+            text=True,
+            cwd=REPO,
+            env={**os.environ, "PYTHONPATH": str(REPO)},
+        )
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
     if proc.returncode != 0 or not lines:
         sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-8000:])
         raise SystemExit(f"measurement {label!r} failed (exit {proc.returncode})")
     ru1 = resource.getrusage(resource.RUSAGE_CHILDREN)
     wall = time.perf_counter() - w0
-    result = json.loads(lines[-1][len("RESULT "):])
+    result = json.loads(lines[-1][len("RESULT ") :])
     # CPU of the subprocess and its descendants: what it reaped, or what the sampler saw
     # of processes it did not reap (Ray's workers are reparented when Ray shuts down)
     reaped = (ru1.ru_utime - ru0.ru_utime) + (ru1.ru_stime - ru0.ru_stime)
@@ -571,52 +688,90 @@ def machine_line(device: str, torch_version: str) -> str:
             import torch
 
             gpu = f", GPU {torch.cuda.get_device_name(0)}"
-    ffv = subprocess.run([_ffmpeg(), "-version"], capture_output=True,
-                         text=True).stdout.split("\n", 1)[0]
-    return (f"machine: {platform.node()}, {os.cpu_count()} cores ({cpu}), "
-            f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
-            f"python {platform.python_version()}, torch {torch_version}, device {device}{gpu}; "
-            f"{ffv}")
+    ffv = subprocess.run([_ffmpeg(), "-version"], capture_output=True, text=True).stdout.split(
+        "\n", 1
+    )[0]
+    return (
+        f"machine: {platform.node()}, {os.cpu_count()} cores ({cpu}), "
+        f"{os.sysconf('SC_PAGE_SIZE') * os.sysconf('SC_PHYS_PAGES') / 2**30:.0f} GiB, "
+        f"python {platform.python_version()}, torch {torch_version}, device {device}{gpu}; "
+        f"{ffv}"
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: tiny videos, seconds")
-    ap.add_argument("--work", default=None,
-                    help="folder for generated videos (cached) and outputs "
-                         "(default: $TMPDIR/reelcat-bench)")
-    ap.add_argument("--repeats", type=int, default=None,
-                    help="runs of each headline measurement (3: model, decode and pipeline "
-                         "in the default mode, naive, re-scoring)")
-    ap.add_argument("--repeats-secondary", type=int, default=None,
-                    help="runs of the other sampling modes' decode and pipeline and of the "
-                         "memory runs (1, to keep the whole run near 10 CPU-minutes)")
-    ap.add_argument("--videos", type=int, default=None,
-                    help="1080p clips to catalogue (default 3; more repeat the three "
-                         "encodes under new names, e.g. to feed a GPU)")
-    ap.add_argument("--long-videos", type=int, default=20,
-                    help="clips in the long run: one embed_videos call over this many "
-                         "copies of the clips (20 = 20 minutes of video)")
+    ap.add_argument(
+        "--work",
+        default=None,
+        help="folder for generated videos (cached) and outputs (default: $TMPDIR/reelcat-bench)",
+    )
+    ap.add_argument(
+        "--repeats",
+        type=int,
+        default=None,
+        help="runs of each headline measurement (3: model, decode and pipeline "
+        "in the default mode, naive, re-scoring)",
+    )
+    ap.add_argument(
+        "--repeats-secondary",
+        type=int,
+        default=None,
+        help="runs of the other sampling modes' decode and pipeline and of the "
+        "memory runs (1, to keep the whole run near 10 CPU-minutes)",
+    )
+    ap.add_argument(
+        "--videos",
+        type=int,
+        default=None,
+        help="1080p clips to catalogue (default 3; more repeat the three "
+        "encodes under new names, e.g. to feed a GPU)",
+    )
+    ap.add_argument(
+        "--long-videos",
+        type=int,
+        default=20,
+        help="clips in the long run: one embed_videos call over this many "
+        "copies of the clips (20 = 20 minutes of video)",
+    )
     ap.add_argument("--model", default="ViT-B-32")
     ap.add_argument("--device", default="auto", help="auto, cpu or cuda")
-    ap.add_argument("--batch-size", type=int, default=None,
-                    help="model batch (reelcat's default 32; 256 on cuda)")
-    ap.add_argument("--decode-tasks", type=int, default=None,
-                    help="decodes in flight (reelcat's default 2; cores - 2 on cuda)")
-    ap.add_argument("--modes", default=None,
-                    help=f"pipeline sampling modes, comma separated (default: "
-                         f"{DEFAULT_MODE},interval)")
+    ap.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="model batch (reelcat's default 32; 256 on cuda)",
+    )
+    ap.add_argument(
+        "--decode-tasks",
+        type=int,
+        default=None,
+        help="decodes in flight (reelcat's default 2; cores - 2 on cuda)",
+    )
+    ap.add_argument(
+        "--modes",
+        default=None,
+        help=f"pipeline sampling modes, comma separated (default: {DEFAULT_MODE},interval)",
+    )
     ap.add_argument("--rescore-rows", type=int, default=None, help="1,000,000")
-    ap.add_argument("--memory-interval", type=float, default=INTERVAL,
-                    help="sampling interval of the memory runs (default: reelcat's, 30 vs "
-                         "900 frames; at 4 s the 1-minute video fills half a model batch, so "
-                         "the ratio would measure batch fill rather than length)")
-    ap.add_argument("--skip", default="",
-                    help="comma separated: naive,memory,rescore,decode,long")
+    ap.add_argument(
+        "--memory-interval",
+        type=float,
+        default=INTERVAL,
+        help="sampling interval of the memory runs (default: reelcat's, 30 vs "
+        "900 frames; at 4 s the 1-minute video fills half a model batch, so "
+        "the ratio would measure batch fill rather than length)",
+    )
+    ap.add_argument("--skip", default="", help="comma separated: naive,memory,rescore,decode,long")
     ap.add_argument("--phase-log", default=None, help="append measurement times (JSON lines)")
-    ap.add_argument("--wait-quiet", type=float, default=60.0,
-                    help="before each measurement wait up to this many seconds for other "
-                         "work on the machine to fall under a quarter core (0: don't)")
+    ap.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60.0,
+        help="before each measurement wait up to this many seconds for other "
+        "work on the machine to fall under a quarter core (0: don't)",
+    )
     ap.add_argument("--child", default=None, help=argparse.SUPPRESS)
     args = ap.parse_args(argv)
     if args.child:
@@ -642,8 +797,10 @@ def main(argv: list[str] | None = None) -> int:
     phases = Phases(args.phase_log)
     started = time.perf_counter()
 
-    print(f"reelcat throughput benchmark {'(quick) ' if quick else ''}"
-          f"{_dt.datetime.now().astimezone().isoformat(timespec='seconds')}")
+    print(
+        f"reelcat throughput benchmark {'(quick) ' if quick else ''}"
+        f"{_dt.datetime.now().astimezone().isoformat(timespec='seconds')}"
+    )
     print(machine_line(device, torch.__version__))
 
     # --- videos (cached)
@@ -663,21 +820,33 @@ def main(argv: list[str] | None = None) -> int:
             p = make_video(work, name, src, extra, size, secs)
             mem_videos.append({"video_id": name, "path": str(p), "duration": probe(p)})
     video_seconds = sum(v["duration"] for v in videos)
-    print(f"videos: {len(videos)} x {clips[0][3]} H.264 30 fps ({min(distinct, len(videos))} "
-          f"distinct encodes), keyframe every 2 s, "
-          f"{video_seconds:.0f} s in all; memory test: "
-          + ", ".join(f"{v['duration']:.0f} s at {m[3]}"
-                      for v, m in zip(mem_videos, memory, strict=False))
-          + f" sampled every {args.memory_interval:g} s"
-          + f"  (ready in {time.perf_counter() - t:.1f} s, cached in {work / 'videos'})")
-    print(f"model {args.model} random weights, batch {batch_size}; sampling every "
-          f"{INTERVAL:g} s; decode tasks {decode_tasks}; repeats {repeats} (medians), "
-          f"{repeats2} for other modes and the memory runs\n")
+    print(
+        f"videos: {len(videos)} x {clips[0][3]} H.264 30 fps ({min(distinct, len(videos))} "
+        f"distinct encodes), keyframe every 2 s, "
+        f"{video_seconds:.0f} s in all; memory test: "
+        + ", ".join(
+            f"{v['duration']:.0f} s at {m[3]}" for v, m in zip(mem_videos, memory, strict=False)
+        )
+        + f" sampled every {args.memory_interval:g} s"
+        + f"  (ready in {time.perf_counter() - t:.1f} s, cached in {work / 'videos'})"
+    )
+    print(
+        f"model {args.model} random weights, batch {batch_size}; sampling every "
+        f"{INTERVAL:g} s; decode tasks {decode_tasks}; repeats {repeats} (medians), "
+        f"{repeats2} for other modes and the memory runs\n"
+    )
     sys.stdout.flush()
 
-    base = {"model": args.model, "device": device, "batch_size": batch_size,
-            "repeats": repeats, "decode_tasks": decode_tasks, "videos": videos,
-            "out": str(work / "out"), "wait_quiet": 0 if quick else args.wait_quiet}
+    base = {
+        "model": args.model,
+        "device": device,
+        "batch_size": batch_size,
+        "repeats": repeats,
+        "decode_tasks": decode_tasks,
+        "videos": videos,
+        "out": str(work / "out"),
+        "wait_quiet": 0 if quick else args.wait_quiet,
+    }
     Path(base["out"]).mkdir(exist_ok=True)
     R: dict = {}
     cpu_total = 0.0
@@ -686,9 +855,12 @@ def main(argv: list[str] | None = None) -> int:
         nonlocal cpu_total
         res = run_child(kind, {**base, **extra}, phases, label)
         cpu_total += res["cpu_seconds"]
-        print(f"  .. {label}: {', '.join(f'{x:.2f}' for x in res.get('times', []))} s "
-              f"(cpu {res['cpu_seconds']:.0f} s; other work on the machine meanwhile "
-              f"{res['background_cores']:.2f} cores)", flush=True)
+        print(
+            f"  .. {label}: {', '.join(f'{x:.2f}' for x in res.get('times', []))} s "
+            f"(cpu {res['cpu_seconds']:.0f} s; other work on the machine meanwhile "
+            f"{res['background_cores']:.2f} cores)",
+            flush=True,
+        )
         return res
 
     model_frames = 2048 if device == "cuda" else (8 if quick else 3 * batch_size)
@@ -696,19 +868,32 @@ def main(argv: list[str] | None = None) -> int:
     image_size = R["model"]["image_size"]
     decode_modes = list(dict.fromkeys([*modes, *MODES]))
     if "decode" not in skip:
-        R["decode"] = child("decode", "decode", modes=decode_modes, image_size=image_size,
-                            mode_repeats={m: repeats if m == DEFAULT_MODE else repeats2
-                                          for m in decode_modes})
+        R["decode"] = child(
+            "decode",
+            "decode",
+            modes=decode_modes,
+            image_size=image_size,
+            mode_repeats={m: repeats if m == DEFAULT_MODE else repeats2 for m in decode_modes},
+        )
     for mode in modes:
         R[f"pipeline:{mode}"] = child(
-            "pipeline", f"pipeline {mode}", mode=mode, noop=(mode == DEFAULT_MODE),
+            "pipeline",
+            f"pipeline {mode}",
+            mode=mode,
+            noop=(mode == DEFAULT_MODE),
             actor_start=(mode == DEFAULT_MODE),
-            repeats=repeats if mode == DEFAULT_MODE else repeats2)
+            repeats=repeats if mode == DEFAULT_MODE else repeats2,
+        )
     if long_videos:
         # one call over a longer archive: the actor's cold start is paid once, as in a run
         # over a real archive
-        R["pipeline:long"] = child("pipeline", f"pipeline {DEFAULT_MODE} long",
-                                   mode=DEFAULT_MODE, videos=long_videos, repeats=1)
+        R["pipeline:long"] = child(
+            "pipeline",
+            f"pipeline {DEFAULT_MODE} long",
+            mode=DEFAULT_MODE,
+            videos=long_videos,
+            repeats=1,
+        )
     if not quick:
         # The model again, after the pipeline runs: this machine's speed drifts by some
         # 10% over minutes, so the bound is the median over both sets of runs.
@@ -718,44 +903,99 @@ def main(argv: list[str] | None = None) -> int:
         R["naive"] = child("naive", "naive")
     if "memory" not in skip:
         for v in mem_videos:
-            R[f"memory:{v['video_id']}"] = child("pipeline", f"memory {v['video_id']}",
-                                                 mode=DEFAULT_MODE, videos=[v],
-                                                 repeats=repeats2,
-                                                 interval=args.memory_interval)
+            R[f"memory:{v['video_id']}"] = child(
+                "pipeline",
+                f"memory {v['video_id']}",
+                mode=DEFAULT_MODE,
+                videos=[v],
+                repeats=repeats2,
+                interval=args.memory_interval,
+            )
     if "rescore" not in skip:
         rows = args.rescore_rows or (20_000 if quick else 1_000_000)
-        R["rescore"] = child("rescore", "rescore", rescore_rows=rows, rescore_tags=1000,
-                             rescore_chunk=32768)
-    report(R, args, quick=quick, device=device, cpus=cpus, batch_size=batch_size,
-           modes=modes, decode_modes=decode_modes, videos=videos, mem_videos=mem_videos,
-           video_seconds=video_seconds, cpu_total=cpu_total, started=started,
-           long_seconds=sum(v["duration"] for v in long_videos))
+        R["rescore"] = child(
+            "rescore", "rescore", rescore_rows=rows, rescore_tags=1000, rescore_chunk=32768
+        )
+    report(
+        R,
+        args,
+        quick=quick,
+        device=device,
+        cpus=cpus,
+        batch_size=batch_size,
+        modes=modes,
+        decode_modes=decode_modes,
+        videos=videos,
+        mem_videos=mem_videos,
+        video_seconds=video_seconds,
+        cpu_total=cpu_total,
+        started=started,
+        long_seconds=sum(v["duration"] for v in long_videos),
+    )
     return 0
 
 
-def report(R: dict, args, *, quick, device, cpus, batch_size, modes, decode_modes, videos,
-           mem_videos, video_seconds, cpu_total, started, long_seconds=0.0) -> None:
+def report(
+    R: dict,
+    args,
+    *,
+    quick,
+    device,
+    cpus,
+    batch_size,
+    modes,
+    decode_modes,
+    videos,
+    mem_videos,
+    video_seconds,
+    cpu_total,
+    started,
+    long_seconds=0.0,
+) -> None:
     import torch
 
     model_fps = R["model"]["frames"] / med(R["model"]["times"])
     model_spf = 1 / model_fps
     naive_fps = (R["naive"]["frames"] / med(R["naive"]["times"])) if "naive" in R else None
-    naive_steady_fps = (R["naive"]["frames"] / med([t - s for t, s in zip(
-        R["naive"]["times"], R["naive"]["start_times"], strict=True)])) if "naive" in R else None
+    naive_steady_fps = (
+        (
+            R["naive"]["frames"]
+            / med(
+                [t - s for t, s in zip(R["naive"]["times"], R["naive"]["start_times"], strict=True)]
+            )
+        )
+        if "naive" in R
+        else None
+    )
     rows = []
 
     def row(what, mode, frames, secs, vsecs, res, serial=None, naive=None, n=None):
         fps = frames / secs if secs else float("nan")
-        rows.append([what, mode, f"{frames}", f"{secs:.2f}", f"{fps:.2f}",
-                     f"{vsecs / secs:.1f}" if vsecs else "-",
-                     f"{fps / serial:.0%}" if serial else "-",
-                     f"{fps / naive:.2f}x" if naive else "-",
-                     f"{res['peak_pss_mb']:.0f}" if res else "-",
-                     f"{n}" if n else "-",
-                     f"{res['background_cores']:.2f}" if res else "-"])
+        rows.append(
+            [
+                what,
+                mode,
+                f"{frames}",
+                f"{secs:.2f}",
+                f"{fps:.2f}",
+                f"{vsecs / secs:.1f}" if vsecs else "-",
+                f"{fps / serial:.0%}" if serial else "-",
+                f"{fps / naive:.2f}x" if naive else "-",
+                f"{res['peak_pss_mb']:.0f}" if res else "-",
+                f"{n}" if n else "-",
+                f"{res['background_cores']:.2f}" if res else "-",
+            ]
+        )
 
-    row(f"model only (tensors, batch {batch_size})", "-", R["model"]["frames"],
-        med(R["model"]["times"]), 0, R["model"], n=len(R["model"]["times"]))
+    row(
+        f"model only (tensors, batch {batch_size})",
+        "-",
+        R["model"]["frames"],
+        med(R["model"]["times"]),
+        0,
+        R["model"],
+        n=len(R["model"]["times"]),
+    )
     serial: dict[str, float] = {}
     decode_fps: dict[str, float] = {}
     if "decode" in R:
@@ -763,40 +1003,98 @@ def report(R: dict, args, *, quick, device, cpus, batch_size, modes, decode_mode
         for mode in decode_modes:
             m = d["modes"][mode]
             secs = med(m["times"])
-            row(f"decode only ({d['workers']} x ffmpeg -threads {d['threads']}, "
-                f"{image_size_of(R)} px)", mode, m["frames"], secs, video_seconds, d,
-                n=len(m["times"]))
+            row(
+                f"decode only ({d['workers']} x ffmpeg -threads {d['threads']}, "
+                f"{image_size_of(R)} px)",
+                mode,
+                m["frames"],
+                secs,
+                video_seconds,
+                d,
+                n=len(m["times"]),
+            )
             decode_fps[mode] = m["frames"] / secs
             serial[mode] = 1 / (secs / m["frames"] + model_spf)
         for mode in decode_modes:
             f = d["modes"][mode]["frames"]
-            rows.append(["serial bound 1/(decode+model s/frame)", mode, f"{f}",
-                         f"{f / serial[mode]:.2f}", f"{serial[mode]:.2f}",
-                         f"{serial[mode] * video_seconds / f:.1f}", "100%",
-                         f"{serial[mode] / naive_fps:.2f}x" if naive_fps else "-",
-                         "-", "-", "-"])
+            rows.append(
+                [
+                    "serial bound 1/(decode+model s/frame)",
+                    mode,
+                    f"{f}",
+                    f"{f / serial[mode]:.2f}",
+                    f"{serial[mode]:.2f}",
+                    f"{serial[mode] * video_seconds / f:.1f}",
+                    "100%",
+                    f"{serial[mode] / naive_fps:.2f}x" if naive_fps else "-",
+                    "-",
+                    "-",
+                    "-",
+                ]
+            )
     for mode in modes:
         p = R[f"pipeline:{mode}"]
-        row("reelcat embed_videos (warm Ray)", mode, p["frames"], med(p["times"]),
-            video_seconds, p, serial.get(mode), naive_fps, n=len(p["times"]))
+        row(
+            "reelcat embed_videos (warm Ray)",
+            mode,
+            p["frames"],
+            med(p["times"]),
+            video_seconds,
+            p,
+            serial.get(mode),
+            naive_fps,
+            n=len(p["times"]),
+        )
     if "pipeline:long" in R:
         p = R["pipeline:long"]
-        row(f"reelcat embed_videos, one call, {long_seconds / 60:.0f} min", DEFAULT_MODE,
-            p["frames"], med(p["times"]), long_seconds, p, serial.get(DEFAULT_MODE),
-            naive_steady_fps, n=len(p["times"]))
+        row(
+            f"reelcat embed_videos, one call, {long_seconds / 60:.0f} min",
+            DEFAULT_MODE,
+            p["frames"],
+            med(p["times"]),
+            long_seconds,
+            p,
+            serial.get(DEFAULT_MODE),
+            naive_steady_fps,
+            n=len(p["times"]),
+        )
     if "naive" in R:
-        row("naive: ffmpeg JPEG > PIL > preprocess > model", "fps=1/2", R["naive"]["frames"],
-            med(R["naive"]["times"]), video_seconds, R["naive"], n=len(R["naive"]["times"]))
-    head = ["measurement", "mode", "frames", "wall s", "frames/s", "video s/s", "vs serial",
-            "vs naive", "peak MB", "runs", "other load"]
+        row(
+            "naive: ffmpeg JPEG > PIL > preprocess > model",
+            "fps=1/2",
+            R["naive"]["frames"],
+            med(R["naive"]["times"]),
+            video_seconds,
+            R["naive"],
+            n=len(R["naive"]["times"]),
+        )
+    head = [
+        "measurement",
+        "mode",
+        "frames",
+        "wall s",
+        "frames/s",
+        "video s/s",
+        "vs serial",
+        "vs naive",
+        "peak MB",
+        "runs",
+        "other load",
+    ]
     widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(len(head))]
     print()
     for r in [head, ["-" * w for w in widths], *rows]:
-        print("  ".join(str(c).ljust(w) if i < 2 else str(c).rjust(w)
-                        for i, (c, w) in enumerate(zip(r, widths, strict=False))))
-    print("(video s/s: seconds of video catalogued per wall second = video-hours per compute-"
-          "hour of this machine; peak MB: summed PSS of the measurement's processes; other "
-          "load: cores other work on the machine used meanwhile)")
+        print(
+            "  ".join(
+                str(c).ljust(w) if i < 2 else str(c).rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=False))
+            )
+        )
+    print(
+        "(video s/s: seconds of video catalogued per wall second = video-hours per compute-"
+        "hour of this machine; peak MB: summed PSS of the measurement's processes; other "
+        "load: cores other work on the machine used meanwhile)"
+    )
 
     pipe_mode = DEFAULT_MODE if f"pipeline:{DEFAULT_MODE}" in R else modes[0]
     p = R[f"pipeline:{pipe_mode}"]
@@ -805,61 +1103,85 @@ def report(R: dict, args, *, quick, device, cpus, batch_size, modes, decode_mode
     serial_fps = serial.get(pipe_mode)
     cold_fps = p["frames"] / (full_run + p["ray_start"])
     actor = p.get("actor_start")
-    print(f"\nreelcat {pipe_mode}: {pipeline_fps:.2f} frames/s per embed_videos call on a "
-          f"running Ray; Ray's own start-up {p['ray_start']:.1f} s comes on top "
-          f"(-> {cold_fps:.2f} frames/s for a run that starts Ray)")
+    print(
+        f"\nreelcat {pipe_mode}: {pipeline_fps:.2f} frames/s per embed_videos call on a "
+        f"running Ray; Ray's own start-up {p['ray_start']:.1f} s comes on top "
+        f"(-> {cold_fps:.2f} frames/s for a run that starts Ray)"
+    )
     steady_fps = None
     if actor:
         steady_fps = p["frames"] / max(1e-9, full_run - actor)
         m = R["model"]
-        how = (f"imports torch and loads the cached trace of the image tower, "
-               f"{m['load_trace']:.1f} s of it" if device == "cpu" else
-               "imports torch and open_clip and builds the model on the GPU")
-        print(f"  of each call's {full_run:.1f} s, {actor:.1f} s is the CLIP actor's cold start "
-              f"(a fresh Ray worker {how}; measured alone); without it "
-              f"{steady_fps:.2f} frames/s"
-              + (f" = {steady_fps / serial_fps:.0%} of the serial bound" if serial_fps else "")
-              + (f", {steady_fps / naive_steady_fps:.2f}x naive without its start-up "
-                 f"(imports + model: {med(R['naive']['start_times']):.1f} s; "
-                 f"{naive_steady_fps:.2f} frames/s)" if naive_fps else ""))
+        how = (
+            f"imports torch and loads the cached trace of the image tower, "
+            f"{m['load_trace']:.1f} s of it"
+            if device == "cpu"
+            else "imports torch and open_clip and builds the model on the GPU"
+        )
+        print(
+            f"  of each call's {full_run:.1f} s, {actor:.1f} s is the CLIP actor's cold start "
+            f"(a fresh Ray worker {how}; measured alone); without it "
+            f"{steady_fps:.2f} frames/s"
+            + (f" = {steady_fps / serial_fps:.0%} of the serial bound" if serial_fps else "")
+            + (
+                f", {steady_fps / naive_steady_fps:.2f}x naive without its start-up "
+                f"(imports + model: {med(R['naive']['start_times']):.1f} s; "
+                f"{naive_steady_fps:.2f} frames/s)"
+                if naive_fps
+                else ""
+            )
+        )
         if device == "cpu":
-            print(f"  (once per machine and model: building it through open_clip and caching "
-                  f"the trace took {m['build_and_trace']:.1f} s, in the first actor to start)")
+            print(
+                f"  (once per machine and model: building it through open_clip and caching "
+                f"the trace took {m['build_and_trace']:.1f} s, in the first actor to start)"
+            )
     long_fps = None
     if "pipeline:long" in R:
         q = R["pipeline:long"]
         long_fps = q["frames"] / med(q["times"])
-        print(f"  one call over {long_seconds / 60:.0f} minutes of video ({q['frames']} frames, "
-              f"the cold start paid once, as in a run over a real archive): "
-              f"{long_fps:.2f} frames/s"
-              + (f" = {long_fps / serial_fps:.0%} of the serial bound" if serial_fps else "")
-              + (f", {long_fps / naive_steady_fps:.2f}x naive without its start-up"
-                 if naive_fps else ""))
+        print(
+            f"  one call over {long_seconds / 60:.0f} minutes of video ({q['frames']} frames, "
+            f"the cold start paid once, as in a run over a real archive): "
+            f"{long_fps:.2f} frames/s"
+            + (f" = {long_fps / serial_fps:.0%} of the serial bound" if serial_fps else "")
+            + (
+                f", {long_fps / naive_steady_fps:.2f}x naive without its start-up"
+                if naive_fps
+                else ""
+            )
+        )
     noop = med(p["noop_times"]) if p.get("noop_times") else None
     if noop is not None:
-        print(f"no-op re-run (same output, nothing decoded): {noop * 1000:.1f} ms against "
-              f"{full_run:.1f} s for the full run = {noop / full_run:.3%}")
+        print(
+            f"no-op re-run (same output, nothing decoded): {noop * 1000:.1f} ms against "
+            f"{full_run:.1f} s for the full run = {noop / full_run:.3%}"
+        )
     rss_ratio = None
     if len(mem_videos) == 2:
         a, b = (R[f"memory:{v['video_id']}"] for v in mem_videos)
         rss_ratio = b["peak_pss_mb"] / a["peak_pss_mb"]
-        print(f"pipeline peak memory (sampling every {args.memory_interval:g} s): "
-              f"{mem_videos[0]['duration']:.0f} s video "
-              f"{a['peak_pss_mb']:.0f} MB ({a['frames']} frames, {a['peak_procs']} processes); "
-              f"{mem_videos[1]['duration']:.0f} s video {b['peak_pss_mb']:.0f} MB "
-              f"({b['frames']} frames, {b['peak_procs']} processes) -> {rss_ratio:.3f}x; "
-              f"largest process (the CLIP actor) {a['peak_single_mb']:.0f} vs "
-              f"{b['peak_single_mb']:.0f} MB; {b['frames'] / med(b['times']):.2f} frames/s "
-              f"on the long one")
+        print(
+            f"pipeline peak memory (sampling every {args.memory_interval:g} s): "
+            f"{mem_videos[0]['duration']:.0f} s video "
+            f"{a['peak_pss_mb']:.0f} MB ({a['frames']} frames, {a['peak_procs']} processes); "
+            f"{mem_videos[1]['duration']:.0f} s video {b['peak_pss_mb']:.0f} MB "
+            f"({b['frames']} frames, {b['peak_procs']} processes) -> {rss_ratio:.3f}x; "
+            f"largest process (the CLIP actor) {a['peak_single_mb']:.0f} vs "
+            f"{b['peak_single_mb']:.0f} MB; {b['frames'] / med(b['times']):.2f} frames/s "
+            f"on the long one"
+        )
     rescore_s = None
     if "rescore" in R:
         rs = R["rescore"]
         rescore_s = med(rs["times"])
         scale = 1_000_000 / rs["rows"]
-        print(f"re-scoring {rs['rows']:,} stored embeddings x {rs['tags']} tags with "
-              f"score_embeddings in chunks of {rs['chunk']:,}: {rescore_s:.1f} s"
-              + (f" (x{scale:g} -> {rescore_s * scale:.1f} s for 1M)" if scale != 1 else "")
-              + f"; peak {rs['peak_pss_mb']:.0f} MB (the 1M x 512 embeddings are 2 GB)")
+        print(
+            f"re-scoring {rs['rows']:,} stored embeddings x {rs['tags']} tags with "
+            f"score_embeddings in chunks of {rs['chunk']:,}: {rescore_s:.1f} s"
+            + (f" (x{scale:g} -> {rescore_s * scale:.1f} s for 1M)" if scale != 1 else "")
+            + f"; peak {rs['peak_pss_mb']:.0f} MB (the 1M x 512 embeddings are 2 GB)"
+        )
         rescore_s *= scale
     wall = time.perf_counter() - started
     print(f"\nbenchmark: {wall:.0f} s wall, {cpu_total:.0f} CPU-s in the measurements")
@@ -869,9 +1191,15 @@ def report(R: dict, args, *, quick, device, cpus, batch_size, modes, decode_mode
 
     summary = {
         "date": _dt.datetime.now().astimezone().isoformat(timespec="seconds"),
-        "quick": quick, "cores": cpus, "device": device, "torch": torch.__version__,
-        "model": args.model, "batch_size": batch_size, "mode": pipe_mode,
-        "videos": len(videos), "video_seconds": round(video_seconds, 1),
+        "quick": quick,
+        "cores": cpus,
+        "device": device,
+        "torch": torch.__version__,
+        "model": args.model,
+        "batch_size": batch_size,
+        "mode": pipe_mode,
+        "videos": len(videos),
+        "video_seconds": round(video_seconds, 1),
         "pipeline_fps": r3(pipeline_fps),
         "pipeline_fps_excl_actor_start": r3(steady_fps),
         "pipeline_fps_incl_ray_start": r3(cold_fps),
@@ -882,17 +1210,19 @@ def report(R: dict, args, *, quick, device, cpus, batch_size, modes, decode_mode
         "serial_bound_fps": r3(serial_fps),
         "ratio_vs_naive": r3(pipeline_fps / naive_fps) if naive_fps else None,
         "ratio_vs_serial_bound": r3(pipeline_fps / serial_fps) if serial_fps else None,
-        "ratio_vs_serial_bound_excl_actor_start":
-            r3(steady_fps / serial_fps) if serial_fps and steady_fps else None,
+        "ratio_vs_serial_bound_excl_actor_start": r3(steady_fps / serial_fps)
+        if serial_fps and steady_fps
+        else None,
         "pipeline_fps_long": r3(long_fps),
         "long_video_seconds": round(long_seconds, 1),
-        "ratio_vs_serial_bound_long": r3(long_fps / serial_fps) if long_fps and serial_fps
+        "ratio_vs_serial_bound_long": r3(long_fps / serial_fps)
+        if long_fps and serial_fps
         else None,
-        "ratio_vs_naive_long": r3(long_fps / naive_steady_fps) if long_fps and naive_fps
-        else None,
+        "ratio_vs_naive_long": r3(long_fps / naive_steady_fps) if long_fps and naive_fps else None,
         "naive_fps_excl_start": r3(naive_steady_fps),
-        "ratio_vs_naive_excl_start":
-            r3(steady_fps / naive_steady_fps) if naive_fps and steady_fps else None,
+        "ratio_vs_naive_excl_start": r3(steady_fps / naive_steady_fps)
+        if naive_fps and steady_fps
+        else None,
         "actor_start_seconds": r3(actor),
         "encoder_build_and_trace_seconds": r3(R["model"]["build_and_trace"]),
         "ray_start_seconds": r3(p["ray_start"]),
@@ -911,7 +1241,8 @@ def report(R: dict, args, *, quick, device, cpus, batch_size, modes, decode_mode
             summary[f"pipeline_fps_{mode}"] = r3(q["frames"] / med(q["times"]))
             if mode in serial:
                 summary[f"ratio_vs_serial_bound_{mode}"] = r3(
-                    q["frames"] / med(q["times"]) / serial[mode])
+                    q["frames"] / med(q["times"]) / serial[mode]
+                )
     print(json.dumps(summary))
 
 

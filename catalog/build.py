@@ -24,11 +24,23 @@ from reelcat.tagging.vocabulary import Vocabulary
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 # In dependency order; each file is one idempotent CREATE OR REPLACE.
-_OBJECTS = ("vocabulary", "thresholds", "segments", "video_tags",
-            "video_summaries", "tag_frequencies", "moderation_timeline",
-            "moderation_segments", "video_risk", "review_queue", "labels_final",
-            "named_group_labels", "macro_video_summary", "macro_timeline",
-            "macro_similar_frames")
+_OBJECTS = (
+    "vocabulary",
+    "thresholds",
+    "segments",
+    "video_tags",
+    "video_summaries",
+    "tag_frequencies",
+    "moderation_timeline",
+    "moderation_segments",
+    "video_risk",
+    "review_queue",
+    "labels_final",
+    "named_group_labels",
+    "macro_video_summary",
+    "macro_timeline",
+    "macro_similar_frames",
+)
 
 
 def sql(name: str) -> str:
@@ -45,26 +57,47 @@ def open_catalog(out: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConn
     return con
 
 
-def build_catalog(out: str | Path, *, model_id: str, sampling_id: str, vocab: Vocabulary,
-                  vocabulary_id: str, interval_seconds: float) -> Path:
+def build_catalog(
+    out: str | Path,
+    *,
+    model_id: str,
+    sampling_id: str,
+    vocab: Vocabulary,
+    vocabulary_id: str,
+    interval_seconds: float,
+) -> Path:
     """(Re)build the catalogue file from the Parquet store; returns its path."""
     layout = Layout(Path(out).resolve())
     ensure_logs(layout)  # the logs' first (empty) files, so their views stay live
-    fd, tmp = tempfile.mkstemp(prefix=f".{layout.catalog.name}.", suffix=".building",
-                               dir=layout.out)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{layout.catalog.name}.", suffix=".building", dir=layout.out
+    )
     os.close(fd)
     os.unlink(tmp)  # DuckDB creates the file itself
     try:
         con = duckdb.connect(tmp)
         try:
-            define_views(con, layout, model_id=model_id, sampling_id=sampling_id,
-                         vocabulary_id=vocabulary_id)
-            con.execute(sql("catalog_settings"), {
-                "model_id": model_id, "sampling_id": sampling_id,
-                "vocabulary_id": vocabulary_id, "interval_seconds": interval_seconds})
-            con.register("vocabulary_rows", pa.Table.from_pylist(
-                [{"tag": t.name, "category": t.category, "prompts": list(t.prompts)}
-                 for t in vocab.tags]))
+            define_views(
+                con, layout, model_id=model_id, sampling_id=sampling_id, vocabulary_id=vocabulary_id
+            )
+            con.execute(
+                sql("catalog_settings"),
+                {
+                    "model_id": model_id,
+                    "sampling_id": sampling_id,
+                    "vocabulary_id": vocabulary_id,
+                    "interval_seconds": interval_seconds,
+                },
+            )
+            con.register(
+                "vocabulary_rows",
+                pa.Table.from_pylist(
+                    [
+                        {"tag": t.name, "category": t.category, "prompts": list(t.prompts)}
+                        for t in vocab.tags
+                    ]
+                ),
+            )
             for name in _OBJECTS:
                 con.execute(sql(name))
             con.execute("CHECKPOINT")

@@ -55,8 +55,8 @@ def _config(args: argparse.Namespace) -> Config:
 def cmd_run(args: argparse.Namespace) -> int:
     import dagster as dg
 
-    from orchestration.definitions import ALL_ASSETS
     from assets.resources import RayResource, ReelcatSettings
+    from orchestration.definitions import ALL_ASSETS
 
     cfg = _config(args)
     if not cfg.archive_roots:
@@ -64,14 +64,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     from reelcat.config import model_id
 
     print(f"reelcat: cataloguing {', '.join(map(str, cfg.archive_roots))} -> {cfg.output_dir}")
-    print(f"reelcat: model {model_id(cfg.model)}"
-          + ("  [RANDOM WEIGHTS: for throughput measurement only]"
-             if cfg.model.random_weights else ""))
+    print(
+        f"reelcat: model {model_id(cfg.model)}"
+        + (
+            "  [RANDOM WEIGHTS: for throughput measurement only]"
+            if cfg.model.random_weights
+            else ""
+        )
+    )
     settings = ReelcatSettings(
         config_file=str(Path(args.config).resolve()) if args.config else None,
-        archive_roots=[str(p) for p in cfg.archive_roots], output_dir=str(cfg.output_dir),
+        archive_roots=[str(p) for p in cfg.archive_roots],
+        output_dir=str(cfg.output_dir),
         random_weights=cfg.model.random_weights or None,
-        model_name=cfg.model.name, model_pretrained=cfg.model.pretrained,
+        model_name=cfg.model.name,
+        model_pretrained=cfg.model.pretrained,
         sampling_mode=cfg.sampling.mode,
     )
     started = time.perf_counter()
@@ -83,28 +90,37 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        meta = {k: v.value for k, v in mat.metadata.items()
-                if isinstance(v.value, (int, float, str)) and len(str(v.value)) < 60}
+        meta = {
+            k: v.value
+            for k, v in mat.metadata.items()
+            if isinstance(v.value, (int, float, str)) and len(str(v.value)) < 60
+        }
         print(f"  {mat.asset_key.to_user_string():<16} {meta}")
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                print(f"reelcat: step {event.step_key} failed: "
-                      f"{event.event_specific_data.error.message.strip()}", file=sys.stderr)
+                print(
+                    f"reelcat: step {event.step_key} failed: "
+                    f"{event.event_specific_data.error.message.strip()}",
+                    file=sys.stderr,
+                )
         return 1
     print(f"reelcat: done in {time.perf_counter() - started:.1f} s\n")
     from catalog.build import open_catalog
 
     con = open_catalog(cfg.output_dir)
     for name, about in con.execute(
-            "SELECT file_name, about FROM video_summaries ORDER BY file_name").fetchall():
+        "SELECT file_name, about FROM video_summaries ORDER BY file_name"
+    ).fetchall():
         print(f"  {name:<28} {about}")
     return 0
 
 
 def _strip(values: list[float]) -> str:
-    return "".join(BLOCKS[min(len(BLOCKS) - 1, int(round(v * (len(BLOCKS) - 1))))]
-                   if v == v else " " for v in values)
+    return "".join(
+        BLOCKS[min(len(BLOCKS) - 1, int(round(v * (len(BLOCKS) - 1))))] if v == v else " "
+        for v in values
+    )
 
 
 def cmd_about(args: argparse.Namespace) -> int:
@@ -113,8 +129,8 @@ def cmd_about(args: argparse.Namespace) -> int:
     cfg = _config(args)
     con = open_catalog(cfg.output_dir)
     row = con.execute(
-        "SELECT video_id, file_name, duration, about, top_tags FROM video_summary(?)",
-        [args.video]).fetchone()
+        "SELECT video_id, file_name, duration, about, top_tags FROM video_summary(?)", [args.video]
+    ).fetchone()
     if row is None:
         print(f"reelcat: no video {args.video!r} in the catalogue", file=sys.stderr)
         return 2
@@ -126,8 +142,8 @@ def cmd_about(args: argparse.Namespace) -> int:
     print(f"\n  timeline, {bins} bins of {duration / bins:.1f} s (peak smoothed score):")
     for tag in top:
         scores = con.execute(
-            "SELECT t, score FROM frame_tags WHERE video_id = ? AND tag = ? ORDER BY t",
-            [vid, tag]).fetchall()
+            "SELECT t, score FROM frame_tags WHERE video_id = ? AND tag = ? ORDER BY t", [vid, tag]
+        ).fetchall()
         peaks = [float("nan")] * bins
         for t, s in scores:
             b = min(bins - 1, int(t / duration * bins))
@@ -175,7 +191,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     rows = con.execute(
         "SELECT f.video_id, m.file_name, f.t, f.frame, f.embedding FROM frames f "
         "JOIN (SELECT video_id, min(file_name) AS file_name FROM manifest GROUP BY ALL) m "
-        "USING (video_id)").fetchall()
+        "USING (video_id)"
+    ).fetchall()
     if not rows:
         print("reelcat: the catalogue has no frames")
         return 1
@@ -187,8 +204,9 @@ def cmd_search(args: argparse.Namespace) -> int:
         vid, name, t, frame, _ = rows[i]
         path = layout.thumbnail(vid, frame)
         if not path.exists():
-            (thumb,) = con.execute("SELECT thumbnail FROM frames WHERE video_id = ? AND frame = ?",
-                                   [vid, frame]).fetchone()
+            (thumb,) = con.execute(
+                "SELECT thumbnail FROM frames WHERE video_id = ? AND frame = ?", [vid, frame]
+            ).fetchone()
             write_bytes_atomic(path, thumb)
         print(f"{sims[i]:6.3f}  {t:7.1f}  {name}  {path}")
     return 0
@@ -201,17 +219,22 @@ def cmd_review_queue(args: argparse.Namespace) -> int:
     con = open_catalog(cfg.output_dir)
     rows = con.execute(
         "SELECT position, file_name, decision, risk, time_ranges, evidence FROM review_queue "
-        "ORDER BY position").fetchall()
+        "ORDER BY position"
+    ).fetchall()
     to_review = sum(r[2] == "review" for r in rows)
-    print(f"{to_review} of {len(rows)} videos need review (riskiest first); "
-          f"{len(rows) - to_review} cleared\n")
+    print(
+        f"{to_review} of {len(rows)} videos need review (riskiest first); "
+        f"{len(rows) - to_review} cleared\n"
+    )
     for pos, name, decision, risk, ranges, evidence in rows:
         if decision == "clear" and not args.all:
             continue
         print(f"{pos:>4}. {name}  [{decision}, risk {risk:.2f}]")
         for r in ranges:
-            print(f"        {r['concept']:<12} {r['start']:7.1f}-{r['end']:<7.1f}s  peak "
-                  f"{r['peak']:.2f}  {cfg.output_dir / r['thumbnail'] if r['thumbnail'] else ''}")
+            print(
+                f"        {r['concept']:<12} {r['start']:7.1f}-{r['end']:<7.1f}s  peak "
+                f"{r['peak']:.2f}  {cfg.output_dir / r['thumbnail'] if r['thumbnail'] else ''}"
+            )
         if decision == "clear":
             print(f"        {evidence}")
     if not args.all and len(rows) > to_review:
@@ -223,8 +246,9 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
     from reelcat.moderation.step import stored_heatmap
 
     cfg = _config(args)
-    path = write_bytes_atomic(Path(args.png).resolve(),
-                              stored_heatmap(cfg, time_axis=args.time_axis))
+    path = write_bytes_atomic(
+        Path(args.png).resolve(), stored_heatmap(cfg, time_axis=args.time_axis)
+    )
     print(f"reelcat: wrote {path}")
     return 0
 
@@ -245,8 +269,10 @@ def cmd_review(args: argparse.Namespace) -> int:
         a = asked[i]
         q = a.question
         thumb = cfg.output_dir / a.thumbnail if a.thumbnail else "no thumbnail"
-        prompt = (f"[{i + 1}/{len(asked)}] Is this '{q.tag}'? {a.file_name} at {q.t:.1f} s "
-                  f"({q.reason}, score {q.score:.2f})\n    {thumb}\n> ")
+        prompt = (
+            f"[{i + 1}/{len(asked)}] Is this '{q.tag}'? {a.file_name} at {q.t:.1f} s "
+            f"({q.reason}, score {q.score:.2f})\n    {thumb}\n> "
+        )
         try:
             key = input(prompt).strip().lower()[:1]
         except EOFError:
@@ -266,15 +292,26 @@ def cmd_review(args: argparse.Namespace) -> int:
         if verdict is None:
             print("    keys: y n u s z q")
             continue
-        history.append(session.answer(q.video_id, q.t, q.tag, verdict,
-                                      source="audit" if q.reason == "audit" else "question"))
+        history.append(
+            session.answer(
+                q.video_id,
+                q.t,
+                q.tag,
+                verdict,
+                source="audit" if q.reason == "audit" else "question",
+            )
+        )
         i += 1
         stats = session.progress()["per_tag"].get(q.tag, {})
         precision = stats.get("precision")
-        print(f"    recorded; {stats.get('answered', 0)} answers about '{q.tag}'"
-              + (f", estimated precision {precision:.0%}" if precision is not None else ""))
-    print(f"reelcat: {len(history)} answers recorded; the catalogue re-scores on the next run "
-          "(or the Dagster sensor does it)")
+        print(
+            f"    recorded; {stats.get('answered', 0)} answers about '{q.tag}'"
+            + (f", estimated precision {precision:.0%}" if precision is not None else "")
+        )
+    print(
+        f"reelcat: {len(history)} answers recorded; the catalogue re-scores on the next run "
+        "(or the Dagster sensor does it)"
+    )
     return 0
 
 
@@ -284,8 +321,10 @@ def _archive_embeddings(cfg: Config):
     from catalog.build import open_catalog
 
     con = open_catalog(cfg.output_dir)
-    rows = con.execute("SELECT f.video_id, f.t, f.frame, f.embedding, n.file_name FROM frames f "
-                       "JOIN video_names n USING (video_id) ORDER BY 1, 2").fetchall()
+    rows = con.execute(
+        "SELECT f.video_id, f.t, f.frame, f.embedding, n.file_name FROM frames f "
+        "JOIN video_names n USING (video_id) ORDER BY 1, 2"
+    ).fetchall()
     emb = np.asarray([r[3] for r in rows], dtype=np.float32)
     return con, rows, emb
 
@@ -307,9 +346,11 @@ def cmd_groups(args: argparse.Namespace) -> int:
         for r in examples:
             wanted.setdefault(r[0], []).append(r[1])
         thumbs = export_thumbnails(layout, folder, wanted)
-        print(f"group {g.id}: {g.size} look-alike frames in {g.videos} videos "
-              f"(cohesion {g.cohesion:.2f}); naming it would label {p['accepted']} frames "
-              f"and ask about {p['uncertain']}")
+        print(
+            f"group {g.id}: {g.size} look-alike frames in {g.videos} videos "
+            f"(cohesion {g.cohesion:.2f}); naming it would label {p['accepted']} frames "
+            f"and ask about {p['uncertain']}"
+        )
         for r in examples:
             print(f"    {r[4]} at {r[1]:.1f} s  {cfg.output_dir / thumbs[(r[0], r[1])]}")
     if not groups:
@@ -328,13 +369,22 @@ def cmd_name_group(args: argparse.Namespace) -> int:
         raise VerdictError(f"no group {args.group}: `reelcat groups` lists them")
     import numpy as np
 
-    info = name_group(Layout(cfg.output_dir), groups[args.group], args.name, emb,
-                      [r[0] for r in rows], np.asarray([r[1] for r in rows]),
-                      load_vocabulary(cfg.vocabulary).names, reviewer=args.reviewer,
-                      confirmed=args.yes)
-    print(f"reelcat: '{args.name}' now labels {info['accepted']} frames; {info['uncertain']} "
-          "more are uncertain and will be asked about. Rebuild the catalogue (reelcat run) "
-          "to see it in named_group_labels.")
+    info = name_group(
+        Layout(cfg.output_dir),
+        groups[args.group],
+        args.name,
+        emb,
+        [r[0] for r in rows],
+        np.asarray([r[1] for r in rows]),
+        load_vocabulary(cfg.vocabulary).names,
+        reviewer=args.reviewer,
+        confirmed=args.yes,
+    )
+    print(
+        f"reelcat: '{args.name}' now labels {info['accepted']} frames; {info['uncertain']} "
+        "more are uncertain and will be asked about. Rebuild the catalogue (reelcat run) "
+        "to see it in named_group_labels."
+    )
     return 0
 
 
@@ -358,8 +408,9 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def build_parser() -> argparse.ArgumentParser:
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config",
-                        help="reelcat.yaml (default: ./reelcat.yaml or $REELCAT_CONFIG)")
+    common.add_argument(
+        "--config", help="reelcat.yaml (default: ./reelcat.yaml or $REELCAT_CONFIG)"
+    )
     common.add_argument("--out", help="output folder (overrides the config)")
     p = argparse.ArgumentParser(prog="reelcat", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
@@ -371,8 +422,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--archive", action="append", help="archive folder (repeatable)")
     run.add_argument("--model", help="open_clip model name")
     run.add_argument("--pretrained", help="open_clip pretrained tag or checkpoint path")
-    run.add_argument("--random-weights", action="store_true",
-                     help="random model weights: throughput measurement only")
+    run.add_argument(
+        "--random-weights",
+        action="store_true",
+        help="random model weights: throughput measurement only",
+    )
     run.add_argument("--sampling", choices=["auto", "interval", "keyframes", "scene"])
     run.set_defaults(func=cmd_run)
     about = command("about", "what a video is about")

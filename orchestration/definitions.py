@@ -18,8 +18,16 @@ from orchestration.jobs import refresh_job, rescore_job
 from orchestration.schedules import nightly_schedule
 from orchestration.sensors import verdict_sensor
 
-ALL_ASSETS = [video_manifest, video_frames, verdict_log, tag_adaptations, frame_tags,
-              video_summaries, video_risk, catalog_asset]
+ALL_ASSETS = [
+    video_manifest,
+    video_frames,
+    verdict_log,
+    tag_adaptations,
+    frame_tags,
+    video_summaries,
+    video_risk,
+    catalog_asset,
+]
 
 settings = ReelcatSettings()
 

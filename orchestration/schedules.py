@@ -23,7 +23,8 @@ def nightly_schedule(settings: ReelcatSettings) -> dg.ScheduleDefinition:
         name="nightly_refresh",
         job=refresh_job,
         cron_schedule=cfg.cron,
-        default_status=(dg.DefaultScheduleStatus.RUNNING if cfg.enabled
-                        else dg.DefaultScheduleStatus.STOPPED),
+        default_status=(
+            dg.DefaultScheduleStatus.RUNNING if cfg.enabled else dg.DefaultScheduleStatus.STOPPED
+        ),
         description="Keeps the catalogue current: only new or changed videos are decoded.",
     )

@@ -16,17 +16,23 @@ from reelcat.config import ConfigError
 from reelcat.storage.layout import GENESIS, Layout
 
 
-@dg.sensor(job=rescore_job, minimum_interval_seconds=30,
-           default_status=dg.DefaultSensorStatus.RUNNING,
-           description="Starts rescore_from_verdicts when the verdict log in the output "
-                       "folder has new answers (one run per new batch of files).")
+@dg.sensor(
+    job=rescore_job,
+    minimum_interval_seconds=30,
+    default_status=dg.DefaultSensorStatus.RUNNING,
+    description="Starts rescore_from_verdicts when the verdict log in the output "
+    "folder has new answers (one run per new batch of files).",
+)
 def verdict_sensor(context: dg.SensorEvaluationContext, settings: ReelcatSettings):
     try:
         folder = Layout(settings.load().output_dir).verdicts_dir
     except ConfigError as exc:
         return dg.SkipReason(f"no usable configuration: {exc}")
-    names = sorted(p.name for p in folder.glob("*.parquet") if p.name != GENESIS) \
-        if folder.exists() else []
+    names = (
+        sorted(p.name for p in folder.glob("*.parquet") if p.name != GENESIS)
+        if folder.exists()
+        else []
+    )
     new = [n for n in names if context.cursor is None or n > context.cursor]
     if not new:
         return dg.SkipReason("no new verdicts")

@@ -109,8 +109,12 @@ class Config(_Section):
         return v
 
 
-_SECTIONS = {"sampling": SamplingConfig, "model": ModelConfig, "ray": RayConfig,
-             "schedule": ScheduleConfig}
+_SECTIONS = {
+    "sampling": SamplingConfig,
+    "model": ModelConfig,
+    "ray": RayConfig,
+    "schedule": ScheduleConfig,
+}
 
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
@@ -132,8 +136,9 @@ def _merge(base: dict[str, Any], top: dict[str, Any]) -> dict[str, Any]:
     merged = dict(base)
     for key, value in top.items():
         if isinstance(value, dict):
-            merged[key] = _merge(merged.get(key) if isinstance(merged.get(key), dict) else {},
-                                 value)
+            merged[key] = _merge(
+                merged.get(key) if isinstance(merged.get(key), dict) else {}, value
+            )
         elif value is not None:
             merged[key] = value
     return merged
@@ -186,5 +191,6 @@ def load_config(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors()
         )
         raise ConfigError(
-            f"invalid reelcat configuration ({path or 'defaults'}): {problems}") from None
+            f"invalid reelcat configuration ({path or 'defaults'}): {problems}"
+        ) from None
     return _resolve_paths(cfg, base)

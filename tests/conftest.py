@@ -23,8 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 _SPY_DIR = Path(tempfile.mkdtemp(prefix="reelcat-ffmpeg-spy-"))
 FFMPEG_LOG = _SPY_DIR / "calls.log"
 _spy = _SPY_DIR / "ffmpeg"
-_spy.write_text(f'#!/bin/sh\necho "$*" >> {FFMPEG_LOG}\n'
-                f'exec {_resolve("ffmpeg", "_NO_ENV_")} "$@"\n')
+_spy.write_text(
+    f'#!/bin/sh\necho "$*" >> {FFMPEG_LOG}\nexec {_resolve("ffmpeg", "_NO_ENV_")} "$@"\n'
+)
 _spy.chmod(0o755)
 FFMPEG_LOG.touch()
 os.environ["REELCAT_FFMPEG"] = str(_spy)
@@ -43,20 +44,40 @@ def ffmpeg_calls() -> int:
     return len(FFMPEG_LOG.read_text().splitlines())
 
 
-def lavfi_video(path: Path, source: str, *, duration: float, rate: int = 25,
-                size: str = "320x240", gop: int | None = None, extra: list[str] | None = None
-                ) -> Path:
+def lavfi_video(
+    path: Path,
+    source: str,
+    *,
+    duration: float,
+    rate: int = 25,
+    size: str = "320x240",
+    gop: int | None = None,
+    extra: list[str] | None = None,
+) -> Path:
     """Encode an ffmpeg test source (testsrc2, color=...) into a real video file."""
-    codec = ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"] \
-        if path.suffix == ".webm" else ["-c:v", "libx264", "-preset", "ultrafast",
-                                         "-pix_fmt", "yuv420p"]
+    codec = (
+        ["-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8"]
+        if path.suffix == ".webm"
+        else ["-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p"]
+    )
     if gop:
         codec += ["-g", str(gop)]
     subprocess.run(
-        [ffmpeg_path(), "-v", "error", "-y", "-f", "lavfi",
-         "-i", f"{source}{':' if '=' in source else '='}size={size}:rate={rate}"
-               f":duration={duration}", *codec,
-         *(extra or []), str(path)], check=True)
+        [
+            ffmpeg_path(),
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"{source}{':' if '=' in source else '='}size={size}:rate={rate}:duration={duration}",
+            *codec,
+            *(extra or []),
+            str(path),
+        ],
+        check=True,
+    )
     return path
 
 
@@ -88,8 +109,7 @@ def ray_local():
     """One embedded Ray for the test session (several seconds to start on 2 cores)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False,
-             configure_logging=False)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield ray
     ray.shutdown()
 
@@ -101,18 +121,38 @@ def scripted_archive(tmp_path_factory) -> Path:
 
     root = tmp_path_factory.mktemp("scripted")
     videos = {
-        "beach_fire.mp4": [Shot("beach", 12), Shot("fire", 2, cutaway=True), Shot("beach", 9),
-                           Shot("forest", 7)],
+        "beach_fire.mp4": [
+            Shot("beach", 12),
+            Shot("fire", 2, cutaway=True),
+            Shot("beach", 9),
+            Shot("forest", 7),
+        ],
         "blood.mp4": [Shot("kitchen", 6), Shot("blood", 6), Shot("kitchen", 6)],
-        "spike.mp4": [Shot("snow field", 8), Shot("blood", 0.4, cutaway=True),
-                      Shot("snow field", 7.6)],
+        "spike.mp4": [
+            Shot("snow field", 8),
+            Shot("blood", 0.4, cutaway=True),
+            Shot("snow field", 7.6),
+        ],
         "city.mp4": [Shot("city at night", 10), Shot("road with cars", 10)],
         "sky_snow.mp4": [Shot("sky with clouds", 10), Shot("snow field", 10)],
     }
     for i, (name, shots) in enumerate(videos.items()):
         make_video(root / name, shots, size=(320, 180), fps=10, seed=i)
-    subprocess.run([ffmpeg_path(), "-v", "error", "-f", "lavfi", "-i", "sine=duration=2",
-                    "-c:a", "aac", str(root / "audio_only.mp4")], check=True)
+    subprocess.run(
+        [
+            ffmpeg_path(),
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "sine=duration=2",
+            "-c:a",
+            "aac",
+            str(root / "audio_only.mp4"),
+        ],
+        check=True,
+    )
     lavfi_video(root / "black.mp4", "color=c=black", duration=5, rate=10)
     return root
 
@@ -127,9 +167,12 @@ def materialize(archive: Path, out: Path, **settings):
     result = dg.materialize(
         ALL_ASSETS,
         resources={
-            "settings": ReelcatSettings(config_file=str(REPO / "reelcat.yaml"),
-                                        archive_roots=[str(archive)], output_dir=str(out),
-                                        **settings),
+            "settings": ReelcatSettings(
+                config_file=str(REPO / "reelcat.yaml"),
+                archive_roots=[str(archive)],
+                output_dir=str(out),
+                **settings,
+            ),
             "ray_cluster": RayResource(),
         },
     )

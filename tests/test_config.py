@@ -27,14 +27,18 @@ def test_defaults_are_the_real_model_for_real_users(tmp_path, monkeypatch):
 
 
 def test_env_then_overrides_take_precedence(tmp_path):
-    env = {"REELCAT_MODEL_NAME": "ViT-L-14", "REELCAT_SAMPLING_INTERVAL_SECONDS": "5",
-           "REELCAT_ARCHIVE_ROOTS": "/a:/b"}
+    env = {
+        "REELCAT_MODEL_NAME": "ViT-L-14",
+        "REELCAT_SAMPLING_INTERVAL_SECONDS": "5",
+        "REELCAT_ARCHIVE_ROOTS": "/a:/b",
+    }
     cfg = load_config(REPO / "reelcat.yaml", environ=env)
     assert cfg.model.name == "ViT-L-14"
     assert cfg.sampling.interval_seconds == 5.0
     assert [str(p) for p in cfg.archive_roots] == ["/a", "/b"]
-    cfg = load_config(REPO / "reelcat.yaml", environ=env,
-                      overrides={"sampling": {"interval_seconds": 3}})
+    cfg = load_config(
+        REPO / "reelcat.yaml", environ=env, overrides={"sampling": {"interval_seconds": 3}}
+    )
     assert cfg.sampling.interval_seconds == 3.0
 
 
@@ -70,8 +74,10 @@ def test_vocabulary_errors_say_what_is_wrong(tmp_path):
 
 def test_the_synthetic_vocabulary_asks_sensitive_content_to_hold_4_seconds():
     vocab = load_vocabulary(REPO / "reelcat" / "vocabularies" / "synthetic.yaml")
-    assert {t.name: t.min_seconds for t in vocab.tags if t.sensitive} == {"blood": 4.0,
-                                                                         "weapon": 4.0}
+    assert {t.name: t.min_seconds for t in vocab.tags if t.sensitive} == {
+        "blood": 4.0,
+        "weapon": 4.0,
+    }
     assert vocab.tag("beach").min_seconds == 0.0
 
 

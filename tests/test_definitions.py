@@ -11,19 +11,33 @@ from .conftest import REPO
 
 
 def test_definitions_validate_from_workspace():
-    proc = subprocess.run([sys.executable, "-m", "dagster", "definitions", "validate",
-                           "-w", str(REPO / "workspace.yaml")], cwd=REPO,
-                          capture_output=True, text=True)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "dagster",
+            "definitions",
+            "validate",
+            "-w",
+            str(REPO / "workspace.yaml"),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert proc.returncode == 0, proc.stdout + proc.stderr
 
 
 def test_definitions_load_without_the_model_stack():
     """Loading the code location (the UI, the daemon, every run) imports neither torch nor
     open_clip: only the processes that embed or build a text bank pay for them."""
-    code = ("import sys, orchestration.definitions\n"
-            "print(sorted(m for m in ('torch', 'open_clip') if m in sys.modules))")
-    out = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
-                         text=True, check=True).stdout.strip()
+    code = (
+        "import sys, orchestration.definitions\n"
+        "print(sorted(m for m in ('torch', 'open_clip') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.strip()
     assert out == "[]"
 
 
@@ -31,8 +45,10 @@ def test_asset_graph_is_pinned():
     from orchestration.definitions import defs
 
     graph = defs.resolve_asset_graph()
-    deps = {k.to_user_string(): sorted(d.to_user_string() for d in graph.get(k).parent_keys)
-            for k in graph.get_all_asset_keys()}
+    deps = {
+        k.to_user_string(): sorted(d.to_user_string() for d in graph.get(k).parent_keys)
+        for k in graph.get_all_asset_keys()
+    }
     learned = ["verdict_log", "video_frames"]
     scored = ["frame_tags", "tag_thresholds", "verdict_log", "video_frames"]
     assert deps == {
@@ -42,21 +58,44 @@ def test_asset_graph_is_pinned():
         "tag_adaptations": learned,
         "tag_thresholds": learned,
         "frame_tags": ["tag_adaptations", "video_frames"],
-        "tag_segments": scored, "video_tags": scored, "video_summaries": scored,
-        "moderation_timeline": scored, "moderation_segments": scored, "video_risk": scored,
-        "catalog": sorted([
-            "video_manifest", "video_frames", "verdict_log", "frame_tags", "tag_thresholds",
-            "tag_segments", "video_tags", "video_summaries", "moderation_timeline",
-            "moderation_segments", "video_risk"]),
+        "tag_segments": scored,
+        "video_tags": scored,
+        "video_summaries": scored,
+        "moderation_timeline": scored,
+        "moderation_segments": scored,
+        "video_risk": scored,
+        "catalog": sorted(
+            [
+                "video_manifest",
+                "video_frames",
+                "verdict_log",
+                "frame_tags",
+                "tag_thresholds",
+                "tag_segments",
+                "video_tags",
+                "video_summaries",
+                "moderation_timeline",
+                "moderation_segments",
+                "video_risk",
+            ]
+        ),
     }
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {
-        "video_manifest": "ingest", "video_frames": "ingest",
-        "verdict_log": "feedback", "tag_adaptations": "feedback", "tag_thresholds": "feedback",
+        "video_manifest": "ingest",
+        "video_frames": "ingest",
+        "verdict_log": "feedback",
+        "tag_adaptations": "feedback",
+        "tag_thresholds": "feedback",
         "frame_tags": "tagging",
-        "tag_segments": "summaries", "video_tags": "summaries", "video_summaries": "summaries",
-        "moderation_timeline": "moderation", "moderation_segments": "moderation",
-        "video_risk": "moderation", "catalog": "catalogue"}
+        "tag_segments": "summaries",
+        "video_tags": "summaries",
+        "video_summaries": "summaries",
+        "moderation_timeline": "moderation",
+        "moderation_segments": "moderation",
+        "video_risk": "moderation",
+        "catalog": "catalogue",
+    }
 
 
 def test_nightly_schedule_targets_the_refresh_job():
@@ -87,8 +126,7 @@ def test_verdict_sensor_watches_the_settings_resource_folder(tmp_path, monkeypat
         result = sensor(ctx)
         assert isinstance(result, dg.RunRequest)
         assert result.job_name in (None, "rescore_from_verdicts")
-        ctx2 = dg.build_sensor_context(instance=instance, cursor=ctx.cursor,
-                                       resources=resources)
+        ctx2 = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=resources)
         assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
 
 

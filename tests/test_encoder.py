@@ -40,13 +40,21 @@ def test_first_load_caches_a_trace_that_embeds_like_the_model(tmp_path, monkeypa
 def test_cached_encoder_loads_without_open_clip(tmp_path, monkeypatch):
     cfg = _tiny(tmp_path, monkeypatch)
     load_image_encoder(cfg)
-    code = ("import sys\n"
-            "from reelcat.config import load_config\n"
-            "from reelcat.ingest.encoder import load_image_encoder\n"
-            f"enc = load_image_encoder(load_config({str(REPO / 'reelcat.yaml')!r}).model)\n"
-            "print(type(enc.visual).__name__, 'open_clip' in sys.modules)\n")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         env={**os.environ}, cwd=REPO, check=True).stdout.split()
+    code = (
+        "import sys\n"
+        "from reelcat.config import load_config\n"
+        "from reelcat.ingest.encoder import load_image_encoder\n"
+        f"enc = load_image_encoder(load_config({str(REPO / 'reelcat.yaml')!r}).model)\n"
+        "print(type(enc.visual).__name__, 'open_clip' in sys.modules)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env={**os.environ},
+        cwd=REPO,
+        check=True,
+    ).stdout.split()
     assert out == ["RecursiveScriptModule", "False"]
 
 

@@ -36,8 +36,8 @@ def whole_log(out) -> list[dict]:
 
 def test_latest_verdict_wins_and_undo_is_a_newer_row(tmp_path):
     layout = Layout(tmp_path)
-    first, = append(layout, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "yes")])
-    second, = append(layout, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "no")])
+    (first,) = append(layout, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "yes")])
+    (second,) = append(layout, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "no")])
     assert [v["verdict"] for v in in_force(tmp_path)] == ["no"]
     append(layout, [Verdict("frame", "v1", 2.0, 2.0, "snow field", "undo", undoes=second)])
     assert [v["verdict_id"] for v in in_force(tmp_path)] == [first]
@@ -45,11 +45,13 @@ def test_latest_verdict_wins_and_undo_is_a_newer_row(tmp_path):
 
 
 def test_bad_verdicts_are_refused_and_nothing_is_written(tmp_path):
-    for bad in [Verdict("shot", "v1", 0, 0, "fire", "no"),
-                Verdict("segment", "v1", 0, 4, "fire", "no"),
-                Verdict("frame", "v1", 0, 0, "fire", "maybe"),
-                Verdict("frame", "v1", 5, 1, "fire", "no"),
-                Verdict("frame", "v1", 0, 0, "fire", "undo")]:
+    for bad in [
+        Verdict("shot", "v1", 0, 0, "fire", "no"),
+        Verdict("segment", "v1", 0, 4, "fire", "no"),
+        Verdict("frame", "v1", 0, 0, "fire", "maybe"),
+        Verdict("frame", "v1", 5, 1, "fire", "no"),
+        Verdict("frame", "v1", 0, 0, "fire", "undo"),
+    ]:
         with pytest.raises(VerdictError):
             append(Layout(tmp_path), [Verdict("frame", "v1", 0, 0, "fire", "yes"), bad])
     assert whole_log(tmp_path) == []
@@ -58,8 +60,9 @@ def test_bad_verdicts_are_refused_and_nothing_is_written(tmp_path):
 def test_question_queue_prefers_uncertain_diverse_items_and_audits(tmp_path):
     times = np.arange(20, dtype=float)
     scores = np.linspace(0.0, 0.95, 20).astype(np.float32)
-    videos = [VideoFrames(f"v{i}", 20.0, times, np.zeros(20, bool), {"fire": scores})
-              for i in range(3)]
+    videos = [
+        VideoFrames(f"v{i}", 20.0, times, np.zeros(20, bool), {"fire": scores}) for i in range(3)
+    ]
     rng = np.random.default_rng(0)
     embeddings = {(f"v{i}", t): rng.normal(size=8) for i in range(3) for t in times}
     for key, e in embeddings.items():
@@ -79,29 +82,36 @@ def test_question_queue_prefers_uncertain_diverse_items_and_audits(tmp_path):
             assert a is b or a.video_id != b.video_id or abs(a.t - b.t) >= 4.0
     # answered items are not asked again
     answered = {(q.video_id, round(q.t, 3), q.tag) for q in queue}
-    again = question_queue(videos, th, lambda v, t: embeddings[(v, t)], n=12, seed=1,
-                           answered=answered)
+    again = question_queue(
+        videos, th, lambda v, t: embeddings[(v, t)], n=12, seed=1, answered=answered
+    )
     assert not any((q.video_id, round(q.t, 3), q.tag) in answered for q in again)
     assert isinstance(queue[0], Question)
 
 
-def test_a_no_holds_through_a_full_rerun_and_rescoring_decodes_nothing(out, scripted_archive,
-                                                                      tmp_path):
+def test_a_no_holds_through_a_full_rerun_and_rescoring_decodes_nothing(
+    out, scripted_archive, tmp_path
+):
     out = copy_of(out, tmp_path)
     con = open_catalog(out)
-    vid, duration = con.execute("SELECT video_id, duration FROM video_summaries "
-                                "WHERE file_name = 'beach_fire.mp4'").fetchone()
+    vid, duration = con.execute(
+        "SELECT video_id, duration FROM video_summaries WHERE file_name = 'beach_fire.mp4'"
+    ).fetchone()
     con.close()
     append(Layout(out), [Verdict("video", vid, 0.0, duration, "beach", "no", source="button")])
     before = ffmpeg_calls()
     materialize(scripted_archive, out)  # the whole graph again
     assert ffmpeg_calls() == before  # verdicts re-score stored embeddings only
     con = open_catalog(out)
-    top, about = con.execute("SELECT top_tags, about FROM video_summaries WHERE video_id = ?",
-                             [vid]).fetchone()
+    top, about = con.execute(
+        "SELECT top_tags, about FROM video_summaries WHERE video_id = ?", [vid]
+    ).fetchone()
     assert "beach" not in top and "beach" not in about
-    labels = con.execute("SELECT count(*) FILTER (label), count(*) FROM labels_final "
-                         "WHERE video_id = ? AND tag = 'beach'", [vid]).fetchone()
+    labels = con.execute(
+        "SELECT count(*) FILTER (label), count(*) FROM labels_final "
+        "WHERE video_id = ? AND tag = 'beach'",
+        [vid],
+    ).fetchone()
     assert labels[0] == 0 and labels[1] > 0
     assert con.execute("SELECT count(*) FROM verdicts WHERE video_id = ?", [vid]).fetchone()[0] == 1
 
@@ -113,11 +123,14 @@ def test_learning_moves_the_answered_tag_and_reports_the_change(out, tmp_path):
     out = copy_of(out, tmp_path)
     cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(out)}, environ={})
     con = open_catalog(out)
-    rows = con.execute("SELECT f.video_id, f.t, n.file_name FROM frames f JOIN video_names n "
-                       "USING (video_id) WHERE n.file_name = 'sky_snow.mp4'").fetchall()
+    rows = con.execute(
+        "SELECT f.video_id, f.t, n.file_name FROM frames f JOIN video_names n "
+        "USING (video_id) WHERE n.file_name = 'sky_snow.mp4'"
+    ).fetchall()
     con.close()
-    verdicts = [Verdict("frame", v, t, t, "snow field", "yes" if t >= 10 else "no")
-                for v, t, _ in rows]
+    verdicts = [
+        Verdict("frame", v, t, t, "snow field", "yes" if t >= 10 else "no") for v, t, _ in rows
+    ]
     append(Layout(out), verdicts)
     changes = {c.tag: c for c in learn_from_verdicts(cfg).changes}
     change = changes["snow field"]
@@ -130,9 +143,24 @@ def test_terminal_review_records_answers_and_undo(out, tmp_path):
     out = copy_of(out, tmp_path)
     before = len(whole_log(out))
     proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "review", "--out", str(out), "-n", "5",
-         "--reviewer", "tester"], input="n\ny\nz\ns\nq\n", capture_output=True, text=True,
-        cwd=REPO, timeout=120)
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "review",
+            "--out",
+            str(out),
+            "-n",
+            "5",
+            "--reviewer",
+            "tester",
+        ],
+        input="n\ny\nz\ns\nq\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=120,
+    )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Is this '" in proc.stdout and "undone" in proc.stdout
     new = whole_log(out)[before:]
@@ -147,10 +175,13 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
 
     work = copy_of(out, tmp_path)
     con = open_catalog(work)
-    rows = con.execute("SELECT f.video_id, f.t, n.file_name, f.embedding FROM frames f "
-                       "JOIN video_names n USING (video_id) ORDER BY 1, 2").fetchall()
-    settings = con.execute("SELECT model_id, sampling_id, vocabulary_id, interval_seconds "
-                           "FROM catalog_settings").fetchone()
+    rows = con.execute(
+        "SELECT f.video_id, f.t, n.file_name, f.embedding FROM frames f "
+        "JOIN video_names n USING (video_id) ORDER BY 1, 2"
+    ).fetchall()
+    settings = con.execute(
+        "SELECT model_id, sampling_id, vocabulary_id, interval_seconds FROM catalog_settings"
+    ).fetchone()
     con.close()
     emb = np.asarray([r[3] for r in rows], dtype=np.float32)
     vids = [r[0] for r in rows]
@@ -164,18 +195,33 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     with pytest.raises(VerdictError, match="already a tag"):
         name_group(Layout(work), group, "fire", emb, vids, times, vocab.names)
     with pytest.raises(VerdictError, match="confirm"):
-        name_group(Layout(work), group, "night lights", emb, vids, times, vocab.names,
-                   max_without_confirm=2)
+        name_group(
+            Layout(work),
+            group,
+            "night lights",
+            emb,
+            vids,
+            times,
+            vocab.names,
+            max_without_confirm=2,
+        )
     info = name_group(Layout(work), group, "night lights", emb, vids, times, vocab.names)
     assert info["accepted"] >= 5
     members = [v for v in in_force(work) if v["tag"] == "night lights"]
     assert len(members) == group.size and all(v["source"] == "cluster" for v in members)
-    build_catalog(work, model_id=settings[0], sampling_id=settings[1], vocab=vocab,
-                  vocabulary_id=settings[2], interval_seconds=settings[3])
+    build_catalog(
+        work,
+        model_id=settings[0],
+        sampling_id=settings[1],
+        vocab=vocab,
+        vocabulary_id=settings[2],
+        interval_seconds=settings[3],
+    )
     con = open_catalog(work)
     labelled = con.execute(
         "SELECT n.file_name, l.t FROM named_group_labels l JOIN video_names n USING (video_id) "
-        "WHERE l.tag = 'night lights' AND l.status = 'accepted'").fetchall()
+        "WHERE l.tag = 'night lights' AND l.status = 'accepted'"
+    ).fetchall()
     assert len(labelled) == info["accepted"]
     in_city = sum(1 for name, t in labelled if name == "city.mp4" and t < 10.5)
     assert in_city / len(labelled) >= 0.8  # it spreads to look-alikes, not everywhere
@@ -195,8 +241,16 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     sims = emb @ centroid
     outsiders = set(np.flatnonzero(sims < band["accept"]).tolist()) - set(half.tolist())
     assert len(outsiders & set(big.members.tolist())) >= 2
-    name_group(Layout(work), other, "look-alike", emb, vids, times, vocab.names + ["night lights"],
-               confirmed=True)
+    name_group(
+        Layout(work),
+        other,
+        "look-alike",
+        emb,
+        vids,
+        times,
+        vocab.names + ["night lights"],
+        confirmed=True,
+    )
     cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(work)}, environ={})
     session = ReviewSession(cfg)
     band = session.thresholds["look-alike"]
@@ -208,8 +262,11 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     assert in_band and all((q.video_id, round(q.t, 3)) in outside for q in in_band)
     q = in_band[0]
     session.answer(q.video_id, q.t, "look-alike", "no")
-    assert [v["verdict"] for v in in_force(work) if v["tag"] == "look-alike"
-            and v["video_id"] == q.video_id and v["start"] == q.t] == ["no"]
+    assert [
+        v["verdict"]
+        for v in in_force(work)
+        if v["tag"] == "look-alike" and v["video_id"] == q.video_id and v["start"] == q.t
+    ] == ["no"]
     with pytest.raises(VerdictError, match="unknown tag"):
         session.answer(q.video_id, q.t, "look-alikes", "yes")
 
@@ -223,8 +280,13 @@ def test_probe_follows_answers_that_carry_across_videos():
     def unit(x):
         return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
 
-    bank = TextBank(["a", "b", "c"], unit(rng.normal(size=(3, 16))),
-                    unit(rng.normal(size=(2, 16))), np.ones((2, 3), bool), 14.0)
+    bank = TextBank(
+        ["a", "b", "c"],
+        unit(rng.normal(size=(3, 16))),
+        unit(rng.normal(size=(2, 16))),
+        np.ones((2, 3), bool),
+        14.0,
+    )
     look_yes, look_no = unit(rng.normal(size=16)), unit(rng.normal(size=16))
     yes = list(unit(look_yes + 0.3 * rng.normal(size=(6, 16))))
     no = list(unit(look_no + 0.3 * rng.normal(size=(6, 16))))
@@ -258,8 +320,11 @@ def test_threshold_follows_the_answers_where_they_are_and_the_model_elsewhere():
     plain = fit_threshold(np.array([0.9, 0.95]), np.array([0.05, 0.1]), 0.3, archive)
     assert plain == 0.3
     # one "no" at 0.35: now the answers prefer a cut above it, and it goes just above
-    assert 0.35 < fit_threshold(np.array([0.9, 0.95]), np.array([0.05, 0.1, 0.35]), 0.3,
-                                archive) < 0.45
+    assert (
+        0.35
+        < fit_threshold(np.array([0.9, 0.95]), np.array([0.05, 0.1, 0.35]), 0.3, archive)
+        < 0.45
+    )
     # people say the frames scored 0.45-0.65 are not the tag: the cut moves above them
     noes = np.linspace(0.45, 0.65, 9)
     above = fit_threshold(np.array([0.9, 0.95]), noes, 0.3, archive)

@@ -19,13 +19,23 @@ from .conftest import lavfi_video
 @pytest.fixture(scope="module")
 def gop_video(tmp_path_factory):
     """12 s at 25 fps with a keyframe every 2 s: keyframes and interval sampling differ."""
-    return lavfi_video(tmp_path_factory.mktemp("v") / "gop.mp4", "testsrc2", duration=12,
-                       size="640x360", gop=50)
+    return lavfi_video(
+        tmp_path_factory.mktemp("v") / "gop.mp4", "testsrc2", duration=12, size="640x360", gop=50
+    )
 
 
 def ffprobe_times(path, keyframes_only=False) -> list[float]:
-    cmd = [ffprobe_path(), "-v", "error", "-select_streams", "v:0", "-show_entries",
-           "frame=pts_time", "-of", "json"]
+    cmd = [
+        ffprobe_path(),
+        "-v",
+        "error",
+        "-select_streams",
+        "v:0",
+        "-show_entries",
+        "frame=pts_time",
+        "-of",
+        "json",
+    ]
     if keyframes_only:
         cmd[1:1] = ["-skip_frame", "nokey"]
     out = subprocess.run([*cmd, str(path)], capture_output=True, check=True).stdout
@@ -33,8 +43,9 @@ def ffprobe_times(path, keyframes_only=False) -> list[float]:
 
 
 def decode(path, mode, interval=2.0, start=0.0, duration=600.0, size=64):
-    return decode_chunk(Chunk("v", str(path), start, duration, 0), mode=mode,
-                        interval_seconds=interval, size=size)
+    return decode_chunk(
+        Chunk("v", str(path), start, duration, 0), mode=mode, interval_seconds=interval, size=size
+    )
 
 
 def test_interval_mode_takes_the_first_frame_of_every_bin(gop_video):
@@ -56,7 +67,8 @@ def test_auto_falls_back_to_interval_when_keyframes_are_sparse(gop_video):
     all_times = ffprobe_times(gop_video)
     expected = [min(t for t in all_times if t >= b * 0.5) for b in range(24)]
     assert decode(gop_video, "auto", interval=0.5).times.tolist() == pytest.approx(
-        expected, abs=1e-3)
+        expected, abs=1e-3
+    )
 
 
 def test_scene_mode_keeps_first_frame_and_timestamps_are_real_frames(gop_video):
@@ -73,12 +85,18 @@ def test_chunks_cover_the_video_and_give_the_same_frames(gop_video):
     pieces = [decode_chunk(c, mode="interval", interval_seconds=2.0, size=64) for c in chunks]
     whole = decode(gop_video, "interval")
     assert np.concatenate([p.times for p in pieces]).tolist() == pytest.approx(
-        whole.times.tolist(), abs=1e-3)
+        whole.times.tolist(), abs=1e-3
+    )
 
 
 def test_thumbnails_are_small_jpegs_at_the_requested_width(gop_video):
-    frames = decode_chunk(Chunk("v", str(gop_video), 0, 4, 0), mode="interval",
-                          interval_seconds=2.0, size=64, thumbnail_width=160)
+    frames = decode_chunk(
+        Chunk("v", str(gop_video), 0, 4, 0),
+        mode="interval",
+        interval_seconds=2.0,
+        size=64,
+        thumbnail_width=160,
+    )
     img = Image.open(io.BytesIO(frames.thumbnails[0]))
     assert img.format == "JPEG" and img.size == (160, 90)
 
@@ -95,9 +113,25 @@ def test_ffmpeg_preprocessing_matches_open_clip_transform(gop_video):
     sims = []
     for t, pixels in zip(frames.times, frames.pixels, strict=True):
         png = subprocess.run(
-            [ffmpeg_path(), "-v", "error", "-ss", f"{t:.3f}", "-i", str(gop_video),
-             "-frames:v", "1", "-f", "image2pipe", "-c:v", "png", "-"],
-            capture_output=True, check=True).stdout
+            [
+                ffmpeg_path(),
+                "-v",
+                "error",
+                "-ss",
+                f"{t:.3f}",
+                "-i",
+                str(gop_video),
+                "-frames:v",
+                "1",
+                "-f",
+                "image2pipe",
+                "-c:v",
+                "png",
+                "-",
+            ],
+            capture_output=True,
+            check=True,
+        ).stdout
         reference = model.preprocess(Image.open(io.BytesIO(png)).convert("RGB"))
         a = model.images.embed_tensor(reference.unsqueeze(0))[0]
         b = model.images.embed_pixels(pixels[None])[0]

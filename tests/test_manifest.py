@@ -13,8 +13,14 @@ from .conftest import lavfi_video
 
 def test_scan_finds_videos_recursively_and_ignores_other_files(small_archive):
     names = sorted(p.name for p in scan_roots([small_archive]))
-    assert names == ["bars.mp4", "empty.mp4", "notes.mp4", "red.webm", "testsrc.mp4",
-                     "truncated.mp4"]
+    assert names == [
+        "bars.mp4",
+        "empty.mp4",
+        "notes.mp4",
+        "red.webm",
+        "testsrc.mp4",
+        "truncated.mp4",
+    ]
 
 
 def test_missing_root_is_an_error(tmp_path):
@@ -40,8 +46,21 @@ def test_rotated_video_reports_rotation_and_display_size(tmp_path):
 
     from reelcat.tools import ffmpeg_path
 
-    subprocess.run([ffmpeg_path(), "-v", "error", "-display_rotation", "90", "-i", str(src),
-                    "-c", "copy", str(rotated)], check=True)
+    subprocess.run(
+        [
+            ffmpeg_path(),
+            "-v",
+            "error",
+            "-display_rotation",
+            "90",
+            "-i",
+            str(src),
+            "-c",
+            "copy",
+            str(rotated),
+        ],
+        check=True,
+    )
     row = probe_video(rotated)
     assert row.rotation in (90, 270)
     assert (row.width, row.height) == (180, 320)

@@ -24,7 +24,8 @@ def test_configured_checkpoint_embeds_like_open_clip_loaded_directly():
     ours = ClipModel(cfg)
     open_clip.add_model_config(str(REPO / "reelcat/models/reelcat-tiny-clip.json"))
     model, _, preprocess = open_clip.create_model_and_transforms(
-        "reelcat-tiny-clip", pretrained=str(REPO / "reelcat/models/reelcat-tiny-clip.pt"))
+        "reelcat-tiny-clip", pretrained=str(REPO / "reelcat/models/reelcat-tiny-clip.pt")
+    )
     model.eval()
     rng = np.random.default_rng(0)
     pixels = rng.integers(0, 255, size=(4, 64, 64, 3), dtype=np.uint8)
@@ -33,8 +34,11 @@ def test_configured_checkpoint_embeds_like_open_clip_loaded_directly():
         direct = torch.nn.functional.normalize(direct, dim=-1).numpy()
         text = model.encode_text(open_clip.get_tokenizer("reelcat-tiny-clip")(["a beach"]))
     np.testing.assert_allclose(ours.images.embed_pixels(pixels), direct, atol=1e-5)
-    np.testing.assert_allclose(ours.embed_texts(["a beach"])[0],
-                               torch.nn.functional.normalize(text, dim=-1).numpy()[0], atol=1e-5)
+    np.testing.assert_allclose(
+        ours.embed_texts(["a beach"])[0],
+        torch.nn.functional.normalize(text, dim=-1).numpy()[0],
+        atol=1e-5,
+    )
 
 
 def test_missing_checkpoint_is_one_clear_error(tmp_path):
@@ -43,12 +47,15 @@ def test_missing_checkpoint_is_one_clear_error(tmp_path):
 
 
 def test_unreachable_weights_say_what_to_configure_and_never_fall_back():
-    code = ("from reelcat.tagging.model import ClipModel, ModelLoadError\n"
-            "from reelcat.config import ModelConfig\n"
-            "try:\n    ClipModel(ModelConfig())\nexcept ModelLoadError as e:\n    print(e)\n")
+    code = (
+        "from reelcat.tagging.model import ClipModel, ModelLoadError\n"
+        "from reelcat.config import ModelConfig\n"
+        "try:\n    ClipModel(ModelConfig())\nexcept ModelLoadError as e:\n    print(e)\n"
+    )
     env = dict(os.environ, HF_HUB_OFFLINE="1")  # no waiting on a hub this machine can't reach
-    proc = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120
+    )
     assert "could not load weights 'laion2b_s34b_b79k'" in proc.stdout
     assert "model.pretrained" in proc.stdout and "local path" in proc.stdout
 

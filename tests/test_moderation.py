@@ -8,21 +8,22 @@ import numpy as np
 from PIL import Image
 
 from catalog.build import open_catalog
-from reelcat.storage.layout import Layout
 from reelcat.pictures import NO_DATA_COLOUR, heatmap_layout, severity_colour
-
+from reelcat.storage.layout import Layout
 
 
 def test_six_seconds_of_blood_is_queued_with_a_range_covering_it(out):
     con = open_catalog(out)
     decision, ranges = con.execute(
-        "SELECT decision, time_ranges FROM review_queue WHERE file_name = 'blood.mp4'").fetchone()
+        "SELECT decision, time_ranges FROM review_queue WHERE file_name = 'blood.mp4'"
+    ).fetchone()
     assert decision == "review"
     blood = [r for r in ranges if r["concept"] == "blood"]
     assert blood and blood[0]["start"] <= 7.0 and blood[0]["end"] >= 11.0
     assert blood[0]["thumbnail"] and (out / blood[0]["thumbnail"]).exists()
-    (position,) = con.execute("SELECT position FROM review_queue WHERE file_name = "
-                              "'blood.mp4'").fetchone()
+    (position,) = con.execute(
+        "SELECT position FROM review_queue WHERE file_name = 'blood.mp4'"
+    ).fetchone()
     assert position == 1  # the riskiest video heads the queue
 
 
@@ -31,10 +32,12 @@ def test_a_single_high_scoring_frame_is_cleared(out):
     spike = con.execute(
         "SELECT g.score >= th.accept FROM frame_tags g JOIN video_names n USING (video_id) "
         "JOIN thresholds th USING (tag) WHERE n.file_name = 'spike.mp4' AND g.tag = 'blood' "
-        "AND g.t = 8.0").fetchone()
+        "AND g.t = 8.0"
+    ).fetchone()
     assert spike == (True,)  # the lone frame really scores as blood ...
     decision, evidence = con.execute(
-        "SELECT decision, evidence FROM video_risk WHERE file_name = 'spike.mp4'").fetchone()
+        "SELECT decision, evidence FROM video_risk WHERE file_name = 'spike.mp4'"
+    ).fetchone()
     assert decision == "clear"  # ... and the video is still cleared
     assert "no sensitive tag held" in evidence
 
@@ -48,8 +51,9 @@ def test_cleared_videos_are_listed_not_dropped(out):
 
 def test_heat_map_has_one_row_per_video_in_risk_order(out):
     con = open_catalog(out)
-    order = [n for (n,) in con.execute(
-        "SELECT file_name FROM review_queue ORDER BY position").fetchall()]
+    order = [
+        n for (n,) in con.execute("SELECT file_name FROM review_queue ORDER BY position").fetchall()
+    ]
     png = Image.open(out / "pictures" / "heatmap.png").convert("RGB")
     layout = heatmap_layout(len(order), 48)
     pixels = np.asarray(png)
@@ -60,8 +64,9 @@ def test_heat_map_has_one_row_per_video_in_risk_order(out):
         return tuple(int(c) for c in pixels[y, x])
 
     assert order[0] == "blood.mp4"
-    peak = con.execute("SELECT max(severity) FROM moderation_timeline WHERE file_name = "
-                       "'blood.mp4'").fetchone()[0]
+    peak = con.execute(
+        "SELECT max(severity) FROM moderation_timeline WHERE file_name = 'blood.mp4'"
+    ).fetchone()[0]
     row0 = [cell(0, j) for j in range(48)]
     assert severity_colour(peak) in row0  # the blood row shows its peak severity colour
     black = order.index("black.mp4")
@@ -89,7 +94,7 @@ def weapon_video(name, scores_from_8):
     from reelcat.tagging.scores import VideoFrames
 
     scores = np.full(20, 0.02, np.float32)
-    scores[8:8 + len(scores_from_8)] = scores_from_8
+    scores[8 : 8 + len(scores_from_8)] = scores_from_8
     return VideoFrames(name, 20.0, np.arange(20.0), np.zeros(20, bool), {"weapon": scores})
 
 
@@ -105,13 +110,18 @@ def test_a_sustained_needs_review_band_is_queued_a_brief_one_cleared():
     from reelcat.moderation.moderate import SUSTAINED_FRAMES
 
     # above review, never reaching the flag level
-    risk = moderate_weapon([weapon_video("held", [0.3] * SUSTAINED_FRAMES),
-                            weapon_video("brief", [0.3] * (SUSTAINED_FRAMES - 1))])
+    risk = moderate_weapon(
+        [
+            weapon_video("held", [0.3] * SUSTAINED_FRAMES),
+            weapon_video("brief", [0.3] * (SUSTAINED_FRAMES - 1)),
+        ]
+    )
     assert risk["held"]["decision"] == "review"
     assert risk["held"]["evidence"] == "weapon 8-11s peak 0.30 (needs review, held 3 frames)"
     assert risk["brief"]["decision"] == "clear"
-    assert risk["brief"]["evidence"] == ("nothing both strong and long enough: "
-                                         "weapon 8-10s peak 0.30 (needs review)")
+    assert risk["brief"]["evidence"] == (
+        "nothing both strong and long enough: weapon 8-10s peak 0.30 (needs review)"
+    )
 
 
 def test_min_seconds_clears_a_brief_flag_and_measures_a_weakly_seen_insert_whole():
@@ -119,14 +129,19 @@ def test_min_seconds_clears_a_brief_flag_and_measures_a_weakly_seen_insert_whole
     3 are listed as cleared with why, and queue without min_seconds; an insert seen
     strongly on 2 frames and weakly (above half the review level) on 3 more is one
     5-s segment, and queues."""
-    videos = [weapon_video("four", [0.9] * 4), weapon_video("three", [0.9] * 3),
-              weapon_video("weakly", [0.9, 0.9, 0.15, 0.15, 0.15])]
+    videos = [
+        weapon_video("four", [0.9] * 4),
+        weapon_video("three", [0.9] * 3),
+        weapon_video("weakly", [0.9, 0.9, 0.15, 0.15, 0.15]),
+    ]
     risk = moderate_weapon(videos, min_seconds={"weapon": 4.0})
     assert risk["four"]["decision"] == "review"
     assert risk["four"]["evidence"] == "weapon 8-12s peak 0.90 (flag)"
     assert risk["three"]["decision"] == "clear"
-    assert risk["three"]["evidence"] == ("nothing both strong and long enough: weapon 8-11s "
-                                         "peak 0.90 (flag, brief: 3 s of the 4 s asked)")
+    assert risk["three"]["evidence"] == (
+        "nothing both strong and long enough: weapon 8-11s "
+        "peak 0.90 (flag, brief: 3 s of the 4 s asked)"
+    )
     assert risk["weakly"]["decision"] == "review"
     assert risk["weakly"]["evidence"] == "weapon 8-13s peak 0.90 (flag)"
     assert moderate_weapon(videos)["three"]["decision"] == "review"
@@ -164,7 +179,8 @@ def test_raw_flags_count_a_frame_once_whatever_the_number_of_tags_on_it():
     scores[8:11] = 0.9  # blood and weapon both on frames 8-10, weapon alone on 15
     weapon = scores.copy()
     weapon[15] = 0.9
-    video = VideoFrames("both", 20.0, np.arange(20.0), np.zeros(20, bool),
-                        {"blood": scores, "weapon": weapon})
+    video = VideoFrames(
+        "both", 20.0, np.arange(20.0), np.zeros(20, bool), {"blood": scores, "weapon": weapon}
+    )
     th = {c: Threshold(c, 0.5, 0.2, "archive") for c in ("blood", "weapon")}
     assert moderate([video], th, ["blood", "weapon"], interval=1.0).raw_flagged_frames == 4

@@ -12,7 +12,8 @@ OUTPUT_PATH = re.compile(
     r"""video_risk)\.parquet|catalog\.duckdb|heatmap\.png|tag_frequencies\.png|"""
     r"""adaptation\.npz|['"]adaptation_id['"]|\.bank\.npz|"""
     r"""/\s*['"](frames|tags|text|summaries|moderation|feedback|pictures|thumbnails)['"]|"""
-    r"""['"](frames|tags|summaries|moderation|feedback|pictures|thumbnails)/(?!s['"])""")
+    r"""['"](frames|tags|summaries|moderation|feedback|pictures|thumbnails)/(?!s['"])"""
+)
 PRODUCT = ["reelcat", "assets", "catalog", "orchestration", "benchmarks"]
 OWNER = REPO / "reelcat" / "storage" / "layout.py"
 

@@ -184,8 +184,9 @@ def test_heatmap_rule_divides_the_queued_rows_from_the_cleared() -> None:
     x_mid = int(layout["left"] + layout["plot_width"] / 2)
     assert [image.getpixel((x_mid, y)) for y in seam] == [BACKGROUND, TEXT, BACKGROUND]
     assert image.getpixel((layout["left"] - 4, seam[1])) == TEXT  # the mark beside the grid
-    assert [_cell(image, layout, i, 1) for i in range(4)] == [severity_colour(v)
-                                                             for v in rows[:, 1]]
+    assert [_cell(image, layout, i, 1) for i in range(4)] == [
+        severity_colour(v) for v in rows[:, 1]
+    ]
 
 
 def test_heatmap_single_row_and_bins_in_order() -> None:

@@ -17,10 +17,17 @@ from .conftest import REPO, ffmpeg_calls, materialize
 
 def test_manifest_has_good_videos_and_error_rows(catalogued):
     out, _ = catalogued
-    rows = {r["path"].rsplit("/", 1)[-1]: r
-            for r in pq.read_table(out / "manifest.parquet").to_pylist()}
-    assert set(rows) == {"testsrc.mp4", "red.webm", "bars.mp4", "empty.mp4", "notes.mp4",
-                         "truncated.mp4"}
+    rows = {
+        r["path"].rsplit("/", 1)[-1]: r for r in pq.read_table(out / "manifest.parquet").to_pylist()
+    }
+    assert set(rows) == {
+        "testsrc.mp4",
+        "red.webm",
+        "bars.mp4",
+        "empty.mp4",
+        "notes.mp4",
+        "truncated.mp4",
+    }
     assert rows["testsrc.mp4"]["status"] == "ok"
     assert rows["testsrc.mp4"]["duration"] == pytest.approx(9.0, abs=0.05)
     assert (rows["testsrc.mp4"]["width"], rows["testsrc.mp4"]["height"]) == (320, 240)
@@ -35,9 +42,12 @@ def test_manifest_has_good_videos_and_error_rows(catalogued):
 def test_frames_follow_the_sampling_with_real_timestamps(catalogued):
     out, _ = catalogued
     con = open_catalog(out)
-    times = dict(con.execute(
-        "SELECT m.file_name, list(f.t ORDER BY f.t) FROM frames f JOIN manifest m USING (video_id) "
-        "GROUP BY ALL").fetchall())
+    times = dict(
+        con.execute(
+            "SELECT m.file_name, list(f.t ORDER BY f.t) FROM frames f JOIN manifest m USING (video_id) "
+            "GROUP BY ALL"
+        ).fetchall()
+    )
     # one frame per second (the bundled config): keyframes where dense enough (testsrc has
     # one every second), a full decode where not (bars: one keyframe every 2 s).
     assert times["testsrc.mp4"] == pytest.approx([float(i) for i in range(9)], abs=0.02)
@@ -48,7 +58,8 @@ def test_frames_follow_the_sampling_with_real_timestamps(catalogued):
     smallest, not_jpeg = con.execute(
         "SELECT min(octet_length(thumbnail)), "
         "count(*) FILTER (thumbnail[1:2] != '\\xFF\\xD8'::BLOB) "
-        "FROM frames").fetchone()
+        "FROM frames"
+    ).fetchone()
     assert smallest > 200 and not_jpeg == 0  # a real JPEG per frame
 
 
@@ -58,7 +69,8 @@ def test_every_frame_has_every_tag_with_model_and_vocabulary_ids(catalogued):
     vocab = load_vocabulary(REPO / "reelcat/vocabularies/synthetic.yaml")
     n_frames = con.execute("SELECT count(*) FROM frames").fetchone()[0]
     n_rows, n_vocab_ids, ranks = con.execute(
-        "SELECT count(*), count(DISTINCT vocabulary_id), max(rank) FROM frame_tags").fetchone()
+        "SELECT count(*), count(DISTINCT vocabulary_id), max(rank) FROM frame_tags"
+    ).fetchone()
     assert n_frames == 9 + 5 + 6
     assert n_rows == n_frames * len(vocab.tags)
     assert n_vocab_ids == 1 and ranks == len(vocab.tags)
@@ -89,8 +101,10 @@ def test_new_vocabulary_rescored_from_stored_embeddings(catalogued, small_archiv
     out = tmp_path / "out"
     shutil.copytree(catalogued[0], out)
     vocab = tmp_path / "two.yaml"
-    vocab.write_text("tags:\n  - {name: fire, prompts: [fire, flames]}\n"
-                     "  - {name: text slide, prompts: [text slide]}\n")
+    vocab.write_text(
+        "tags:\n  - {name: fire, prompts: [fire, flames]}\n"
+        "  - {name: text slide, prompts: [text slide]}\n"
+    )
     before = ffmpeg_calls()
     materialize(small_archive, out, vocabulary=str(vocab))
     assert ffmpeg_calls() == before
@@ -113,15 +127,21 @@ def test_moved_file_is_not_decoded_again(catalogued, small_archive, tmp_path):
 
 
 def run_cli(*args):
-    proc = subprocess.run([sys.executable, "-m", "orchestration.cli", *args], cwd=REPO,
-                          capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_cli_sql_prints_rows_read_only(catalogued):
     out, _ = catalogued
-    code, stdout, _ = run_cli("sql", "--out", str(out),
-                              "select tag, videos from tag_frequencies order by tag limit 3")
+    code, stdout, _ = run_cli(
+        "sql", "--out", str(out), "select tag, videos from tag_frequencies order by tag limit 3"
+    )
     assert code == 0
     assert "beach" in stdout and "blood" in stdout  # alphabetical first tags of the vocabulary
     code, _, stderr = run_cli("sql", "--out", str(out), "drop table tag_frequencies")

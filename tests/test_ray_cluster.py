@@ -17,16 +17,22 @@ pytestmark = pytest.mark.slow
 
 def frames_by_time(out):
     table = pq.read_table(next((out / "frames").rglob("*.parquet")).parent).to_pydict()
-    return {(v, round(t, 3)): np.asarray(e) for v, t, e in
-            zip(table["video_id"], table["t"], table["embedding"], strict=True)}
+    return {
+        (v, round(t, 3)): np.asarray(e)
+        for v, t, e in zip(table["video_id"], table["t"], table["embedding"], strict=True)
+    }
 
 
 def test_cluster_run_equals_embedded_run(small_archive, tmp_path, ray_local):
     embedded = tmp_path / "embedded"
     materialize(small_archive, embedded)
 
-    cluster = subprocess.Popen([sys.executable, str(REPO / "tests" / "ray_cluster.py")],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    cluster = subprocess.Popen(
+        [sys.executable, str(REPO / "tests" / "ray_cluster.py")],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         address = cluster.stdout.readline().strip()
         assert address.startswith("127.0.0.1:"), address
@@ -35,9 +41,24 @@ def test_cluster_run_equals_embedded_run(small_archive, tmp_path, ray_local):
         env = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         env["REELCAT_RAY_ADDRESS"] = address
         proc = subprocess.run(
-            [sys.executable, "-m", "orchestration.cli", "run", "--config",
-             str(REPO / "reelcat.yaml"), "--archive", str(small_archive), "--out",
-             str(on_cluster)], env=env, cwd=REPO, capture_output=True, text=True, timeout=300)
+            [
+                sys.executable,
+                "-m",
+                "orchestration.cli",
+                "run",
+                "--config",
+                str(REPO / "reelcat.yaml"),
+                "--archive",
+                str(small_archive),
+                "--out",
+                str(on_cluster),
+            ],
+            env=env,
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     finally:
         cluster.stdin.close()

@@ -27,8 +27,13 @@ def reference(emb, bank, rivals=2):
 
 def test_vectorised_scores_equal_the_definition():
     rng = np.random.default_rng(0)
-    bank = TextBank([f"t{i}" for i in range(9)], unit(rng.normal(size=(9, 16))),
-                    unit(rng.normal(size=(5, 16))), rng.random((5, 9)) < 0.5, 14.0)
+    bank = TextBank(
+        [f"t{i}" for i in range(9)],
+        unit(rng.normal(size=(9, 16))),
+        unit(rng.normal(size=(5, 16))),
+        rng.random((5, 9)) < 0.5,
+        14.0,
+    )
     emb = unit(rng.normal(size=(60, 16)))
     cosine, score = score_embeddings(emb, bank)
     np.testing.assert_allclose(cosine, emb @ bank.positives.T, atol=1e-6)
@@ -37,8 +42,13 @@ def test_vectorised_scores_equal_the_definition():
 
 def test_a_probe_moves_only_its_tag():
     rng = np.random.default_rng(1)
-    bank = TextBank([f"t{i}" for i in range(6)], unit(rng.normal(size=(6, 16))),
-                    unit(rng.normal(size=(3, 16))), np.ones((3, 6), bool), 14.0)
+    bank = TextBank(
+        [f"t{i}" for i in range(6)],
+        unit(rng.normal(size=(6, 16))),
+        unit(rng.normal(size=(3, 16))),
+        np.ones((3, 6), bool),
+        14.0,
+    )
     emb = unit(rng.normal(size=(40, 16)))
     cos_before, before = score_embeddings(emb, bank)
     probe = (0.3 * rng.normal(size=16)).astype(np.float32)
@@ -53,8 +63,13 @@ def test_a_strong_probe_leaves_no_score_undefined():
     """At a real CLIP's logit scale (100), a probe that lifts its tag a whole cosine unit
     above every other logit used to underflow the other tags' denominators to 0/0."""
     rng = np.random.default_rng(2)
-    bank = TextBank([f"t{i}" for i in range(6)], unit(rng.normal(size=(6, 16))),
-                    unit(rng.normal(size=(3, 16))), np.ones((3, 6), bool), 100.0)
+    bank = TextBank(
+        [f"t{i}" for i in range(6)],
+        unit(rng.normal(size=(6, 16))),
+        unit(rng.normal(size=(3, 16))),
+        np.ones((3, 6), bool),
+        100.0,
+    )
     d = unit(rng.normal(size=16))
     emb = unit(d + 0.1 * rng.normal(size=(40, 16)))
     _, before = score_embeddings(emb, bank)

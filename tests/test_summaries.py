@@ -12,8 +12,9 @@ from catalog.build import open_catalog
 
 
 def summary(con, name):
-    return con.execute("SELECT top_tags, about FROM video_summaries WHERE file_name = ?",
-                       [name]).fetchone()
+    return con.execute(
+        "SELECT top_tags, about FROM video_summaries WHERE file_name = ?", [name]
+    ).fetchone()
 
 
 def test_mostly_beach_video_is_beach_first_and_the_cutaway_stays_out_of_top3(out):
@@ -26,10 +27,13 @@ def test_mostly_beach_video_is_beach_first_and_the_cutaway_stays_out_of_top3(out
 
 def test_segments_start_and_end_within_one_sampling_interval(out):
     con = open_catalog(out)
-    beach = con.execute("SELECT start, \"end\" FROM segments WHERE file_name = 'beach_fire.mp4' "
-                        "AND tag = 'beach' ORDER BY start").fetchall()
-    forest = con.execute("SELECT start, \"end\" FROM segments WHERE file_name = 'beach_fire.mp4' "
-                         "AND tag = 'forest'").fetchall()
+    beach = con.execute(
+        "SELECT start, \"end\" FROM segments WHERE file_name = 'beach_fire.mp4' "
+        "AND tag = 'beach' ORDER BY start"
+    ).fetchall()
+    forest = con.execute(
+        "SELECT start, \"end\" FROM segments WHERE file_name = 'beach_fire.mp4' AND tag = 'forest'"
+    ).fetchall()
     assert len(beach) == 2
     for (start, end), (true_start, true_end) in zip(beach, [(0, 12), (14, 23)], strict=True):
         assert abs(start - true_start) <= 1.0 and abs(end - true_end) <= 1.0
@@ -46,15 +50,20 @@ def test_similar_frames_are_frames_of_the_same_concept(out):
 
 def test_tag_stats_have_idf_and_a_tag_in_every_video_weighs_nothing(out):
     con = open_catalog(out)
-    n = con.execute("SELECT count(*) FROM video_summaries WHERE frames > 0 AND "
-                    "about NOT LIKE 'only blank%'").fetchone()[0]
+    n = con.execute(
+        "SELECT count(*) FROM video_summaries WHERE frames > 0 AND about NOT LIKE 'only blank%'"
+    ).fetchone()[0]
     rows = con.execute("SELECT df, idf FROM video_tags").fetchall()
     for df, idf in rows:
         assert idf == pytest.approx(np.log(6 / df)) or idf == pytest.approx(np.log(n / df))
-    top3 = [t for (tags,) in con.execute("SELECT top_tags FROM video_summaries").fetchall()
-            for t in (tags or [])[:3]]
-    ubiquitous = {t for (t,) in con.execute(
-        "SELECT DISTINCT tag FROM video_tags WHERE ubiquitous").fetchall()}
+    top3 = [
+        t
+        for (tags,) in con.execute("SELECT top_tags FROM video_summaries").fetchall()
+        for t in (tags or [])[:3]
+    ]
+    ubiquitous = {
+        t for (t,) in con.execute("SELECT DISTINCT tag FROM video_tags WHERE ubiquitous").fetchall()
+    }
     assert not (set(top3) & ubiquitous)
 
 
@@ -66,11 +75,14 @@ def test_video_without_usable_frames_gets_a_summary_row_saying_so(out):
 
 def test_word_cloud_and_charts_are_real_non_empty_pictures(out):
     con = open_catalog(out)
-    (vid,) = con.execute("SELECT video_id FROM video_summaries WHERE file_name = "
-                         "'beach_fire.mp4'").fetchone()
-    for path in [out / "pictures" / "videos" / f"{vid}_cloud.png",
-                 out / "pictures" / "videos" / f"{vid}_tags.png",
-                 out / "pictures" / "tag_frequencies.png"]:
+    (vid,) = con.execute(
+        "SELECT video_id FROM video_summaries WHERE file_name = 'beach_fire.mp4'"
+    ).fetchone()
+    for path in [
+        out / "pictures" / "videos" / f"{vid}_cloud.png",
+        out / "pictures" / "videos" / f"{vid}_tags.png",
+        out / "pictures" / "tag_frequencies.png",
+    ]:
         img = Image.open(io.BytesIO(path.read_bytes()))
         assert img.format == "PNG" and img.size[0] >= 200
         assert np.asarray(img.convert("L")).std() > 5  # something is drawn
@@ -105,18 +117,25 @@ def test_tags_lists_the_vocabulary_with_df_and_thresholds(out):
 
 
 def test_dark_frames_with_content_are_evidence_but_fades_to_black_are_not():
-    from reelcat.synthetic.world import apply_nuisance, make_scene
     from reelcat.summaries.timeline import blank_frames
+    from reelcat.synthetic.world import apply_nuisance, make_scene
 
     # this fire scene is darker on average (0.05) than a 6% grey: still a fire
-    frames = {c: make_scene(c, np.random.default_rng(seed)).render(1.0, (160, 90))
-              for c, seed in (("fire", 2), ("city at night", 3), ("beach", 3))}
+    frames = {
+        c: make_scene(c, np.random.default_rng(seed)).render(1.0, (160, 90))
+        for c, seed in (("fire", 2), ("city at night", 3), ("beach", 3))
+    }
     frames["faded beach"] = apply_nuisance(frames["beach"], "fade", level=0.05)
     frames["black"] = np.zeros((90, 160, 3), np.uint8)
     px = np.stack(list(frames.values())).reshape(len(frames), -1) / 255.0
     blank = dict(zip(frames, blank_frames(px.mean(1), px.std(1)), strict=True))
-    assert blank == {"fire": False, "city at night": False, "beach": False,
-                     "faded beach": True, "black": True}
+    assert blank == {
+        "fire": False,
+        "city at night": False,
+        "beach": False,
+        "faded beach": True,
+        "black": True,
+    }
 
 
 def test_a_tag_in_every_video_weighs_zero_and_never_leads_a_summary():
@@ -127,10 +146,16 @@ def test_a_tag_in_every_video_weighs_zero_and_never_leads_a_summary():
     times = np.arange(10.0)
     high, low = np.full(10, 0.9, np.float32), np.zeros(10, np.float32)
     part = np.where(times < 4, 0.9, 0.0).astype(np.float32)  # 40% of the video
-    videos = [VideoFrames(f"v{i}", 10.0, times, np.zeros(10, bool),
-                          {"sky": high, "fire": part if i == 0 else low,
-                           "forest": low if i == 0 else part})
-              for i in range(3)]
+    videos = [
+        VideoFrames(
+            f"v{i}",
+            10.0,
+            times,
+            np.zeros(10, bool),
+            {"sky": high, "fire": part if i == 0 else low, "forest": low if i == 0 else part},
+        )
+        for i in range(3)
+    ]
     th = {t: Threshold(t, 0.5, 0.3, "test") for t in ("sky", "fire", "forest")}
     rows = summarise(videos, th, 1.0)
     sky = [r for r in rows["video_tags"] if r["tag"] == "sky"]

@@ -11,8 +11,8 @@ import pytest
 
 from reelcat.synthetic.archive import Shot, generate_archive, make_video
 from reelcat.synthetic.world import CONCEPTS, SENSITIVE_CONCEPTS, apply_nuisance, make_scene
-from reelcat.tools import ffmpeg_path, ffprobe_path
 from reelcat.tagging.vocabulary import load_vocabulary
+from reelcat.tools import ffmpeg_path, ffprobe_path
 
 ROOT = Path(__file__).resolve().parent.parent
 MODELS = ROOT / "reelcat" / "models"
@@ -229,8 +229,11 @@ def test_generate_archive_ground_truth_tiles_each_video(tmp_path):
 
 
 def _decoded(path: Path) -> np.ndarray:
-    raw = subprocess.run([ffmpeg_path(), "-v", "error", "-i", str(path), "-f", "rawvideo",
-                          "-pix_fmt", "gray", "-"], capture_output=True, check=True).stdout
+    raw = subprocess.run(
+        [ffmpeg_path(), "-v", "error", "-i", str(path), "-f", "rawvideo", "-pix_fmt", "gray", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
     return np.frombuffer(raw, np.uint8).reshape(-1, 90, 160).astype(np.float32)
 
 

@@ -27,10 +27,15 @@ def work(out, tmp_path):
 
 def video(out, name):
     con = open_catalog(out)
-    vid, duration = con.execute("SELECT video_id, duration FROM video_names WHERE file_name = ?",
-                                [name]).fetchall()[0]
-    times = [t for (t,) in con.execute("SELECT t FROM frames WHERE video_id = ? ORDER BY t",
-                                       [vid]).fetchall()]
+    vid, duration = con.execute(
+        "SELECT video_id, duration FROM video_names WHERE file_name = ?", [name]
+    ).fetchall()[0]
+    times = [
+        t
+        for (t,) in con.execute(
+            "SELECT t FROM frames WHERE video_id = ? ORDER BY t", [vid]
+        ).fetchall()
+    ]
     con.close()
     return vid, duration, times
 
@@ -46,8 +51,9 @@ def python_labels(out, vid) -> dict[float, bool]:
 def sql_labels(out, vid) -> dict[float, bool]:
     """What the catalogue says: labels_final."""
     con = open_catalog(out)
-    rows = con.execute("SELECT t, label FROM labels_final WHERE video_id = ? AND tag = ?",
-                       [vid, TAG]).fetchall()
+    rows = con.execute(
+        "SELECT t, label FROM labels_final WHERE video_id = ? AND tag = ?", [vid, TAG]
+    ).fetchall()
     con.close()
     return {float(t): bool(label) for t, label in rows}
 
@@ -98,11 +104,13 @@ def test_thresholds_keep_their_baseline_through_learning_rounds(work):
     assert baseline[TAG] != 0.5  # from the archive's percentiles
 
     def answer(frames):
-        append(layout, [Verdict("frame", vid, t, t, TAG, "yes" if t >= 10 else "no")
-                        for t in frames])
+        append(
+            layout, [Verdict("frame", vid, t, t, TAG, "yes" if t >= 10 else "no") for t in frames]
+        )
         report = learn_from_verdicts(cfg)
         return {c.tag: c for c in report.changes}[TAG], {
-            r["tag"]: r for r in pq.read_table(layout.thresholds).to_pylist()}
+            r["tag"]: r for r in pq.read_table(layout.thresholds).to_pylist()
+        }
 
     first, rows1 = answer(times[8:12])
     second, rows2 = answer(times[4:8] + times[12:16])
@@ -121,19 +129,26 @@ def test_only_the_current_adaptations_scores_are_kept_and_read(work, scripted_ar
     vid, _, times = video(work, "sky_snow.mp4")
     con = open_catalog(work)
     model_id, vocabulary_id = con.execute(
-        "SELECT model_id, vocabulary_id FROM catalog_settings").fetchall()[0]
+        "SELECT model_id, vocabulary_id FROM catalog_settings"
+    ).fetchall()[0]
     per_frame = con.execute("SELECT count(*) FROM frames").fetchall()[0][0]
     con.close()
     tags = len(load_vocabulary(REPO / "reelcat/vocabularies/synthetic.yaml").names)
     for round_ in (range(0, 20, 2), range(1, 20, 2)):
-        append(layout, [Verdict("frame", vid, times[i], times[i], TAG,
-                                "yes" if times[i] >= 10 else "no") for i in round_])
+        append(
+            layout,
+            [
+                Verdict("frame", vid, times[i], times[i], TAG, "yes" if times[i] >= 10 else "no")
+                for i in round_
+            ],
+        )
         materialize(scripted_archive, work)
         folders = sorted(p.name for p in layout.tags_root(model_id).iterdir())
         con = open_catalog(work)
         current, rows, ids = con.execute(
             "SELECT (SELECT vocabulary_id FROM catalog_settings), count(*), "
-            "count(DISTINCT vocabulary_id) FROM frame_tags").fetchall()[0]
+            "count(DISTINCT vocabulary_id) FROM frame_tags"
+        ).fetchall()[0]
         con.close()
         assert current.startswith(vocabulary_id + "+fb-")
         assert folders == [safe_name(current)]  # the plain scores and the older adaptation: gone

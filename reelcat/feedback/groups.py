@@ -22,6 +22,7 @@ from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import write_table
 from reelcat.storage.schemas import NAMED_GROUPS
 
+
 @dataclass
 class Group:
     id: int
@@ -42,8 +43,9 @@ def spherical_kmeans(emb: np.ndarray, k: int, seed: int = 0, iters: int = 25) ->
     for _ in range(1, k):
         d = 1.0 - np.max(emb @ np.asarray(centers).T, axis=1)
         p = np.clip(d, 0, None) ** 2
-        centers.append(emb[rng.choice(len(emb), p=p / p.sum())] if p.sum() > 0
-                       else emb[rng.integers(len(emb))])
+        centers.append(
+            emb[rng.choice(len(emb), p=p / p.sum())] if p.sum() > 0 else emb[rng.integers(len(emb))]
+        )
     c = np.asarray(centers)
     labels = np.zeros(len(emb), int)
     for _ in range(iters):
@@ -58,8 +60,15 @@ def spherical_kmeans(emb: np.ndarray, k: int, seed: int = 0, iters: int = 25) ->
     return labels
 
 
-def find_groups(emb: np.ndarray, video_ids: list[str], *, k: int | None = None,
-                min_size: int = 4, min_videos: int = 2, seed: int = 0) -> list[Group]:
+def find_groups(
+    emb: np.ndarray,
+    video_ids: list[str],
+    *,
+    k: int | None = None,
+    min_size: int = 4,
+    min_videos: int = 2,
+    seed: int = 0,
+) -> list[Group]:
     """Recurring look-alikes: clusters with enough members spread over several videos,
     tightest and largest first."""
     n = len(emb)
@@ -78,8 +87,9 @@ def find_groups(emb: np.ndarray, video_ids: list[str], *, k: int | None = None,
         n_videos = len(set(vids[members]))
         if n_videos < min_videos:
             continue
-        groups.append(Group(0, members, centroid, float((emb[members] @ centroid).mean()),
-                            n_videos))
+        groups.append(
+            Group(0, members, centroid, float((emb[members] @ centroid).mean()), n_videos)
+        )
     groups.sort(key=lambda g: -(g.size * g.cohesion))
     for i, g in enumerate(groups):
         g.id = i + 1
@@ -97,14 +107,26 @@ def preview(group: Group, emb: np.ndarray) -> dict:
     """How many frames the name would label (accepted) or ask about (uncertain)."""
     accept, review = thresholds_for(group, emb)
     sims = emb @ group.centroid
-    return {"accepted": int((sims >= accept).sum()),
-            "uncertain": int(((sims >= review) & (sims < accept)).sum()),
-            "accept": accept, "review": review}
+    return {
+        "accepted": int((sims >= accept).sum()),
+        "uncertain": int(((sims >= review) & (sims < accept)).sum()),
+        "accept": accept,
+        "review": review,
+    }
 
 
-def name_group(layout: Layout, group: Group, name: str, emb: np.ndarray, video_ids: list[str],
-               times: np.ndarray, existing_tags: list[str], reviewer: str = "anonymous",
-               max_without_confirm: int = 50, confirmed: bool = False) -> dict:
+def name_group(
+    layout: Layout,
+    group: Group,
+    name: str,
+    emb: np.ndarray,
+    video_ids: list[str],
+    times: np.ndarray,
+    existing_tags: list[str],
+    reviewer: str = "anonymous",
+    max_without_confirm: int = 50,
+    confirmed: bool = False,
+) -> dict:
     """Make `name` a tag from the group: members get "yes" verdicts, the prototype is
     stored for propagation. Refuses a name already in use, and a change of more than
     `max_without_confirm` frames unless confirmed."""
@@ -115,25 +137,53 @@ def name_group(layout: Layout, group: Group, name: str, emb: np.ndarray, video_i
         raise VerdictError(f"{name!r} is already a tag")
     info = preview(group, emb)
     if info["accepted"] > max_without_confirm and not confirmed:
-        raise VerdictError(f"naming this group {name!r} labels {info['accepted']} frames "
-                           f"(and asks about {info['uncertain']} more): confirm to go ahead")
+        raise VerdictError(
+            f"naming this group {name!r} labels {info['accepted']} frames "
+            f"(and asks about {info['uncertain']} more): confirm to go ahead"
+        )
     now = datetime.now(UTC)
-    row = {"tag": name, "centroid": group.centroid.astype(np.float32).tolist(),
-           "accept": info["accept"], "review": info["review"], "members": group.size,
-           "named_at": now}
-    write_table(pa.Table.from_pylist([row], schema=NAMED_GROUPS),
-                layout.named_groups_dir / f"{now.strftime('%Y%m%dT%H%M%S%f')}.parquet",
-                NAMED_GROUPS)
-    append(layout, [Verdict("frame", video_ids[i], float(times[i]), float(times[i]), name, "yes",
-                         reviewer=reviewer, source="cluster") for i in group.members])
+    row = {
+        "tag": name,
+        "centroid": group.centroid.astype(np.float32).tolist(),
+        "accept": info["accept"],
+        "review": info["review"],
+        "members": group.size,
+        "named_at": now,
+    }
+    write_table(
+        pa.Table.from_pylist([row], schema=NAMED_GROUPS),
+        layout.named_groups_dir / f"{now.strftime('%Y%m%dT%H%M%S%f')}.parquet",
+        NAMED_GROUPS,
+    )
+    append(
+        layout,
+        [
+            Verdict(
+                "frame",
+                video_ids[i],
+                float(times[i]),
+                float(times[i]),
+                name,
+                "yes",
+                reviewer=reviewer,
+                source="cluster",
+            )
+            for i in group.members
+        ],
+    )
     return info
 
 
 def load_named_groups(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
     """The groups people named, latest naming per tag (the `named_groups` view):
     {tag: {centroid, accept, review}}."""
-    return {tag: {"centroid": np.asarray(centroid, dtype=np.float32), "accept": accept,
-                  "review": review}
-            for tag, centroid, accept, review in con.execute(
-                "SELECT tag, centroid, accept, review FROM named_groups ORDER BY tag"
-            ).fetchall()}
+    return {
+        tag: {
+            "centroid": np.asarray(centroid, dtype=np.float32),
+            "accept": accept,
+            "review": review,
+        }
+        for tag, centroid, accept, review in con.execute(
+            "SELECT tag, centroid, accept, review FROM named_groups ORDER BY tag"
+        ).fetchall()
+    }

@@ -53,16 +53,18 @@ def examples_generalise(ex: Examples) -> bool:
     if ok.sum() < 4:
         return True  # (nearly) all from one video: nothing to check against
     agrees = label[ok] == label[np.argmax(sims[ok], axis=1)]
-    return all(agrees[side].mean() >= MIN_CROSS_VIDEO_AGREEMENT
-               for side in (label[ok], ~label[ok]) if side.any())
+    return all(
+        agrees[side].mean() >= MIN_CROSS_VIDEO_AGREEMENT
+        for side in (label[ok], ~label[ok])
+        if side.any()
+    )
 
 
 PROBE_L2 = 10.0  # pull of the probe toward the text embedding, against the answers
 PROBE_STEPS = 25
 
 
-def fit_probe(bank: TextBank, j: int, yes: list[np.ndarray], no: list[np.ndarray]
-              ) -> np.ndarray:
+def fit_probe(bank: TextBank, j: int, yes: list[np.ndarray], no: list[np.ndarray]) -> np.ndarray:
     """How far tag j's embedding moves to fit the answers: the probe d (cosine units)
     maximising sum log P(answer) - PROBE_L2 * |d|^2, with P(yes | e) = sigmoid(logit of
     the tag's current calibrated score + logit_scale * e @ d). Starting from the text
@@ -86,8 +88,7 @@ def fit_probe(bank: TextBank, j: int, yes: list[np.ndarray], no: list[np.ndarray
     return d.astype(np.float32)
 
 
-def adapt_bank(bank: TextBank, examples: dict[str, Examples],
-               accept: dict[str, float]) -> TextBank:
+def adapt_bank(bank: TextBank, examples: dict[str, Examples], accept: dict[str, float]) -> TextBank:
     """A copy of the bank in which each answered tag whose answers generalise (both
     sides, carrying across videos) and disagree with it somewhere (a "yes" under its
     accept level or a "no" at or above it) has its embedding moved by `fit_probe`; every
@@ -99,8 +100,7 @@ def adapt_bank(bank: TextBank, examples: dict[str, Examples],
         if not (ex is not None and ex.yes and ex.no and examples_generalise(ex)):
             continue
         level = accept.get(tag, 0.5)
-        if (_scores_of(bank, j, ex.yes).min() >= level
-                and _scores_of(bank, j, ex.no).max() < level):
+        if _scores_of(bank, j, ex.yes).min() >= level and _scores_of(bank, j, ex.no).max() < level:
             continue
         adapted = adapted.with_probe(j, fit_probe(bank, j, ex.yes, ex.no))
     return adapted
@@ -110,8 +110,9 @@ ANSWER_REACH = 0.05  # an answer speaks for archive frames within this score of 
 MODEL_VOICE = 1.0  # the model's own score counts as this many answers about each frame
 
 
-def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
-                  archive_scores: np.ndarray) -> float:
+def fit_threshold(
+    yes_scores: np.ndarray, no_scores: np.ndarray, default: float, archive_scores: np.ndarray
+) -> float:
     """The accept level with the best expected F1 over the archive.
 
     Each archive frame is "yes" with probability p: its calibrated score, corrected by
@@ -135,9 +136,10 @@ def fit_threshold(yes_scores: np.ndarray, no_scores: np.ndarray, default: float,
     said_yes = np.concatenate([np.ones(len(yes_scores)), np.zeros(len(no_scores))])
     p = np.empty(len(s))
     for i in range(0, len(s), 4096):  # (frames x answers) a block at a time
-        near = np.abs(s[i:i + 4096, None] - answered[None, :]) <= ANSWER_REACH
-        p[i:i + 4096] = (MODEL_VOICE * s[i:i + 4096] + near @ said_yes) / (
-            MODEL_VOICE + near.sum(axis=1))
+        near = np.abs(s[i : i + 4096, None] - answered[None, :]) <= ANSWER_REACH
+        p[i : i + 4096] = (MODEL_VOICE * s[i : i + 4096] + near @ said_yes) / (
+            MODEL_VOICE + near.sum(axis=1)
+        )
     # accepting the k highest-scored frames: expected F1 = 2 TP / (positives + k)
     expected_f1 = 2 * np.cumsum(p) / (p.sum() + np.arange(1, len(s) + 1))
     cut = float(np.clip(s[int(np.argmax(expected_f1))], 0.05, 0.95))
@@ -157,8 +159,12 @@ class Adaptation:
     answers: dict[str, int]  # tag -> yes/no answers
 
 
-def adapt(bank: TextBank, examples: dict[str, Examples], baseline_accept: dict[str, float],
-          archive: np.ndarray) -> Adaptation:
+def adapt(
+    bank: TextBank,
+    examples: dict[str, Examples],
+    baseline_accept: dict[str, float],
+    archive: np.ndarray,
+) -> Adaptation:
     """The whole learning rule: each answered tag moved by `adapt_bank`, then its accept
     level re-fitted by `fit_threshold` over `archive` (stored embeddings of a sample of
     the archive) scored with the moved bank. The product (reelcat.feedback.step) and the
@@ -173,12 +179,25 @@ def adapt(bank: TextBank, examples: dict[str, Examples], baseline_accept: dict[s
         answers[tag] = len(ex.yes) + len(ex.no)
         j = adapted.tags.index(tag)
         yes_s, no_s = (_scores_of(adapted, j, e) for e in (ex.yes, ex.no))
-        accept[tag] = fit_threshold(yes_s, no_s, baseline_accept.get(tag, 0.5),
-                                    scores[:, j] if scores is not None else np.zeros(0))
-    digest = hashlib.sha256(json.dumps(
-        {t: [len(examples[t].yes), len(examples[t].no),
-             round(float(np.sum(examples[t].yes)) + float(np.sum(examples[t].no)), 5)]
-         for t in sorted(answers)} | {"accept": accept}, sort_keys=True).encode()
+        accept[tag] = fit_threshold(
+            yes_s,
+            no_s,
+            baseline_accept.get(tag, 0.5),
+            scores[:, j] if scores is not None else np.zeros(0),
+        )
+    digest = hashlib.sha256(
+        json.dumps(
+            {
+                t: [
+                    len(examples[t].yes),
+                    len(examples[t].no),
+                    round(float(np.sum(examples[t].yes)) + float(np.sum(examples[t].no)), 5),
+                ]
+                for t in sorted(answers)
+            }
+            | {"accept": accept},
+            sort_keys=True,
+        ).encode()
     ).hexdigest()[:8]
     return Adaptation(f"fb-{digest}", adapted, accept, answers)
 

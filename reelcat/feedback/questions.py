@@ -31,8 +31,9 @@ class Question:
     priority: float
 
 
-def candidates(videos: list[VideoFrames], thresholds: dict[str, Threshold],
-               tags: list[str] | None = None) -> list[Question]:
+def candidates(
+    videos: list[VideoFrames], thresholds: dict[str, Threshold], tags: list[str] | None = None
+) -> list[Question]:
     out: list[Question] = []
     for v in videos:
         for tag, scores in v.scores.items():
@@ -52,15 +53,27 @@ def candidates(videos: list[VideoFrames], thresholds: dict[str, Threshold],
                 closeness = 1.0 - abs(float(scores[i]) - th.accept) / width
                 if closeness < -1.0 and not flicker[i]:
                     continue
-                out.append(Question(v.video_id, float(v.times[i]), tag, float(scores[i]),
-                                    "flicker" if flicker[i] else "uncertain",
-                                    closeness + (0.5 if flicker[i] else 0.0)))
+                out.append(
+                    Question(
+                        v.video_id,
+                        float(v.times[i]),
+                        tag,
+                        float(scores[i]),
+                        "flicker" if flicker[i] else "uncertain",
+                        closeness + (0.5 if flicker[i] else 0.0),
+                    )
+                )
     return sorted(out, key=lambda q: (-q.priority, q.video_id, q.t, q.tag))
 
 
-def pick_diverse(cands: list[Question], embedding_of, n: int, near_duplicate: float = 0.985,
-                 same_shot_seconds: float = 4.0,
-                 answered: set[tuple[str, float, str]] = frozenset()) -> list[Question]:
+def pick_diverse(
+    cands: list[Question],
+    embedding_of,
+    n: int,
+    near_duplicate: float = 0.985,
+    same_shot_seconds: float = 4.0,
+    answered: set[tuple[str, float, str]] = frozenset(),
+) -> list[Question]:
     """Greedy: best first, skipping items answered already or near-duplicates of a picked
     one about the same tag (the same shot a few seconds away, or embeddings almost equal)."""
     picked: list[Question] = []
@@ -74,37 +87,54 @@ def pick_diverse(cands: list[Question], embedding_of, n: int, near_duplicate: fl
         if e is None:
             continue
         same_tag = seen.setdefault(q.tag, [])
-        if any((v == q.video_id and abs(t - q.t) < same_shot_seconds)
-               or float(e @ o) >= near_duplicate for v, t, o in same_tag):
+        if any(
+            (v == q.video_id and abs(t - q.t) < same_shot_seconds) or float(e @ o) >= near_duplicate
+            for v, t, o in same_tag
+        ):
             continue
         picked.append(q)
         same_tag.append((q.video_id, q.t, e))
     return picked
 
 
-def audit_items(videos: list[VideoFrames], thresholds: dict[str, Threshold], n: int,
-                rng: np.random.Generator, tags: list[str] | None = None,
-                answered: set[tuple[str, float, str]] = frozenset()) -> list[Question]:
+def audit_items(
+    videos: list[VideoFrames],
+    thresholds: dict[str, Threshold],
+    n: int,
+    rng: np.random.Generator,
+    tags: list[str] | None = None,
+    answered: set[tuple[str, float, str]] = frozenset(),
+) -> list[Question]:
     """Accepted frames drawn uniformly at random: the unbiased sample for precision."""
-    pool = [(v.video_id, float(v.times[i]), tag, float(s[i]))
-            for v in videos for tag, s in v.scores.items()
-            if (tags is None or tag in tags) and tag in thresholds
-            for i in np.flatnonzero(s >= thresholds[tag].accept)
-            if (v.video_id, round(float(v.times[i]), 3), tag) not in answered]
+    pool = [
+        (v.video_id, float(v.times[i]), tag, float(s[i]))
+        for v in videos
+        for tag, s in v.scores.items()
+        if (tags is None or tag in tags) and tag in thresholds
+        for i in np.flatnonzero(s >= thresholds[tag].accept)
+        if (v.video_id, round(float(v.times[i]), 3), tag) not in answered
+    ]
     if not pool or n <= 0:
         return []
     idx = rng.choice(len(pool), size=min(n, len(pool)), replace=False)
     return [Question(*pool[i], "audit", 0.0) for i in sorted(idx)]
 
 
-def question_queue(videos: list[VideoFrames], thresholds: dict[str, Threshold],
-                   embedding_of, n: int = 20, seed: int = 0, tags: list[str] | None = None,
-                   answered: set[tuple[str, float, str]] = frozenset()) -> list[Question]:
+def question_queue(
+    videos: list[VideoFrames],
+    thresholds: dict[str, Threshold],
+    embedding_of,
+    n: int = 20,
+    seed: int = 0,
+    tags: list[str] | None = None,
+    answered: set[tuple[str, float, str]] = frozenset(),
+) -> list[Question]:
     """n questions: uncertain/flickering and diverse, with ~8% random audit items mixed in."""
     n_audit = max(1, round(n * AUDIT_SHARE)) if n >= 5 else 0
     rng = np.random.default_rng(seed)
-    main = pick_diverse(candidates(videos, thresholds, tags), embedding_of, n - n_audit,
-                        answered=answered)
+    main = pick_diverse(
+        candidates(videos, thresholds, tags), embedding_of, n - n_audit, answered=answered
+    )
     audit = audit_items(videos, thresholds, n_audit, rng, tags, answered)
     queue = list(main)
     # Audit items are spread through the queue, not bunched at the end.

@@ -39,7 +39,8 @@ def _nearest(times: np.ndarray, wanted: np.ndarray) -> np.ndarray:
     right = np.clip(np.searchsorted(times, wanted), 1, max(1, len(times) - 1))
     left = right - 1
     pick_right = np.abs(times[np.minimum(right, len(times) - 1)] - wanted) < np.abs(
-        times[left] - wanted)
+        times[left] - wanted
+    )
     return np.where(pick_right, np.minimum(right, len(times) - 1), left)
 
 
@@ -90,8 +91,10 @@ class ReviewSession:
             if not path.exists():
                 return
             table = pq.read_table(path, columns=["t", "embedding"]).to_pydict()
-            self._emb_cache[video_id] = (np.asarray(table["t"]),
-                                         np.asarray(table["embedding"], dtype=np.float32))
+            self._emb_cache[video_id] = (
+                np.asarray(table["t"]),
+                np.asarray(table["embedding"], dtype=np.float32),
+            )
 
     def embedding_of(self, video_id: str, t: float) -> np.ndarray | None:
         self._embeddings(video_id)
@@ -107,20 +110,33 @@ class ReviewSession:
         (the `frame_verdicts` rule); an undone answer asks the question again."""
         con = self.store()
         try:
-            return {(v, round(t, 3), tag) for v, t, tag in con.execute(
-                "SELECT video_id, t, tag FROM frame_verdicts").fetchall()}
+            return {
+                (v, round(t, 3), tag)
+                for v, t, tag in con.execute(
+                    "SELECT video_id, t, tag FROM frame_verdicts"
+                ).fetchall()
+            }
         finally:
             con.close()
 
     def questions(self, n: int = 20, tags: list[str] | None = None, seed: int = 0) -> list[Asked]:
-        queue = question_queue(self.videos, self.thresholds, self.embedding_of, n=n,
-                               seed=seed, tags=tags, answered=self.answered())
+        queue = question_queue(
+            self.videos,
+            self.thresholds,
+            self.embedding_of,
+            n=n,
+            seed=seed,
+            tags=tags,
+            answered=self.answered(),
+        )
         wanted: dict[str, list[float]] = {}
         for q in queue:
             wanted.setdefault(q.video_id, []).append(q.t)
         thumbs = export_thumbnails(self.layout, self.frames_folder, wanted)
-        return [Asked(q, self.names.get(q.video_id, q.video_id),
-                      thumbs.get((q.video_id, q.t))) for q in queue]
+        return [
+            Asked(q, self.names.get(q.video_id, q.video_id), thumbs.get((q.video_id, q.t)))
+            for q in queue
+        ]
 
     def validate(self, video_id: str, tag: str) -> None:
         if video_id not in self.names:
@@ -128,15 +144,36 @@ class ReviewSession:
         if tag not in self.vocab.names and tag not in self.group_tags:
             raise VerdictError(f"unknown tag {tag!r}")
 
-    def answer(self, video_id: str, t: float, tag: str, verdict: str, *,
-               scope: str = "frame", end: float | None = None, source: str = "question"
-               ) -> str:
+    def answer(
+        self,
+        video_id: str,
+        t: float,
+        tag: str,
+        verdict: str,
+        *,
+        scope: str = "frame",
+        end: float | None = None,
+        source: str = "question",
+    ) -> str:
         """Record one answer; returns its verdict id (for undo)."""
         self.validate(video_id, tag)
-        (vid,) = append(self.layout, [Verdict(
-            scope=scope, video_id=video_id, start=float(t), end=float(t if end is None else end),
-            tag=tag, verdict=verdict, reviewer=self.reviewer, model_id=self.model_id,
-            vocabulary_id=self.vocabulary_id, source=source)])
+        (vid,) = append(
+            self.layout,
+            [
+                Verdict(
+                    scope=scope,
+                    video_id=video_id,
+                    start=float(t),
+                    end=float(t if end is None else end),
+                    tag=tag,
+                    verdict=verdict,
+                    reviewer=self.reviewer,
+                    model_id=self.model_id,
+                    vocabulary_id=self.vocabulary_id,
+                    source=source,
+                )
+            ],
+        )
         return vid
 
     def log(self) -> list[dict]:
@@ -151,10 +188,24 @@ class ReviewSession:
         if not rows:
             raise VerdictError(f"no verdict {verdict_id!r} to undo")
         r = rows[0]
-        (vid,) = append(self.layout, [Verdict(
-            scope=r["scope"], video_id=r["video_id"], start=r["start"], end=r["end"],
-            tag=r["tag"], verdict="undo", reviewer=self.reviewer, model_id=self.model_id,
-            vocabulary_id=self.vocabulary_id, undoes=verdict_id, source=r["source"])])
+        (vid,) = append(
+            self.layout,
+            [
+                Verdict(
+                    scope=r["scope"],
+                    video_id=r["video_id"],
+                    start=r["start"],
+                    end=r["end"],
+                    tag=r["tag"],
+                    verdict="undo",
+                    reviewer=self.reviewer,
+                    model_id=self.model_id,
+                    vocabulary_id=self.vocabulary_id,
+                    undoes=verdict_id,
+                    source=r["source"],
+                )
+            ],
+        )
         return vid
 
     def progress(self) -> dict:

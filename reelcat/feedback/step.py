@@ -39,9 +39,11 @@ class Change:
     sampled: int
 
     def __str__(self) -> str:
-        return (f"'{self.tag}' threshold {self.accept_before:.2f} → {self.accept_after:.2f} "
-                f"after {self.answers} answers; {self.frames_before} → {self.frames_after} "
-                f"of {self.sampled} sampled frames accepted")
+        return (
+            f"'{self.tag}' threshold {self.accept_before:.2f} → {self.accept_after:.2f} "
+            f"after {self.answers} answers; {self.frames_before} → {self.frames_after} "
+            f"of {self.sampled} sampled frames accepted"
+        )
 
 
 @dataclass
@@ -66,8 +68,10 @@ def archive_sample(con: duckdb.DuckDBPyConnection, n: int = ARCHIVE_SAMPLE) -> n
     sample does not change between runs)."""
     ((total,),) = con.execute("SELECT count(*) FROM frames").fetchall()
     step = max(1, -(-total // n))
-    table = con.sql("SELECT embedding FROM frames WHERE hash(video_id, t) % $step = 0 "
-                    "ORDER BY video_id, t", params={"step": step}).to_arrow_table()
+    table = con.sql(
+        "SELECT embedding FROM frames WHERE hash(video_id, t) % $step = 0 ORDER BY video_id, t",
+        params={"step": step},
+    ).to_arrow_table()
     return embeddings(table.column("embedding"))
 
 
@@ -76,12 +80,18 @@ def labelled_examples(con: duckdb.DuckDBPyConnection) -> dict[str, Examples]:
     table = con.sql(
         "SELECT v.tag, v.verdict, v.video_id, f.embedding FROM frame_verdicts AS v "
         "JOIN frames AS f USING (video_id, t) WHERE v.verdict IN ('yes', 'no') "
-        "ORDER BY v.tag, v.video_id, v.t").to_arrow_table()
+        "ORDER BY v.tag, v.video_id, v.t"
+    ).to_arrow_table()
     emb = embeddings(table.column("embedding"))
     examples: dict[str, Examples] = {}
-    for i, (tag, verdict, video) in enumerate(zip(
-            table.column("tag").to_pylist(), table.column("verdict").to_pylist(),
-            table.column("video_id").to_pylist(), strict=True)):
+    for i, (tag, verdict, video) in enumerate(
+        zip(
+            table.column("tag").to_pylist(),
+            table.column("verdict").to_pylist(),
+            table.column("video_id").to_pylist(),
+            strict=True,
+        )
+    ):
         ex = examples.setdefault(tag, Examples([], [], [], []))
         getattr(ex, verdict).append(emb[i])
         getattr(ex, f"{verdict}_videos").append(video)
@@ -94,18 +104,19 @@ def learn_from_verdicts(cfg: Config) -> LearningReport:
     layout = Layout(cfg.output_dir)
     mid = model_id(cfg.model)
     base = text_bank(cfg, vocab)
-    con = open_store(layout, model_id=mid, sampling_id=cfg.sampling.id,
-                     vocabulary_id=vocab.id)
+    con = open_store(layout, model_id=mid, sampling_id=cfg.sampling.id, vocabulary_id=vocab.id)
     try:
         sample = archive_sample(con)
-        examples = {tag: ex for tag, ex in labelled_examples(con).items()
-                    if tag in vocab.names}
+        examples = {tag: ex for tag, ex in labelled_examples(con).items() if tag in vocab.names}
     finally:
         con.close()
     base_scores = score_embeddings(sample, base)[1] if len(sample) else None
     baseline = baseline_thresholds(
         {tag: base_scores[:, j] for j, tag in enumerate(base.tags)}
-        if base_scores is not None else {}, vocab)
+        if base_scores is not None
+        else {},
+        vocab,
+    )
     baseline_accept = {tag: b.accept for tag, b in baseline.items()}
     if not examples:
         remove_adaptation(layout)
@@ -124,6 +135,15 @@ def learn_from_verdicts(cfg: Config) -> LearningReport:
         if base_scores is not None:
             n_before = int((base_scores[:, j] >= baseline_accept[tag]).sum())
             n_after = int((after[:, j] >= accept).sum())
-        changes.append(Change(tag, adaptation.answers[tag], baseline_accept[tag], accept,
-                              n_before, n_after, len(sample)))
+        changes.append(
+            Change(
+                tag,
+                adaptation.answers[tag],
+                baseline_accept[tag],
+                accept,
+                n_before,
+                n_after,
+                len(sample),
+            )
+        )
     return LearningReport(changes, rows, adaptation.id)

@@ -62,8 +62,11 @@ def append(layout: Layout, verdicts: list[Verdict]) -> list[str]:
     if not rows:
         return []
     stamp = now.strftime("%Y%m%dT%H%M%S%f")
-    write_table(pa.Table.from_pylist(rows, schema=VERDICTS),
-                layout.verdicts_dir / f"{stamp}-{rows[0]['verdict_id'][:8]}.parquet", VERDICTS)
+    write_table(
+        pa.Table.from_pylist(rows, schema=VERDICTS),
+        layout.verdicts_dir / f"{stamp}-{rows[0]['verdict_id'][:8]}.parquet",
+        VERDICTS,
+    )
     return [r["verdict_id"] for r in rows]
 
 

@@ -7,7 +7,7 @@ An actor starts by loading the model; on CPU it loads a TorchScript trace of the
 tower cached per model id instead (`load_image_encoder`): that skips importing open_clip
 and torchvision (about 3 s here) and building the model (about 2 s for ViT-B-32), most
 of an actor's cold start, which every `embed_videos` call pays. The first actor on a
-machine builds the model through open_clip (`reelcat.model.ClipModel`, the one loading
+machine builds the model through open_clip (`reelcat.tagging.model.ClipModel`, the one loading
 path), traces its image tower, checks the trace against `encode_image`, and saves it;
 later actors load the file in a fraction of a second. The cache key covers the model id
 (checkpoint digest included), the architecture config and the torch and open_clip
@@ -57,8 +57,7 @@ class ImageEncoder:
 
     @cached_property
     def embed_dim(self) -> int:
-        return int(self.embed_tensor(torch.zeros(1, 3, self.image_size, self.image_size))
-                   .shape[1])
+        return int(self.embed_tensor(torch.zeros(1, 3, self.image_size, self.image_size)).shape[1])
 
     def pixels_to_tensor(self, pixels: np.ndarray) -> torch.Tensor:
         """(n, S, S, 3) uint8 from ffmpeg -> normalised (n, 3, S, S) float tensor."""
@@ -86,8 +85,12 @@ class ImageEncoder:
         if len(pixels) == 0:
             return np.zeros((0, self.embed_dim), dtype=np.float32)
         step = self.batch_size
-        return np.concatenate([self.embed_tensor(self.pixels_to_tensor(pixels[i : i + step]))
-                               for i in range(0, len(pixels), step)])
+        return np.concatenate(
+            [
+                self.embed_tensor(self.pixels_to_tensor(pixels[i : i + step]))
+                for i in range(0, len(pixels), step)
+            ]
+        )
 
 
 def cache_dir() -> Path:
@@ -103,9 +106,14 @@ def trace_path(cfg: ModelConfig) -> Path:
         open_clip_version = metadata.version("open_clip_torch")
     except metadata.PackageNotFoundError:
         open_clip_version = "?"
-    key = {"model": model_id(cfg), "torch": torch.__version__, "open_clip": open_clip_version,
-           "config": file_digest(cfg.config_file) if cfg.config_file
-           and os.path.isfile(cfg.config_file) else None}
+    key = {
+        "model": model_id(cfg),
+        "torch": torch.__version__,
+        "open_clip": open_clip_version,
+        "config": file_digest(cfg.config_file)
+        if cfg.config_file and os.path.isfile(cfg.config_file)
+        else None,
+    }
     digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()[:16]
     return cache_dir() / "encoders" / f"{cfg.name.replace('/', '_')}-{digest}.pt"
 
@@ -127,8 +135,9 @@ def load_image_encoder(cfg: ModelConfig) -> ImageEncoder:
                 warnings.simplefilter("ignore", FutureWarning)
                 visual = torch.jit.load(str(path), map_location="cpu", _extra_files=extra)
             meta = json.loads(extra["meta.json"])
-            return ImageEncoder(visual.eval(), meta["image_size"], meta["mean"], meta["std"],
-                                cfg.batch_size, device)
+            return ImageEncoder(
+                visual.eval(), meta["image_size"], meta["mean"], meta["std"], cfg.batch_size, device
+            )
         except (RuntimeError, ValueError, KeyError, OSError):
             path.unlink(missing_ok=True)  # unreadable: build and trace again
     from reelcat.tagging.model import ClipModel
@@ -140,12 +149,13 @@ def load_image_encoder(cfg: ModelConfig) -> ImageEncoder:
 
 
 def save_trace(model, path: Path) -> bool:
-    """Trace `model`'s image tower (a reelcat.model.ClipModel), check it against
+    """Trace `model`'s image tower (a reelcat.tagging.model.ClipModel), check it against
     encode_image and save it atomically. False, and nothing saved, if it does not match
     or cannot be written."""
     images = model.images
-    x = torch.randn(2, 3, images.image_size, images.image_size,
-                    generator=torch.Generator().manual_seed(0))
+    x = torch.randn(
+        2, 3, images.image_size, images.image_size, generator=torch.Generator().manual_seed(0)
+    )
     tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
     try:
         with torch.inference_mode(), warnings.catch_warnings():
@@ -154,8 +164,12 @@ def save_trace(model, path: Path) -> bool:
             if (traced(x) - model.model.encode_image(x)).abs().max().item() > TRACE_TOLERANCE:
                 return False
             path.parent.mkdir(parents=True, exist_ok=True)
-            meta = {"image_size": images.image_size, "mean": images.mean, "std": images.std,
-                    "model_id": model.id}
+            meta = {
+                "image_size": images.image_size,
+                "mean": images.mean,
+                "std": images.std,
+                "model_id": model.id,
+            }
             torch.jit.save(traced, str(tmp), _extra_files={"meta.json": json.dumps(meta)})
         tmp.replace(path)
         return True

@@ -64,14 +64,23 @@ class DecodedFrames:
     thumbnails: list[bytes]
 
 
-def plan_chunks(video_id: str, path: str, duration: float, chunk_seconds: float,
-                interval_seconds: float) -> list[Chunk]:
+def plan_chunks(
+    video_id: str, path: str, duration: float, chunk_seconds: float, interval_seconds: float
+) -> list[Chunk]:
     """Cut a video into chunks whose boundaries fall on sampling-bin edges."""
     step = max(interval_seconds, math.floor(chunk_seconds / interval_seconds) * interval_seconds)
     n = max(1, math.ceil(duration / step))
-    return [Chunk(video_id, path, i * step, step, i,
-                  span=max(0.0, min(step, duration - i * step)) if duration > 0 else None)
-            for i in range(n)]
+    return [
+        Chunk(
+            video_id,
+            path,
+            i * step,
+            step,
+            i,
+            span=max(0.0, min(step, duration - i * step)) if duration > 0 else None,
+        )
+        for i in range(n)
+    ]
 
 
 # auto: keyframes serve when at least this share of the interval bins hold one
@@ -99,8 +108,14 @@ def decode_chunk(
 ) -> DecodedFrames:
     """Decode one chunk in the given mode ('auto' tries keyframes first)."""
     if mode == "auto":
-        frames = decode_chunk(chunk, mode="keyframes", interval_seconds=interval_seconds,
-                              size=size, thumbnail_width=thumbnail_width, threads=threads)
+        frames = decode_chunk(
+            chunk,
+            mode="keyframes",
+            interval_seconds=interval_seconds,
+            size=size,
+            thumbnail_width=thumbnail_width,
+            threads=threads,
+        )
         # One frame per bin at most; the bins are those of the part of the video the chunk
         # covers (not the chunk's nominal length, which can run past the video's end).
         span = chunk.duration if chunk.span is None else min(chunk.span, chunk.duration)
@@ -115,26 +130,33 @@ def decode_chunk(
     if mode == "keyframes":
         input_opts["skip_frame"] = "nokey"
     stream = ffmpeg.input(chunk.path, **input_opts).video
-    stream = stream.filter("select", _select_expr(mode, chunk.start, interval_seconds,
-                                                  scene_threshold))
+    stream = stream.filter(
+        "select", _select_expr(mode, chunk.start, interval_seconds, scene_threshold)
+    )
     stream = stream.filter("showinfo")
     split = stream.split()
     # Shortest side to `size` with bicubic, then centre crop: open_clip's transform.
     model_branch = (
         split[0]
-        .filter("scale", f"if(gt(iw,ih),-2,{size})", f"if(gt(iw,ih),{size},-2)",
-                flags="bicubic")
+        .filter("scale", f"if(gt(iw,ih),-2,{size})", f"if(gt(iw,ih),{size},-2)", flags="bicubic")
         .filter("crop", size, size)
     )
     thumb_branch = split[1].filter("scale", thumbnail_width, -2)
     with tempfile.TemporaryDirectory(prefix="reelcat-thumbs-") as tmp:
         thumb_pattern = str(Path(tmp) / "%06d.jpg")
-        cmd = ffmpeg.merge_outputs(
-            ffmpeg.output(model_branch, "pipe:1", format="rawvideo", pix_fmt="rgb24",
-                          fps_mode="passthrough"),
-            ffmpeg.output(thumb_branch, thumb_pattern, fps_mode="passthrough", **{"q:v": 5}),
-        ).global_args("-hide_banner", "-nostdin", "-loglevel", "info").compile(
-            cmd=ffmpeg_path()
+        cmd = (
+            ffmpeg.merge_outputs(
+                ffmpeg.output(
+                    model_branch,
+                    "pipe:1",
+                    format="rawvideo",
+                    pix_fmt="rgb24",
+                    fps_mode="passthrough",
+                ),
+                ffmpeg.output(thumb_branch, thumb_pattern, fps_mode="passthrough", **{"q:v": 5}),
+            )
+            .global_args("-hide_banner", "-nostdin", "-loglevel", "info")
+            .compile(cmd=ffmpeg_path())
         )
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         stderr_chunks: list[bytes] = []
@@ -151,8 +173,7 @@ def decode_chunk(
             raise DecodeError(f"ffmpeg failed on {chunk.path}: {tail[-1] if tail else 'no output'}")
         times = [float(m.group(2)) for m in _SHOWINFO.finditer(log)]
         n = min(n, len(times))
-        pixels = np.frombuffer(raw, dtype=np.uint8, count=n * frame_bytes).reshape(
-            n, size, size, 3)
+        pixels = np.frombuffer(raw, dtype=np.uint8, count=n * frame_bytes).reshape(n, size, size, 3)
         thumbs = sorted(Path(tmp).glob("*.jpg"))[:n]
         thumbnails = [p.read_bytes() for p in thumbs]
     offset = chunk.start

@@ -50,16 +50,22 @@ MAX_CHUNK_FRAMES = 32
 DECODE_TASK_CPUS = 0.5
 
 
-def plan_video_chunks(video: dict, sampling: SamplingConfig,
-                      max_frames: int = MAX_CHUNK_FRAMES) -> list[Chunk]:
+def plan_video_chunks(
+    video: dict, sampling: SamplingConfig, max_frames: int = MAX_CHUNK_FRAMES
+) -> list[Chunk]:
     """The chunks embed_videos decodes for one video (dict with video_id, path, duration):
     at most `max_frames` sampled frames each, except in scene sampling, where a chunk's
     start forces a frame, so chunks keep the configured length."""
     chunk_seconds = sampling.chunk_seconds
     if sampling.mode != "scene":
         chunk_seconds = min(chunk_seconds, max_frames * sampling.interval_seconds)
-    return plan_chunks(video["video_id"], video["path"], video["duration"], chunk_seconds,
-                       sampling.interval_seconds)
+    return plan_chunks(
+        video["video_id"],
+        video["path"],
+        video["duration"],
+        chunk_seconds,
+        sampling.interval_seconds,
+    )
 
 
 @dataclass
@@ -102,14 +108,19 @@ def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int)
     started = time.perf_counter()
     try:
         frames = decode_chunk(
-            chunk, mode=sampling.mode, interval_seconds=sampling.interval_seconds, size=size,
+            chunk,
+            mode=sampling.mode,
+            interval_seconds=sampling.interval_seconds,
+            size=size,
             thumbnail_width=sampling.thumbnail_width,
-            scene_threshold=sampling.scene_threshold, threads=threads,
+            scene_threshold=sampling.scene_threshold,
+            threads=threads,
         )
         brightness, contrast = _pixel_stats(frames.pixels)
         _release_free_memory()
-        return DecodeResult(chunk, frames, None, time.perf_counter() - started,
-                            brightness, contrast)
+        return DecodeResult(
+            chunk, frames, None, time.perf_counter() - started, brightness, contrast
+        )
     except (DecodeError, OSError) as exc:
         return DecodeResult(chunk, None, str(exc), time.perf_counter() - started)
 
@@ -133,16 +144,25 @@ class Embedder:
 
     def embed(self, result: DecodeResult) -> EmbeddedChunk:
         if result.frames is None:
-            return EmbeddedChunk(result.chunk, None, [], None, None, None, result.error,
-                                 result.seconds)
+            return EmbeddedChunk(
+                result.chunk, None, [], None, None, None, result.error, result.seconds
+            )
         pixels = result.frames.pixels
         size = self.encoder.image_size
         if pixels.shape[1:3] != (size, size):
             raise ValueError(f"frames of {pixels.shape[1]} px for a model of {size} px")
         emb = self.encoder.embed_pixels(pixels)  # float tensors of one batch at a time
         _release_free_memory()
-        return EmbeddedChunk(result.chunk, result.frames.times, result.frames.thumbnails,
-                             result.brightness, result.contrast, emb, None, result.seconds)
+        return EmbeddedChunk(
+            result.chunk,
+            result.frames.times,
+            result.frames.thumbnails,
+            result.brightness,
+            result.contrast,
+            emb,
+            None,
+            result.seconds,
+        )
 
 
 def _release_free_memory() -> None:
@@ -173,8 +193,9 @@ def _configured_image_size(model_cfg: ModelConfig) -> int | None:
             spec = importlib.util.find_spec("open_clip")
             if spec is None or not spec.submodule_search_locations:
                 return None
-            path = os.path.join(spec.submodule_search_locations[0], "model_configs",
-                                f"{model_cfg.name}.json")
+            path = os.path.join(
+                spec.submodule_search_locations[0], "model_configs", f"{model_cfg.name}.json"
+            )
         with open(path) as fh:
             cfg = json.load(fh)
         size = (cfg.get("preprocess_cfg") or {}).get("size") or cfg["vision_cfg"]["image_size"]
@@ -192,8 +213,9 @@ class EmbedReport:
     decode_seconds: float = 0.0
 
 
-def _frames_table(video_id: str, parts: list[EmbeddedChunk], model_id: str,
-                  sampling_id: str) -> pa.Table:
+def _frames_table(
+    video_id: str, parts: list[EmbeddedChunk], model_id: str, sampling_id: str
+) -> pa.Table:
     parts = sorted(parts, key=lambda p: p.chunk.index)
     times = np.concatenate([p.times for p in parts]) if parts else np.zeros(0)
     emb = np.concatenate([p.embeddings for p in parts]) if parts else np.zeros((0, 1), np.float32)
@@ -209,7 +231,9 @@ def _frames_table(video_id: str, parts: list[EmbeddedChunk], model_id: str,
             "frame": np.arange(n, dtype=np.int32),
             "embedding": pa.FixedSizeListArray.from_arrays(
                 pa.array(emb.reshape(-1), pa.float32()), dim
-            ).cast(pa.list_(pa.float32())) if n else pa.array([], pa.list_(pa.float32())),
+            ).cast(pa.list_(pa.float32()))
+            if n
+            else pa.array([], pa.list_(pa.float32())),
             "brightness": brightness.astype(np.float32),
             "contrast": contrast.astype(np.float32),
             "thumbnail": thumbs,
@@ -249,7 +273,8 @@ def embed_videos(
     cpus = os.cpu_count() or 1
     actors = [
         Embedder.options(num_cpus=actor_cpus, num_gpus=actor_gpus).remote(
-            model_cfg, max(1, cpus if cpus <= 4 else int(actor_cpus)))
+            model_cfg, max(1, cpus if cpus <= 4 else int(actor_cpus))
+        )
         for _ in range(embed_actors)
     ]
     # Decode while the actors start: the input size from the model's config, checked
@@ -260,8 +285,7 @@ def embed_videos(
         size, size_ref = ray.get(size_ref), None
     max_frames = max(MAX_CHUNK_FRAMES, model_cfg.batch_size)
     chunks = [c for v in todo for c in plan_video_chunks(v, sampling, max_frames)]
-    remaining = {v["video_id"]: sum(1 for c in chunks if c.video_id == v["video_id"])
-                 for v in todo}
+    remaining = {v["video_id"]: sum(1 for c in chunks if c.video_id == v["video_id"]) for v in todo}
     parts: dict[str, list] = {vid: [] for vid in remaining}
     decode_threads = max(1, cpus // max(1, decode_tasks))
     pending_chunks = list(reversed(chunks))
@@ -270,8 +294,11 @@ def embed_videos(
     next_actor = 0
     while pending_chunks or decoding or embedding:
         # Bounded in flight: decoded chunks never pile up ahead of the actors.
-        while (pending_chunks and len(decoding) < decode_tasks
-               and len(decoding) + len(embedding) < decode_tasks + 2 * len(actors)):
+        while (
+            pending_chunks
+            and len(decoding) < decode_tasks
+            and len(decoding) + len(embedding) < decode_tasks + 2 * len(actors)
+        ):
             chunk = pending_chunks.pop()
             decoding[decode_task.remote(chunk, sampling, size, decode_threads)] = chunk
         ready, _ = ray.wait([*decoding, *embedding], num_returns=1)

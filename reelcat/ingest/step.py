@@ -29,21 +29,32 @@ def write_manifest(cfg: Config) -> ManifestReport:
     return ManifestReport(rows, [r for r in rows if r["status"] == "error"])
 
 
-def embed_archive(cfg: Config, *, progress: Callable[[str], None],
-                  connect: Callable[[], None]) -> EmbedReport:
+def embed_archive(
+    cfg: Config, *, progress: Callable[[str], None], connect: Callable[[], None]
+) -> EmbedReport:
     """Decode and embed every good video lacking frames for this model and sampling;
     a video whose decode fails is a row in frame_errors."""
     layout = Layout(cfg.output_dir)
     manifest = pq.read_table(layout.manifest).to_pylist()
     ok = {r["video_id"]: r for r in manifest if r["status"] == "ok"}
     report = embed_videos(
-        list(ok.values()), out=cfg.output_dir, model_cfg=cfg.model, model_id=model_id(cfg.model),
-        sampling=cfg.sampling, decode_tasks=cfg.ray.decode_tasks,
-        embed_actors=cfg.ray.embed_actors, actor_cpus=cfg.ray.actor_cpus,
-        actor_gpus=cfg.ray.actor_gpus, progress=progress, connect=connect,
+        list(ok.values()),
+        out=cfg.output_dir,
+        model_cfg=cfg.model,
+        model_id=model_id(cfg.model),
+        sampling=cfg.sampling,
+        decode_tasks=cfg.ray.decode_tasks,
+        embed_actors=cfg.ray.embed_actors,
+        actor_cpus=cfg.ray.actor_cpus,
+        actor_gpus=cfg.ray.actor_gpus,
+        progress=progress,
+        connect=connect,
     )
-    error_rows = [{"video_id": vid, "path": ok[vid]["path"], "error": err}
-                  for vid, err in report.errors.items()]
-    write_table(pa.Table.from_pylist(error_rows, schema=FRAME_ERRORS), layout.frame_errors,
-                FRAME_ERRORS)
+    error_rows = [
+        {"video_id": vid, "path": ok[vid]["path"], "error": err}
+        for vid, err in report.errors.items()
+    ]
+    write_table(
+        pa.Table.from_pylist(error_rows, schema=FRAME_ERRORS), layout.frame_errors, FRAME_ERRORS
+    )
     return report

@@ -40,9 +40,14 @@ class Moderation:
     raw_flagged_frames: int  # frames a per-frame rule would flag at the same thresholds
 
 
-def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
-             sensitive: list[str], interval: float, bins: int = HEATMAP_BINS,
-             min_seconds: dict[str, float] | None = None) -> Moderation:
+def moderate(
+    videos: list[VideoFrames],
+    thresholds: dict[str, Threshold],
+    sensitive: list[str],
+    interval: float,
+    bins: int = HEATMAP_BINS,
+    min_seconds: dict[str, float] | None = None,
+) -> Moderation:
     """`min_seconds`: per tag, how long a segment must hold to queue its video (default 0)."""
     min_seconds = min_seconds or {}
     timeline: list[dict] = []
@@ -62,46 +67,75 @@ def moderate(videos: list[VideoFrames], thresholds: dict[str, Threshold],
             per_bin = binned_peak(times, smoothed, v.duration, bins, interval)
             step = v.duration / bins if v.duration else 0.0
             for b, sev in enumerate(per_bin):
-                timeline.append({"video_id": v.video_id, "concept": concept, "bin": b,
-                                 "start": b * step, "end": (b + 1) * step,
-                                 "severity": None if np.isnan(sev) else float(sev)})
+                timeline.append(
+                    {
+                        "video_id": v.video_id,
+                        "concept": concept,
+                        "bin": b,
+                        "start": b * step,
+                        "end": (b + 1) * step,
+                        "severity": None if np.isnan(sev) else float(sev),
+                    }
+                )
             if len(smoothed):
                 peak = max(peak, float(smoothed.max()))
             held = hysteresis(smoothed >= th.review, smoothed >= th.review * HOLD_SHARE)
             segs = segments(times, smoothed, held, duration=v.duration, interval=interval)
             for s in segs:
                 level = "flag" if s.peak_score >= th.accept else "needs review"
-                in_band = int(((times >= s.start) & (times < s.end)
-                               & (smoothed >= th.review)).sum())
+                in_band = int(
+                    ((times >= s.start) & (times < s.end) & (smoothed >= th.review)).sum()
+                )
                 sustained = level == "needs review" and in_band >= SUSTAINED_FRAMES
                 # frame times jitter: half a sampling interval absorbs that
                 brief = s.duration < min_seconds.get(concept, 0.0) - interval / 2
                 queued = queued or ((level == "flag" or sustained) and not brief)
-                seg_rows.append({"video_id": v.video_id, "concept": concept,
-                                 "start": s.start, "end": s.end, "duration": s.duration,
-                                 "peak": s.peak_score, "peak_t": s.peak_t,
-                                 "mean": s.mean_score, "frames": s.frames, "level": level})
+                seg_rows.append(
+                    {
+                        "video_id": v.video_id,
+                        "concept": concept,
+                        "start": s.start,
+                        "end": s.end,
+                        "duration": s.duration,
+                        "peak": s.peak_score,
+                        "peak_t": s.peak_t,
+                        "mean": s.mean_score,
+                        "frames": s.frames,
+                        "level": level,
+                    }
+                )
                 flagged_seconds += s.duration
                 n_segments += 1
-                note = (f", brief: {s.duration:.0f} s of the {min_seconds[concept]:g} s asked"
-                        if brief else f", held {in_band} frames" if sustained else "")
-                evidence.append(f"{concept} {s.start:.0f}-{s.end:.0f}s peak {s.peak_score:.2f}"
-                                f" ({level}{note})")
+                note = (
+                    f", brief: {s.duration:.0f} s of the {min_seconds[concept]:g} s asked"
+                    if brief
+                    else f", held {in_band} frames"
+                    if sustained
+                    else ""
+                )
+                evidence.append(
+                    f"{concept} {s.start:.0f}-{s.end:.0f}s peak {s.peak_score:.2f} ({level}{note})"
+                )
         raw_flags += int(raw_flagged.sum())
         if not len(v.times):
             decision, why = "clear", "no frames: nothing to review"
         elif queued:
             decision, why = "review", "; ".join(evidence)
         elif n_segments:
-            decision, why = "clear", ("nothing both strong and long enough: "
-                                      + "; ".join(evidence))
+            decision, why = "clear", ("nothing both strong and long enough: " + "; ".join(evidence))
         else:
             decision, why = "clear", f"no sensitive tag held for 2+ frames (peak {peak:.2f})"
-        risk.append({"video_id": v.video_id, "decision": decision, "peak_severity": peak,
-                     "seconds_flagged": flagged_seconds, "segments": n_segments,
-                     "evidence": why,
-                     "risk": ((peak + min(flagged_seconds, 60.0) / 60.0) if n_segments
-                              else peak * 0.5)})
+        risk.append(
+            {
+                "video_id": v.video_id,
+                "decision": decision,
+                "peak_severity": peak,
+                "seconds_flagged": flagged_seconds,
+                "segments": n_segments,
+                "evidence": why,
+                "risk": ((peak + min(flagged_seconds, 60.0) / 60.0) if n_segments else peak * 0.5),
+            }
+        )
     queue_positions(risk)
     return Moderation(timeline, seg_rows, risk, raw_flags)
 

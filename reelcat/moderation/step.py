@@ -34,8 +34,9 @@ class ModerationResult:
     reviewer_frames: int
 
 
-def moderate_archive(cfg: Config, min_seconds: dict[str, float] | None = None
-                     ) -> tuple[Moderation, list[VideoFrames]]:
+def moderate_archive(
+    cfg: Config, min_seconds: dict[str, float] | None = None
+) -> tuple[Moderation, list[VideoFrames]]:
     """Moderation of the configured archive's stored scores (people's answers applied),
     at the thresholds in force, and the videos it read; `min_seconds` defaults to the
     vocabulary's."""
@@ -44,23 +45,36 @@ def moderate_archive(cfg: Config, min_seconds: dict[str, float] | None = None
     videos = load_archive_scores(cfg, vocab)
     if min_seconds is None:
         min_seconds = {t.name: t.min_seconds for t in sensitive}
-    return moderate(videos, load_thresholds(Layout(cfg.output_dir), vocab),
-                    [t.name for t in sensitive], cfg.sampling.interval_seconds,
-                    min_seconds=min_seconds), videos
+    return moderate(
+        videos,
+        load_thresholds(Layout(cfg.output_dir), vocab),
+        [t.name for t in sensitive],
+        cfg.sampling.interval_seconds,
+        min_seconds=min_seconds,
+    ), videos
 
 
-def heatmap_picture(names: dict[str, str], timeline: list[dict], risk: list[dict],
-                    durations: dict[str, float], time_axis: str = "relative"
-                    ) -> tuple[bytes, list[str], np.ndarray]:
+def heatmap_picture(
+    names: dict[str, str],
+    timeline: list[dict],
+    risk: list[dict],
+    durations: dict[str, float],
+    time_axis: str = "relative",
+) -> tuple[bytes, list[str], np.ndarray]:
     """The archive heat map as PNG bytes, its rows (video ids in queue order) and values."""
     order = [r["video_id"] for r in sorted(risk, key=lambda r: r["position"])]
     matrix = heatmap_matrix(timeline, order)
     to_review = sum(r["decision"] == "review" for r in risk)
     title = f"Sensitive content: {to_review} of {len(order)} videos need review"
-    png = heatmap_png([names.get(v, v) for v in order], matrix, title=title,
-                      max_rows=HEATMAP_MAX_ROWS, time_axis=time_axis,
-                      durations=[durations.get(v) or 0.0 for v in order]
-                      if time_axis == "seconds" else None, review_rows=to_review)
+    png = heatmap_png(
+        [names.get(v, v) for v in order],
+        matrix,
+        title=title,
+        max_rows=HEATMAP_MAX_ROWS,
+        time_axis=time_axis,
+        durations=[durations.get(v) or 0.0 for v in order] if time_axis == "seconds" else None,
+        review_rows=to_review,
+    )
     return png, order, matrix
 
 
@@ -86,8 +100,9 @@ def write_moderation(cfg: Config) -> ModerationResult:
     peaks: dict[str, list[float]] = {}
     for s in result.segments:
         peaks.setdefault(s["video_id"], []).append(s["peak_t"])
-    thumbs = export_thumbnails(layout, layout.frames_dir(model_id(cfg.model), cfg.sampling.id),
-                               peaks)
+    thumbs = export_thumbnails(
+        layout, layout.frames_dir(model_id(cfg.model), cfg.sampling.id), peaks
+    )
     for s in result.segments:
         s["thumbnail"] = thumbs.get((s["video_id"], s["peak_t"]))
     write_rows(result.timeline, layout.moderation_timeline, MODERATION_TIMELINE)
@@ -97,15 +112,18 @@ def write_moderation(cfg: Config) -> ModerationResult:
     con = open_archive(cfg)
     names = video_file_names(con)
     con.close()
-    png, order, matrix = heatmap_picture(names, result.timeline, result.risk,
-                                         {v.video_id: v.duration for v in videos})
+    png, order, matrix = heatmap_picture(
+        names, result.timeline, result.risk, {v.video_id: v.duration for v in videos}
+    )
     heatmap = write_bytes_atomic(layout.heatmap, png)
     row_of = {vid: i for i, vid in enumerate(order)}
     for v in videos:
-        row = matrix[row_of[v.video_id]] if v.video_id in row_of else \
-            np.full(HEATMAP_BINS, np.nan)
-        write_bytes_atomic(layout.video_picture(v.video_id, "severity"),
-                           severity_strip_png(row, v.duration, label=names.get(v.video_id, "")))
+        row = matrix[row_of[v.video_id]] if v.video_id in row_of else np.full(HEATMAP_BINS, np.nan)
+        write_bytes_atomic(
+            layout.video_picture(v.video_id, "severity"),
+            severity_strip_png(row, v.duration, label=names.get(v.video_id, "")),
+        )
     to_review = sum(r["decision"] == "review" for r in result.risk)
-    return ModerationResult(to_review, len(order) - to_review, heatmap, order,
-                            result.raw_flagged_frames, to_review)
+    return ModerationResult(
+        to_review, len(order) - to_review, heatmap, order, result.raw_flagged_frames, to_review
+    )

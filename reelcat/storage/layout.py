@@ -165,8 +165,10 @@ class Layout:
             "verdicts": self.verdicts_dir / "*.parquet",
             "named_groups": self.named_groups_dir / "*.parquet",
         }
-        return [f"CREATE OR REPLACE MACRO {name}_path() AS {_literal(self.relative(p))}"
-                for name, p in paths.items()]
+        return [
+            f"CREATE OR REPLACE MACRO {name}_path() AS {_literal(self.relative(p))}"
+            for name, p in paths.items()
+        ]
 
 
 def _literal(text: str) -> str:

@@ -34,8 +34,9 @@ def write_table(table: pa.Table, path: str | Path, schema: pa.Schema | None = No
     """Write Parquet (zstd) atomically, cast to `schema` when given."""
     if schema is not None:
         table = table.select(schema.names).cast(schema)
-    return _replace_atomically(Path(path),
-                               lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+    return _replace_atomically(
+        Path(path), lambda tmp: pq.write_table(table, tmp, compression="zstd")
+    )
 
 
 def write_rows(rows: list[dict], path: str | Path, schema: pa.Schema) -> Path:
@@ -47,8 +48,9 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return _replace_atomically(Path(path), lambda tmp: Path(tmp).write_bytes(data))
 
 
-def export_thumbnails(layout: Layout, frames_folder: Path, wanted: dict[str, list[float]]
-                      ) -> dict[tuple[str, float], str]:
+def export_thumbnails(
+    layout: Layout, frames_folder: Path, wanted: dict[str, list[float]]
+) -> dict[tuple[str, float], str]:
     """Write the stored JPEGs of the frames nearest the given times to thumbnails/.
 
     Returns (video_id, t) -> path relative to the output folder (links survive a move).

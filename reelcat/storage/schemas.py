@@ -41,9 +41,7 @@ FRAMES = pa.schema(
 )
 
 # Per-video decode outcome: a video whose decode failed is an error row here, not a crash.
-FRAME_ERRORS = pa.schema(
-    [("video_id", pa.string()), ("path", pa.string()), ("error", pa.string())]
-)
+FRAME_ERRORS = pa.schema([("video_id", pa.string()), ("path", pa.string()), ("error", pa.string())])
 
 FRAME_TAGS = pa.schema(
     [
@@ -73,43 +71,92 @@ THRESHOLDS = pa.schema(
     ]
 )
 
-SEGMENTS = pa.schema([("video_id", pa.string()), ("tag", pa.string()),
-                      ("start", pa.float64()), ("end", pa.float64()),
-                      ("duration", pa.float64()), ("frames", pa.int32()),
-                      ("mean_score", pa.float64()), ("peak_score", pa.float64()),
-                      ("peak_t", pa.float64())])
+SEGMENTS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("tag", pa.string()),
+        ("start", pa.float64()),
+        ("end", pa.float64()),
+        ("duration", pa.float64()),
+        ("frames", pa.int32()),
+        ("mean_score", pa.float64()),
+        ("peak_score", pa.float64()),
+        ("peak_t", pa.float64()),
+    ]
+)
 
-VIDEO_TAGS = pa.schema([("video_id", pa.string()), ("tag", pa.string()),
-                        ("rank", pa.int32()), ("frames", pa.int32()),
-                        ("seconds", pa.float64()), ("coverage", pa.float64()),
-                        ("mean_score", pa.float64()), ("peak_score", pa.float64()),
-                        ("tf", pa.float64()), ("df", pa.int32()), ("idf", pa.float64()),
-                        ("tfidf", pa.float64()), ("weight", pa.float64()),
-                        ("ubiquitous", pa.bool_())])
+VIDEO_TAGS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("tag", pa.string()),
+        ("rank", pa.int32()),
+        ("frames", pa.int32()),
+        ("seconds", pa.float64()),
+        ("coverage", pa.float64()),
+        ("mean_score", pa.float64()),
+        ("peak_score", pa.float64()),
+        ("tf", pa.float64()),
+        ("df", pa.int32()),
+        ("idf", pa.float64()),
+        ("tfidf", pa.float64()),
+        ("weight", pa.float64()),
+        ("ubiquitous", pa.bool_()),
+    ]
+)
 
-SUMMARIES = pa.schema([("video_id", pa.string()), ("frames", pa.int32()),
-                       ("blank_frames", pa.int32()), ("top_tags", pa.list_(pa.string())),
-                       ("top_coverage", pa.list_(pa.float64())),
-                       ("top_scores", pa.list_(pa.float64())), ("about", pa.string())])
+SUMMARIES = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("frames", pa.int32()),
+        ("blank_frames", pa.int32()),
+        ("top_tags", pa.list_(pa.string())),
+        ("top_coverage", pa.list_(pa.float64())),
+        ("top_scores", pa.list_(pa.float64())),
+        ("about", pa.string()),
+    ]
+)
 
-MODERATION_TIMELINE = pa.schema([("video_id", pa.string()), ("concept", pa.string()),
-                                 ("bin", pa.int32()), ("start", pa.float64()),
-                                 ("end", pa.float64()), ("severity", pa.float64())])
+MODERATION_TIMELINE = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("concept", pa.string()),
+        ("bin", pa.int32()),
+        ("start", pa.float64()),
+        ("end", pa.float64()),
+        ("severity", pa.float64()),
+    ]
+)
 
-MODERATION_SEGMENTS = pa.schema([("video_id", pa.string()), ("concept", pa.string()),
-                                 ("start", pa.float64()), ("end", pa.float64()),
-                                 ("duration", pa.float64()), ("peak", pa.float64()),
-                                 ("peak_t", pa.float64()), ("mean", pa.float64()),
-                                 ("frames", pa.int32()), ("level", pa.string()),
-                                 ("thumbnail", pa.string())])
+MODERATION_SEGMENTS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("concept", pa.string()),
+        ("start", pa.float64()),
+        ("end", pa.float64()),
+        ("duration", pa.float64()),
+        ("peak", pa.float64()),
+        ("peak_t", pa.float64()),
+        ("mean", pa.float64()),
+        ("frames", pa.int32()),
+        ("level", pa.string()),
+        ("thumbnail", pa.string()),
+    ]
+)
 
 # `position` is the review queue's order (1 = look first), decided once by
 # reelcat.moderation.moderate.queue_positions; every reader sorts by it.
-VIDEO_RISK = pa.schema([("video_id", pa.string()), ("position", pa.int32()),
-                        ("decision", pa.string()),
-                        ("risk", pa.float64()), ("peak_severity", pa.float64()),
-                        ("seconds_flagged", pa.float64()), ("segments", pa.int32()),
-                        ("evidence", pa.string())])
+VIDEO_RISK = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("position", pa.int32()),
+        ("decision", pa.string()),
+        ("risk", pa.float64()),
+        ("peak_severity", pa.float64()),
+        ("seconds_flagged", pa.float64()),
+        ("segments", pa.int32()),
+        ("evidence", pa.string()),
+    ]
+)
 
 VERDICTS = pa.schema(
     [
@@ -129,8 +176,13 @@ VERDICTS = pa.schema(
     ]
 )
 
-NAMED_GROUPS = pa.schema([
-    ("tag", pa.string()), ("centroid", pa.list_(pa.float32())), ("accept", pa.float64()),
-    ("review", pa.float64()), ("members", pa.int32()),
-    ("named_at", pa.timestamp("us", tz="UTC")),
-])
+NAMED_GROUPS = pa.schema(
+    [
+        ("tag", pa.string()),
+        ("centroid", pa.list_(pa.float32())),
+        ("accept", pa.float64()),
+        ("review", pa.float64()),
+        ("members", pa.int32()),
+        ("named_at", pa.timestamp("us", tz="UTC")),
+    ]
+)

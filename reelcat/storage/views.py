@@ -27,8 +27,17 @@ from reelcat.storage.schemas import (
 )
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-BASE_VIEWS = ("manifest", "frame_errors", "video_names", "frames", "frame_tags", "verdicts",
-              "verdicts_effective", "frame_verdicts", "named_groups")
+BASE_VIEWS = (
+    "manifest",
+    "frame_errors",
+    "video_names",
+    "frames",
+    "frame_tags",
+    "verdicts",
+    "verdicts_effective",
+    "frame_verdicts",
+    "named_groups",
+)
 
 
 def sql(name: str) -> str:
@@ -38,15 +47,19 @@ def sql(name: str) -> str:
 def ensure_logs(layout: Layout) -> None:
     """The append-only logs' first, empty files, so views over them always bind (the
     catalogue's views stay live over answers given after it was built)."""
-    for folder, schema in ((layout.verdicts_dir, VERDICTS),
-                           (layout.named_groups_dir, NAMED_GROUPS)):
+    for folder, schema in (
+        (layout.verdicts_dir, VERDICTS),
+        (layout.named_groups_dir, NAMED_GROUPS),
+    ):
         if not (folder / GENESIS).exists():
             write_table(schema.empty_table(), folder / GENESIS, schema)
 
 
-def _stand_ins(layout: Layout, model_id: str, sampling_id: str, vocabulary_id: str
-               ) -> dict[str, tuple[bool, pa.Schema]]:
+def _stand_ins(
+    layout: Layout, model_id: str, sampling_id: str, vocabulary_id: str
+) -> dict[str, tuple[bool, pa.Schema]]:
     """view -> (its files exist, schema of the empty table that stands in otherwise)."""
+
     def has_files(folder: Path) -> bool:
         return folder.is_dir() and any(folder.glob("*.parquet"))
 
@@ -56,14 +69,22 @@ def _stand_ins(layout: Layout, model_id: str, sampling_id: str, vocabulary_id: s
         "frame_errors": (layout.frame_errors.exists(), FRAME_ERRORS),
         "frames": (has_files(layout.frames_dir(model_id, sampling_id)), FRAMES),
         "frame_tags": (has_files(layout.tags_dir(model_id, vocabulary_id)), FRAME_TAGS),
-        "verdicts": (has_files(layout.verdicts_dir),
-                     VERDICTS.append(pa.field("file_name", pa.string()))),
+        "verdicts": (
+            has_files(layout.verdicts_dir),
+            VERDICTS.append(pa.field("file_name", pa.string())),
+        ),
         "named_groups": (has_files(layout.named_groups_dir), NAMED_GROUPS),
     }
 
 
-def define_views(con: duckdb.DuckDBPyConnection, layout: Layout, *, model_id: str,
-                 sampling_id: str, vocabulary_id: str) -> None:
+def define_views(
+    con: duckdb.DuckDBPyConnection,
+    layout: Layout,
+    *,
+    model_id: str,
+    sampling_id: str,
+    vocabulary_id: str,
+) -> None:
     """Create the path macros and base views on `con`; a view whose files do not exist
     yet is an empty table of the right shape instead of an error."""
     con.execute("SET file_search_path = ?", [str(layout.out.resolve())])
@@ -80,12 +101,14 @@ def define_views(con: duckdb.DuckDBPyConnection, layout: Layout, *, model_id: st
         con.unregister("empty_rows")
 
 
-def open_store(layout: Layout, *, model_id: str, sampling_id: str, vocabulary_id: str
-               ) -> duckdb.DuckDBPyConnection:
+def open_store(
+    layout: Layout, *, model_id: str, sampling_id: str, vocabulary_id: str
+) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB with the base views over the store (read only)."""
     con = duckdb.connect()
-    define_views(con, layout, model_id=model_id, sampling_id=sampling_id,
-                 vocabulary_id=vocabulary_id)
+    define_views(
+        con, layout, model_id=model_id, sampling_id=sampling_id, vocabulary_id=vocabulary_id
+    )
     return con
 
 

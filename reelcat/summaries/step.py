@@ -12,9 +12,9 @@ from reelcat.pictures import bar_chart_png, word_cloud_png
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import write_bytes_atomic, write_rows
 from reelcat.storage.schemas import SEGMENTS, SUMMARIES, VIDEO_TAGS
+from reelcat.storage.views import video_file_names
 from reelcat.summaries.summarise import summarise
 from reelcat.tagging.scores import load_archive_scores, open_archive
-from reelcat.storage.views import video_file_names
 from reelcat.tagging.thresholds import load_thresholds
 from reelcat.tagging.vocabulary import load_vocabulary
 
@@ -41,10 +41,17 @@ def write_summaries(cfg: Config) -> SummaryResult:
         videos_with_tag[r["tag"]] += 1
     n = max(1, len(videos))
     freq = sorted(videos_with_tag.items(), key=lambda kv: (-kv[1], kv[0]))
-    out = {"folder": layout.pictures, "tag_frequencies": write_bytes_atomic(
-        layout.tag_frequencies_chart,
-        bar_chart_png([t for t, _ in freq], [c / n for _, c in freq],
-                      title="Share of videos with each tag"))}
+    out = {
+        "folder": layout.pictures,
+        "tag_frequencies": write_bytes_atomic(
+            layout.tag_frequencies_chart,
+            bar_chart_png(
+                [t for t, _ in freq],
+                [c / n for _, c in freq],
+                title="Share of videos with each tag",
+            ),
+        ),
+    }
     con = open_archive(cfg, vocab)
     names = video_file_names(con)
     con.close()
@@ -54,11 +61,19 @@ def write_summaries(cfg: Config) -> SummaryResult:
             by_video[r["video_id"]].append(r)
     for s in result["video_summaries"]:
         tags = sorted(by_video.get(s["video_id"], []), key=lambda r: r["rank"])
-        write_bytes_atomic(layout.video_picture(s["video_id"], "cloud"),
-                           word_cloud_png({r["tag"]: r["weight"] for r in tags}, seed=0))
-        write_bytes_atomic(layout.video_picture(s["video_id"], "tags"), bar_chart_png(
-            [r["tag"] for r in tags[:8]], [r["coverage"] for r in tags[:8]],
-            title="Share of the video's time"))
+        write_bytes_atomic(
+            layout.video_picture(s["video_id"], "cloud"),
+            word_cloud_png({r["tag"]: r["weight"] for r in tags}, seed=0),
+        )
+        write_bytes_atomic(
+            layout.video_picture(s["video_id"], "tags"),
+            bar_chart_png(
+                [r["tag"] for r in tags[:8]],
+                [r["coverage"] for r in tags[:8]],
+                title="Share of the video's time",
+            ),
+        )
         s["name"] = names.get(s["video_id"], s["video_id"])
-    return SummaryResult(result["video_summaries"], len(result["segments"]),
-                         len(result["video_tags"]), out)
+    return SummaryResult(
+        result["video_summaries"], len(result["segments"]), len(result["video_tags"]), out
+    )

@@ -27,16 +27,26 @@ TOP_TAGS = 5
 MIN_TOP_COVERAGE = 0.10  # below this share of the time a tag is "brief", not a topic
 
 
-def tag_segments(v: VideoFrames, tag: str, threshold: float, interval: float,
-                 min_frames: int = MIN_SEGMENT_FRAMES):
+def tag_segments(
+    v: VideoFrames,
+    tag: str,
+    threshold: float,
+    interval: float,
+    min_frames: int = MIN_SEGMENT_FRAMES,
+):
     """Segments of one tag in one video, from smoothed scores of non-blank frames."""
     keep = ~v.blank
     times = v.times[keep]
     raw = v.scores.get(tag, np.zeros(len(v.times), np.float32))[keep]
     smoothed = smooth(raw)
     accepted = smoothed >= threshold
-    return segments(times, smoothed, accepted, duration=v.duration, interval=interval,
-                    min_frames=min_frames), times, smoothed
+    return (
+        segments(
+            times, smoothed, accepted, duration=v.duration, interval=interval, min_frames=min_frames
+        ),
+        times,
+        smoothed,
+    )
 
 
 def describe(ranked: list[dict]) -> str:
@@ -48,15 +58,22 @@ def describe(ranked: list[dict]) -> str:
     if main:
         words = [f"{r['tag']} ({r['coverage']:.0%})" for r in main]
         lead = "mostly " if main[0]["coverage"] >= 0.5 else ""
-        parts.append(lead + (" and ".join(words) if len(words) <= 2
-                             else ", ".join(words[:-1]) + " and " + words[-1]))
+        parts.append(
+            lead
+            + (
+                " and ".join(words)
+                if len(words) <= 2
+                else ", ".join(words[:-1]) + " and " + words[-1]
+            )
+        )
     if brief:
         parts.append("briefly " + ", ".join(f"{r['tag']} ({r['coverage']:.0%})" for r in brief))
     return "; ".join(parts) if parts else "nothing recognised with confidence"
 
 
-def summarise(videos: list[VideoFrames], thresholds: dict[str, Threshold], interval: float
-              ) -> dict[str, list[dict]]:
+def summarise(
+    videos: list[VideoFrames], thresholds: dict[str, Threshold], interval: float
+) -> dict[str, list[dict]]:
     """Rows for the `segments`, `video_tags` and `video_summaries` tables."""
     seg_rows: list[dict] = []
     stats: list[dict] = []
@@ -68,18 +85,32 @@ def summarise(videos: list[VideoFrames], thresholds: dict[str, Threshold], inter
             covered = sum(s.duration for s in segs)
             frames = sum(s.frames for s in segs)
             for s in segs:
-                seg_rows.append({"video_id": v.video_id, "tag": tag, "start": s.start,
-                                 "end": s.end, "duration": s.duration, "frames": s.frames,
-                                 "mean_score": s.mean_score, "peak_score": s.peak_score,
-                                 "peak_t": s.peak_t})
-            stats.append({
-                "video_id": v.video_id, "tag": tag, "frames": frames,
-                "seconds": covered,
-                "coverage": covered / v.duration if v.duration else 0.0,
-                "mean_score": float(np.average([s.mean_score for s in segs],
-                                               weights=[s.frames for s in segs])),
-                "peak_score": max(s.peak_score for s in segs),
-            })
+                seg_rows.append(
+                    {
+                        "video_id": v.video_id,
+                        "tag": tag,
+                        "start": s.start,
+                        "end": s.end,
+                        "duration": s.duration,
+                        "frames": s.frames,
+                        "mean_score": s.mean_score,
+                        "peak_score": s.peak_score,
+                        "peak_t": s.peak_t,
+                    }
+                )
+            stats.append(
+                {
+                    "video_id": v.video_id,
+                    "tag": tag,
+                    "frames": frames,
+                    "seconds": covered,
+                    "coverage": covered / v.duration if v.duration else 0.0,
+                    "mean_score": float(
+                        np.average([s.mean_score for s in segs], weights=[s.frames for s in segs])
+                    ),
+                    "peak_score": max(s.peak_score for s in segs),
+                }
+            )
     n = len(videos)
     df: dict[str, int] = defaultdict(int)
     for r in stats:
@@ -96,8 +127,9 @@ def summarise(videos: list[VideoFrames], thresholds: dict[str, Threshold], inter
     for r in stats:
         by_video[r["video_id"]].append(r)
     for v in videos:
-        rows = sorted(by_video.get(v.video_id, []),
-                      key=lambda r: (-r["weight"], -r["coverage"], r["tag"]))
+        rows = sorted(
+            by_video.get(v.video_id, []), key=lambda r: (-r["weight"], -r["coverage"], r["tag"])
+        )
         for i, r in enumerate(rows):
             r["rank"] = i + 1
         weighted = [r for r in rows if r["weight"] > 0]
@@ -109,12 +141,15 @@ def summarise(videos: list[VideoFrames], thresholds: dict[str, Threshold], inter
             about = "only blank frames: nothing to summarise"
         else:
             about = describe(ranked + brief)
-        summaries.append({
-            "video_id": v.video_id, "frames": int(len(v.times)),
-            "blank_frames": int(v.blank.sum()),
-            "top_tags": [r["tag"] for r in ranked],
-            "top_coverage": [round(r["coverage"], 4) for r in ranked],
-            "top_scores": [round(r["mean_score"], 4) for r in ranked],
-            "about": about,
-        })
+        summaries.append(
+            {
+                "video_id": v.video_id,
+                "frames": int(len(v.times)),
+                "blank_frames": int(v.blank.sum()),
+                "top_tags": [r["tag"] for r in ranked],
+                "top_coverage": [round(r["coverage"], 4) for r in ranked],
+                "top_scores": [round(r["mean_score"], 4) for r in ranked],
+                "about": about,
+            }
+        )
     return {"segments": seg_rows, "video_tags": stats, "video_summaries": summaries}

@@ -20,8 +20,9 @@ DARK_CONTRAST = 0.06
 def blank_frames(brightness: np.ndarray, contrast: np.ndarray) -> np.ndarray:
     """True where a frame is flat, or dark with little contrast: a fade or a blank slate
     carries no evidence. Dark frames with contrast (fire or a city at night) count."""
-    return (contrast < BLANK_CONTRAST) | ((brightness < DARK_BRIGHTNESS)
-                                          & (contrast < DARK_CONTRAST))
+    return (contrast < BLANK_CONTRAST) | (
+        (brightness < DARK_BRIGHTNESS) & (contrast < DARK_CONTRAST)
+    )
 
 
 def smooth(scores: np.ndarray, window: int = 3) -> np.ndarray:
@@ -58,8 +59,9 @@ class Segment:
         return self.end - self.start
 
 
-def frame_spans(times: np.ndarray, duration: float, interval: float
-                ) -> tuple[np.ndarray, np.ndarray]:
+def frame_spans(
+    times: np.ndarray, duration: float, interval: float
+) -> tuple[np.ndarray, np.ndarray]:
     """Each sampled frame stands for the time until the next one (bounded by interval)."""
     if len(times) == 0:
         return times, times
@@ -110,8 +112,9 @@ def _segment(group: list[int], starts: np.ndarray, ends: np.ndarray, scores: np.
     )
 
 
-def binned_peak(times: np.ndarray, values: np.ndarray, duration: float, bins: int,
-                interval: float | None = None) -> np.ndarray:
+def binned_peak(
+    times: np.ndarray, values: np.ndarray, duration: float, bins: int, interval: float | None = None
+) -> np.ndarray:
     """Peak value per time bin over [0, duration).
 
     Each frame stands for the time until the next one (at most `interval`), so bins

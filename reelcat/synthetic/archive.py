@@ -267,8 +267,10 @@ def make_video(
         scene = make_scene(s.concept, srng, second=s.second, motion=motion)
         nz = Nuisance.random(s.nuisance, srng) if s.nuisance else None
         grng = np.random.default_rng(np.random.SeedSequence([seed, 13, i]))
-        glitches = [(a, a + d, [Nuisance.random(k, grng, strength=1.0) for k in GLITCHES[kind]])
-                    for a, d, kind in s.glitches]
+        glitches = [
+            (a, a + d, [Nuisance.random(k, grng, strength=1.0) for k in GLITCHES[kind]])
+            for a, d, kind in s.glitches
+        ]
         scenes.append((scene, nz, float(srng.uniform(0, 20)), srng, glitches))
 
     # --- ffmpeg
@@ -387,8 +389,9 @@ def make_video(
             "concepts": [s.concept] + ([s.second] if s.second else []),
             "cutaway": bool(s.cutaway),
             "nuisance": s.nuisance,
-            "glitches": [[round(a + g0, 6), round(min(b, a + g0 + d), 6), kind]
-                         for g0, d, kind in s.glitches],
+            "glitches": [
+                [round(a + g0, 6), round(min(b, a + g0 + d), 6), kind] for g0, d, kind in s.glitches
+            ],
         }
         for s, (a, b) in zip(shots, bounds, strict=True)
     ]
@@ -530,8 +533,13 @@ def add_glitches(shots: Sequence[Shot], rng: np.random.Generator) -> None:
             d = float(rng.uniform(*GLITCH_SECONDS))
             if s.duration - d < 0.5:
                 continue
-            spots.append((round(float(rng.uniform(0, s.duration - d)), 3), round(d, 3),
-                          str(rng.choice(list(GLITCHES)))))
+            spots.append(
+                (
+                    round(float(rng.uniform(0, s.duration - d)), 3),
+                    round(d, 3),
+                    str(rng.choice(list(GLITCHES))),
+                )
+            )
         s.glitches = tuple(sorted(spots))
 
 
@@ -610,8 +618,12 @@ def generate_archive(
                 f"{name}: {rec['duration']:.1f}s {rec['width']}x{rec['height']} {rec['codec']} "
                 f"{rec['fps']:.1f}fps in {time.monotonic() - t0:.1f}s"
             )
-    truth = {"seed": int(seed), "generator": GENERATOR_VERSION, "concepts": list(CONCEPTS),
-             "videos": records}
+    truth = {
+        "seed": int(seed),
+        "generator": GENERATOR_VERSION,
+        "concepts": list(CONCEPTS),
+        "videos": records,
+    }
     gt = out / "ground_truth.json"
     tmp = out / ".ground_truth.json.tmp"
     tmp.write_text(json.dumps(truth, indent=1) + "\n")

@@ -72,11 +72,20 @@ class ClipModel:
         pcfg = model.visual.preprocess_cfg
         size = pcfg.get("size", model.visual.image_size)
         self.image_size = int(size[0] if isinstance(size, (tuple, list)) else size)
-        self.images = ImageEncoder(model.encode_image, self.image_size, pcfg["mean"],
-                                   pcfg["std"], cfg.batch_size, self.device)
+        self.images = ImageEncoder(
+            model.encode_image,
+            self.image_size,
+            pcfg["mean"],
+            pcfg["std"],
+            cfg.batch_size,
+            self.device,
+        )
         self.logit_scale = float(model.logit_scale.exp().item())
         self.preprocess = open_clip.image_transform(
-            self.image_size, is_train=False, mean=pcfg["mean"], std=pcfg["std"],
+            self.image_size,
+            is_train=False,
+            mean=pcfg["mean"],
+            std=pcfg["std"],
             interpolation=pcfg.get("interpolation", "bicubic"),
             resize_mode=pcfg.get("resize_mode", "shortest"),
         )
@@ -92,9 +101,13 @@ class ClipModel:
     def embed_prompt_sets(self, prompt_sets: list[tuple[str, ...]]) -> np.ndarray:
         """One unit vector per set: open_clip's template ensemble over each set's phrasings."""
         flat = [p for s in prompt_sets for p in s]
-        per_prompt = open_clip.build_zero_shot_classifier(
-            self.model, self.tokenizer, flat, TEMPLATES, device=self.device
-        ).T.float().cpu()  # (n_prompts, dim)
+        per_prompt = (
+            open_clip.build_zero_shot_classifier(
+                self.model, self.tokenizer, flat, TEMPLATES, device=self.device
+            )
+            .T.float()
+            .cpu()
+        )  # (n_prompts, dim)
         out, i = [], 0
         for s in prompt_sets:
             out.append(torch.nn.functional.normalize(per_prompt[i : i + len(s)].mean(0), dim=-1))

@@ -34,13 +34,17 @@ class VideoFrames:
 def open_archive(cfg: Config, vocab: Vocabulary | None = None) -> duckdb.DuckDBPyConnection:
     """The store's views for the configured model, sampling and current tag scores."""
     vocab = vocab or load_vocabulary(cfg.vocabulary)
-    return open_store(Layout(cfg.output_dir), model_id=model_id(cfg.model),
-                      sampling_id=cfg.sampling.id,
-                      vocabulary_id=scored_vocabulary_id(cfg, vocab))
+    return open_store(
+        Layout(cfg.output_dir),
+        model_id=model_id(cfg.model),
+        sampling_id=cfg.sampling.id,
+        vocabulary_id=scored_vocabulary_id(cfg, vocab),
+    )
 
 
-def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None, *,
-                        apply_verdicts: bool = True) -> list[VideoFrames]:
+def load_archive_scores(
+    cfg: Config, vocab: Vocabulary | None = None, *, apply_verdicts: bool = True
+) -> list[VideoFrames]:
     """Per-video frames and scores of the archive's catalogued videos.
 
     With `apply_verdicts` (the default) people's answers override the model's scores:
@@ -48,27 +52,36 @@ def load_archive_scores(cfg: Config, vocab: Vocabulary | None = None, *,
     vocab = vocab or load_vocabulary(cfg.vocabulary)
     con = open_archive(cfg, vocab)
     try:
-        videos = dict(con.execute(
-            "SELECT video_id, any_value(duration) FROM manifest WHERE status = 'ok' "
-            "AND video_id NOT IN (SELECT video_id FROM frame_errors) "
-            "GROUP BY video_id ORDER BY video_id").fetchall())
-        frames = con.sql("SELECT video_id, t, brightness, contrast FROM frames"
-                         ).to_arrow_table().to_pydict()
-        tags = con.sql("SELECT video_id, t, tag, score FROM frame_tags"
-                       ).to_arrow_table().to_pydict()
+        videos = dict(
+            con.execute(
+                "SELECT video_id, any_value(duration) FROM manifest WHERE status = 'ok' "
+                "AND video_id NOT IN (SELECT video_id FROM frame_errors) "
+                "GROUP BY video_id ORDER BY video_id"
+            ).fetchall()
+        )
+        frames = (
+            con.sql("SELECT video_id, t, brightness, contrast FROM frames")
+            .to_arrow_table()
+            .to_pydict()
+        )
+        tags = (
+            con.sql("SELECT video_id, t, tag, score FROM frame_tags").to_arrow_table().to_pydict()
+        )
         per_video = video_frames_from_rows(videos, frames, tags)
         if apply_verdicts:
             answers = con.execute(
                 "SELECT video_id, t, tag, verdict FROM frame_verdicts "
-                "WHERE verdict IN ('yes', 'no')").fetchall()
+                "WHERE verdict IN ('yes', 'no')"
+            ).fetchall()
             override_with_verdicts(per_video, answers)
     finally:
         con.close()
     return per_video
 
 
-def override_with_verdicts(videos: list[VideoFrames],
-                           answers: list[tuple[str, float, str, str]]) -> int:
+def override_with_verdicts(
+    videos: list[VideoFrames], answers: list[tuple[str, float, str, str]]
+) -> int:
     """Set each answered (video, stored frame time, tag) to 1 ('yes') or 0 ('no').
     Returns how many scores changed."""
     by_id = {v.video_id: v for v in videos}
@@ -83,12 +96,6 @@ def override_with_verdicts(videos: list[VideoFrames],
         changed += int((scores[i] != value).sum())
         scores[i] = value
     return changed
-
-
-def scores_by_tag(videos: list[VideoFrames], tags: list[str]) -> dict[str, np.ndarray]:
-    """Every tag's scores over the archive's frames."""
-    return {tag: np.concatenate([v.scores[tag] for v in videos if tag in v.scores]
-                                or [np.zeros(0, np.float32)]) for tag in tags}
 
 
 def video_frames_from_rows(videos: dict[str, float], frames: dict, tags: dict) -> list[VideoFrames]:

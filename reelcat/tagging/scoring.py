@@ -43,24 +43,44 @@ class TextBank:
 
     def to_npz(self, path) -> None:
         extra = {} if self.probes is None else {"probes": self.probes}
-        np.savez(path, tags=np.array(self.tags), positives=self.positives,
-                 negatives=self.negatives, membership=self.membership,
-                 logit_scale=self.logit_scale, **extra)
+        np.savez(
+            path,
+            tags=np.array(self.tags),
+            positives=self.positives,
+            negatives=self.negatives,
+            membership=self.membership,
+            logit_scale=self.logit_scale,
+            **extra,
+        )
 
     @classmethod
     def from_npz(cls, path) -> TextBank:
         z = np.load(path)
-        return cls([str(t) for t in z["tags"]], z["positives"], z["negatives"],
-                   z["membership"], float(z["logit_scale"]),
-                   z["probes"] if "probes" in z else None)
+        return cls(
+            [str(t) for t in z["tags"]],
+            z["positives"],
+            z["negatives"],
+            z["membership"],
+            float(z["logit_scale"]),
+            z["probes"] if "probes" in z else None,
+        )
 
     def with_probe(self, j: int, probe: np.ndarray) -> TextBank:
         """A copy in which tag j's embedding is moved by `probe` (cosine units)."""
-        probes = (np.zeros(self.positives.shape, np.float32) if self.probes is None
-                  else self.probes.copy())
+        probes = (
+            np.zeros(self.positives.shape, np.float32)
+            if self.probes is None
+            else self.probes.copy()
+        )
         probes[j] = probe
-        return TextBank(list(self.tags), self.positives, self.negatives, self.membership,
-                        self.logit_scale, probes)
+        return TextBank(
+            list(self.tags),
+            self.positives,
+            self.negatives,
+            self.membership,
+            self.logit_scale,
+            probes,
+        )
 
     def probe_shift(self, e: np.ndarray) -> np.ndarray | float:
         """e @ probes.T, what the answers add to each tag's cosine; 0 for an unadapted bank."""
@@ -76,15 +96,17 @@ class TextBank:
 
 def build_text_bank(model, vocab: Vocabulary) -> TextBank:
     positives = model.embed_prompt_sets([t.prompts for t in vocab.tags])
-    prompts = list(dict.fromkeys(
-        [*vocab.background, *(n for t in vocab.tags for n in t.negatives)]))
+    prompts = list(
+        dict.fromkeys([*vocab.background, *(n for t in vocab.tags for n in t.negatives)])
+    )
     negatives = model.embed_prompt_sets([(p,) for p in prompts])
     membership = np.zeros((len(prompts), len(vocab.tags)), bool)
     for i, p in enumerate(prompts):
         for j, tag in enumerate(vocab.tags):
             membership[i, j] = p in vocab.background or p in tag.negatives
-    return TextBank([t.name for t in vocab.tags], positives, negatives, membership,
-                    model.logit_scale)
+    return TextBank(
+        [t.name for t in vocab.tags], positives, negatives, membership, model.logit_scale
+    )
 
 
 RIVALS = 2  # the strongest other tags a tag must beat (multi-label, unlike a full softmax)
@@ -133,9 +155,16 @@ def score_embeddings(emb: np.ndarray, bank: TextBank) -> tuple[np.ndarray, np.nd
                 # exp_neg = exp(logit_scale * (neg - shift)) @ member
                 exp_neg = _scaled_exp(neg, shift, bank.logit_scale, neg) @ member
             out = score[a : a + len(e)]
-            blocks = [(cos[b : b + _BLOCK], text_cos[b : b + _BLOCK], shift[b : b + _BLOCK],
-                       None if exp_neg is None else exp_neg[b : b + _BLOCK],
-                       out[b : b + _BLOCK]) for b in range(0, len(e), _BLOCK)]
+            blocks = [
+                (
+                    cos[b : b + _BLOCK],
+                    text_cos[b : b + _BLOCK],
+                    shift[b : b + _BLOCK],
+                    None if exp_neg is None else exp_neg[b : b + _BLOCK],
+                    out[b : b + _BLOCK],
+                )
+                for b in range(0, len(e), _BLOCK)
+            ]
             score_block = partial(_score_block, bank=bank, adapted=cos is not text_cos)
             if pool is None:
                 for block in blocks:
@@ -148,19 +177,34 @@ def score_embeddings(emb: np.ndarray, bank: TextBank) -> tuple[np.ndarray, np.nd
     return cosine, score
 
 
-def _score_block(cos: np.ndarray, text_cos: np.ndarray, shift: np.ndarray,
-                 exp_neg: np.ndarray | None, out: np.ndarray, *, bank: TextBank,
-                 adapted: bool) -> None:
+def _score_block(
+    cos: np.ndarray,
+    text_cos: np.ndarray,
+    shift: np.ndarray,
+    exp_neg: np.ndarray | None,
+    out: np.ndarray,
+    *,
+    bank: TextBank,
+    adapted: bool,
+) -> None:
     """The calibrated scores of a block of frames, into `out`."""
     k = len(bank.tags)
-    exp_cos = _scaled_exp(cos, shift, bank.logit_scale, np.empty(cos.shape, np.float32),
-                          cap=_EXP_CAP if adapted else None)
+    exp_cos = _scaled_exp(
+        cos,
+        shift,
+        bank.logit_scale,
+        np.empty(cos.shape, np.float32),
+        cap=_EXP_CAP if adapted else None,
+    )
     # out = exp_cos + exp_neg (+ rivals) -> exp_cos / out
     np.add(exp_cos, 0.0 if exp_neg is None else exp_neg, out=out)
     if k > 1:
         # Rivals compete with their text score: an adapted tag never crowds others out.
-        exp_text = (_scaled_exp(text_cos, shift, bank.logit_scale,
-                                np.empty(cos.shape, np.float32)) if adapted else exp_cos)
+        exp_text = (
+            _scaled_exp(text_cos, shift, bank.logit_scale, np.empty(cos.shape, np.float32))
+            if adapted
+            else exp_cos
+        )
         r = min(RIVALS, k - 1)
         top = np.partition(exp_text, k - r - 1, axis=1)[:, k - r - 1 :]
         top = -np.sort(-top, axis=1)  # the r+1 largest per frame, largest first
@@ -168,14 +212,16 @@ def _score_block(cos: np.ndarray, text_cos: np.ndarray, shift: np.ndarray,
         # rivals = where(exp_text >= top[r-1], top_sum + top[r] - exp_text, top_sum)
         top_sum = top[:, :r].sum(axis=1, keepdims=True)
         rivals = np.subtract(top_sum + top[:, r : r + 1], exp_text)
-        np.copyto(rivals, np.broadcast_to(top_sum, rivals.shape),
-                  where=~(exp_text >= top[:, r - 1 : r]))
+        np.copyto(
+            rivals, np.broadcast_to(top_sum, rivals.shape), where=~(exp_text >= top[:, r - 1 : r])
+        )
         np.add(out, rivals, out=out)
     np.divide(exp_cos, out, out=out)  # score = exp_cos / (exp_cos + exp_neg + rivals)
 
 
-def _scaled_exp(x: np.ndarray, shift: np.ndarray, scale: float, out: np.ndarray,
-                cap: float | None = None) -> np.ndarray:
+def _scaled_exp(
+    x: np.ndarray, shift: np.ndarray, scale: float, out: np.ndarray, cap: float | None = None
+) -> np.ndarray:
     """exp(scale * (x - shift)), written into `out` (which may be x itself); with `cap`,
     the exponent is clipped there (an adapted cosine may sit far above the shift)."""
     np.subtract(x, shift, out=out)

@@ -57,7 +57,8 @@ def scored_vocabulary_id(cfg: Config, vocab: Vocabulary) -> str:
     wanted = scoring_vocabulary_id(cfg, vocab)
     layout = Layout(cfg.output_dir)
     if wanted != vocab.id and not Layout.per_video_files(
-            layout.tags_dir(model_id(cfg.model), wanted)):
+        layout.tags_dir(model_id(cfg.model), wanted)
+    ):
         return vocab.id
     return wanted
 
@@ -98,8 +99,7 @@ def tag_frames(cfg: Config, video_ids: list[str] | None = None) -> TagReport:
     return report
 
 
-def remove_replaced_scores(layout: Layout, mid: str, vocabulary_id: str, current: str
-                           ) -> list[str]:
+def remove_replaced_scores(layout: Layout, mid: str, vocabulary_id: str, current: str) -> list[str]:
     """Delete this vocabulary's other score folders (the plain one or older adaptations):
     the current folder is complete, so nothing reads them again."""
     current_dir = layout.tags_dir(mid, current)
@@ -107,7 +107,8 @@ def remove_replaced_scores(layout: Layout, mid: str, vocabulary_id: str, current
     for folder in sorted(layout.tags_root(mid).glob(f"{safe_name(vocabulary_id)}*")):
         name = folder.name
         same_vocabulary = name == safe_name(vocabulary_id) or name.startswith(
-            safe_name(vocabulary_id + "+"))
+            safe_name(vocabulary_id + "+")
+        )
         if folder.is_dir() and same_vocabulary and folder != current_dir:
             shutil.rmtree(folder)
             removed.append(name)

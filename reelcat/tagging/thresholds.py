@@ -29,8 +29,9 @@ class Threshold:
     source: str  # "vocabulary", "archive percentiles", "verdicts" or "named group"
 
 
-def baseline_thresholds(scores_by_tag: dict[str, np.ndarray], vocab: Vocabulary
-                        ) -> dict[str, Threshold]:
+def baseline_thresholds(
+    scores_by_tag: dict[str, np.ndarray], vocab: Vocabulary
+) -> dict[str, Threshold]:
     """Per-tag thresholds from the model alone: the vocabulary's when given, else from the
     archive's scores.
 
@@ -59,19 +60,26 @@ def baseline_thresholds(scores_by_tag: dict[str, np.ndarray], vocab: Vocabulary
     return out
 
 
-def threshold_rows(baseline: dict[str, Threshold], learned: dict[str, float],
-                   answers: dict[str, int]) -> list[dict]:
+def threshold_rows(
+    baseline: dict[str, Threshold], learned: dict[str, float], answers: dict[str, int]
+) -> list[dict]:
     """The thresholds table: a learned accept level replaces the baseline's (its review
     level follows at REVIEW_SHARE); the baseline stays beside it."""
     rows = []
     for tag, b in baseline.items():
         accept = learned.get(tag, b.accept)
         moved = accept != b.accept
-        rows.append({"tag": tag, "accept": accept,
-                     "review": accept * REVIEW_SHARE if moved else b.review,
-                     "source": "verdicts" if moved else b.source,
-                     "baseline_accept": b.accept, "baseline_review": b.review,
-                     "answers": answers.get(tag, 0)})
+        rows.append(
+            {
+                "tag": tag,
+                "accept": accept,
+                "review": accept * REVIEW_SHARE if moved else b.review,
+                "source": "verdicts" if moved else b.source,
+                "baseline_accept": b.accept,
+                "baseline_review": b.review,
+                "answers": answers.get(tag, 0),
+            }
+        )
     return rows
 
 
@@ -82,5 +90,7 @@ def load_thresholds(layout: Layout, vocab: Vocabulary) -> dict[str, Threshold]:
     if layout.thresholds.exists():
         table = pq.read_table(layout.thresholds, columns=["tag", "accept", "review", "source"])
         rows = {r["tag"]: Threshold(**r) for r in table.to_pylist()}
-    return {t.name: rows.get(t.name) or Threshold(t.name, 0.5, 0.5 * REVIEW_SHARE, "default")
-            for t in vocab.tags}
+    return {
+        t.name: rows.get(t.name) or Threshold(t.name, 0.5, 0.5 * REVIEW_SHARE, "default")
+        for t in vocab.tags
+    }

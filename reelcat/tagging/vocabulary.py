@@ -95,8 +95,10 @@ def load_vocabulary(path: str | Path) -> Vocabulary:
             raise VocabularyError(f"{path}: tag {name!r} has review {review} above accept {accept}")
         min_seconds = item.get("min_seconds", 0)
         if not isinstance(min_seconds, (int, float)) or min_seconds < 0:
-            raise VocabularyError(f"{path}: tag {name!r} has min_seconds {min_seconds!r}; "
-                                  "it must be a number of seconds, 0 or more")
+            raise VocabularyError(
+                f"{path}: tag {name!r} has min_seconds {min_seconds!r}; "
+                "it must be a number of seconds, 0 or more"
+            )
         tags.append(
             Tag(
                 name=name,

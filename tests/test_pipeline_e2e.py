@@ -44,8 +44,8 @@ def test_frames_follow_the_sampling_with_real_timestamps(catalogued):
     con = open_catalog(out)
     times = dict(
         con.execute(
-            "SELECT m.file_name, list(f.t ORDER BY f.t) FROM frames f JOIN manifest m USING (video_id) "
-            "GROUP BY ALL"
+            "SELECT m.file_name, list(f.t ORDER BY f.t) FROM frames f "
+            "JOIN manifest m USING (video_id) GROUP BY ALL"
         ).fetchall()
     )
     # one frame per second (the bundled config): keyframes where dense enough (testsrc has

@@ -5,6 +5,7 @@ import dagster as dg
 
 from assets.ingest import video_frames
 from assets.resources import ReelcatSettings
+from assets.specs import table_specs
 from reelcat.feedback.step import learn_from_verdicts
 from reelcat.storage.layout import Layout
 
@@ -17,27 +18,28 @@ verdict_log = dg.AssetSpec(
 )
 
 
+_LEARNED_FROM = [video_frames, verdict_log]
+
+
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            "tag_adaptations",
-            group_name="feedback",
-            kinds={"numpy"},
-            deps=[video_frames, verdict_log],
-            description="Each answered tag's embedding moved toward the frames "
-            "people said yes to and away from the no's, when the "
-            "answers carry across videos.",
-        ),
-        dg.AssetSpec(
-            "tag_thresholds",
-            group_name="feedback",
-            kinds={"parquet"},
-            deps=[video_frames, verdict_log],
-            description="Per-tag accept/review thresholds in force: the baseline "
-            "from the model's own scores (vocabulary or archive "
-            "percentiles) beside the level people's answers moved.",
-        ),
-    ]
+    specs=table_specs(
+        "feedback",
+        _LEARNED_FROM,
+        {
+            "tag_adaptations": "Each answered tag's embedding moved toward the frames people said "
+            "yes to and away from the no's, when the answers carry across videos."
+        },
+        kinds=frozenset({"numpy"}),
+    )
+    + table_specs(
+        "feedback",
+        _LEARNED_FROM,
+        {
+            "tag_thresholds": "Per-tag accept/review thresholds in force: the baseline from the "
+            "model's own scores (vocabulary or archive percentiles) beside the level people's "
+            "answers moved."
+        },
+    )
 )
 def tag_adaptations(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     """Learn from the verdict log on stored embeddings; the log itself is never rewritten."""

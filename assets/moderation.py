@@ -2,41 +2,25 @@
 
 import dagster as dg
 
-from assets.feedback import verdict_log
-from assets.ingest import video_frames
 from assets.resources import ReelcatSettings
-from assets.tagging import frame_tags
+from assets.specs import table_specs
+from assets.tagging import SCORES_IN_FORCE
 from reelcat.moderation.step import write_moderation
 from reelcat.pictures import markdown_image
 
-_DEPS = [frame_tags, dg.AssetKey("tag_thresholds"), video_frames, verdict_log]
-
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            "moderation_timeline",
-            group_name="moderation",
-            kinds={"parquet"},
-            deps=_DEPS,
-            description="Per video, sensitive concept and time bin: the peak smoothed severity.",
-        ),
-        dg.AssetSpec(
-            "moderation_segments",
-            group_name="moderation",
-            kinds={"parquet"},
-            deps=_DEPS,
-            description="Time ranges to check, with level and peak-frame thumbnail.",
-        ),
-        dg.AssetSpec(
-            "video_risk",
-            group_name="moderation",
-            kinds={"parquet"},
-            deps=_DEPS,
-            description="Per video: review or clear, risk, queue position and the "
-            "evidence; the archive heat map among the pictures.",
-        ),
-    ]
+    specs=table_specs(
+        "moderation",
+        SCORES_IN_FORCE,
+        {
+            "moderation_timeline": "Per video, sensitive concept and time bin: the peak "
+            "smoothed severity.",
+            "moderation_segments": "Time ranges to check, with level and peak-frame thumbnail.",
+            "video_risk": "Per video: review or clear, risk, queue position and the evidence; "
+            "the archive heat map among the pictures.",
+        },
+    )
 )
 def video_risk(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     """Moderate every video from its current scores (people's answers applied)."""

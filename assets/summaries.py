@@ -2,42 +2,25 @@
 
 import dagster as dg
 
-from assets.feedback import verdict_log
-from assets.ingest import video_frames
 from assets.resources import ReelcatSettings
-from assets.tagging import frame_tags
+from assets.specs import table_specs
+from assets.tagging import SCORES_IN_FORCE
 from reelcat.pictures import bar_chart_png, markdown_image, word_cloud_png
 from reelcat.summaries.step import write_summaries
 
-_DEPS = [frame_tags, dg.AssetKey("tag_thresholds"), video_frames, verdict_log]
-
 
 @dg.multi_asset(
-    specs=[
-        dg.AssetSpec(
-            "tag_segments",
-            group_name="summaries",
-            kinds={"parquet"},
-            deps=_DEPS,
-            description="Time ranges where a tag holds: smoothed scores at the "
-            "tag's accept level, blank frames skipped, gaps bridged.",
-        ),
-        dg.AssetSpec(
-            "video_tags",
-            group_name="summaries",
-            kinds={"parquet"},
-            deps=_DEPS,
-            description="Per video and tag: coverage (tf), df, idf, tf-idf, rank.",
-        ),
-        dg.AssetSpec(
-            "video_summaries",
-            group_name="summaries",
-            kinds={"parquet"},
-            deps=_DEPS,
-            description="One line per video saying what it is about; a word cloud "
-            "and bar chart per video and an archive tag chart.",
-        ),
-    ]
+    specs=table_specs(
+        "summaries",
+        SCORES_IN_FORCE,
+        {
+            "tag_segments": "Time ranges where a tag holds: smoothed scores at the tag's accept "
+            "level, blank frames skipped, gaps bridged.",
+            "video_tags": "Per video and tag: coverage (tf), df, idf, tf-idf, rank.",
+            "video_summaries": "One line per video saying what it is about; a word cloud and "
+            "bar chart per video and an archive tag chart.",
+        },
+    )
 )
 def video_summaries(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     """Summaries from the current tag scores (people's answers applied) at the thresholds

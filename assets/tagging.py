@@ -2,6 +2,7 @@
 
 import dagster as dg
 
+from assets.feedback import verdict_log
 from assets.ingest import video_frames
 from assets.resources import ReelcatSettings
 from reelcat.tagging.step import tag_frames
@@ -27,3 +28,8 @@ def frame_tags(context: dg.AssetExecutionContext, settings: ReelcatSettings):
             "replaced_folders_removed": len(report.removed),
         }
     )
+
+
+# What every step that reads the current scores depends on: the scores, the thresholds
+# in force, the frames (times, brightness) and the answers applied on top.
+SCORES_IN_FORCE = [frame_tags, dg.AssetKey("tag_thresholds"), video_frames, verdict_log]

@@ -1032,30 +1032,31 @@ def report(
                     "-",
                 ]
             )
-    for mode in modes:
-        p = R[f"pipeline:{mode}"]
+    pipeline_rows = [
+        ("reelcat embed_videos (warm Ray)", mode, f"pipeline:{mode}", video_seconds, naive_fps)
+        for mode in modes
+    ]
+    if "pipeline:long" in R:
+        pipeline_rows.append(
+            (
+                f"reelcat embed_videos, one call, {long_seconds / 60:.0f} min",
+                DEFAULT_MODE,
+                "pipeline:long",
+                long_seconds,
+                naive_steady_fps,
+            )
+        )
+    for label, mode, key, seconds, naive in pipeline_rows:
+        p = R[key]
         row(
-            "reelcat embed_videos (warm Ray)",
+            label,
             mode,
             p["frames"],
             med(p["times"]),
-            video_seconds,
+            seconds,
             p,
             serial.get(mode),
-            naive_fps,
-            n=len(p["times"]),
-        )
-    if "pipeline:long" in R:
-        p = R["pipeline:long"]
-        row(
-            f"reelcat embed_videos, one call, {long_seconds / 60:.0f} min",
-            DEFAULT_MODE,
-            p["frames"],
-            med(p["times"]),
-            long_seconds,
-            p,
-            serial.get(DEFAULT_MODE),
-            naive_steady_fps,
+            naive,
             n=len(p["times"]),
         )
     if "naive" in R:

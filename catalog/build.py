@@ -19,32 +19,14 @@ import duckdb
 import pyarrow as pa
 
 from reelcat.storage.layout import Layout
-from reelcat.storage.views import define_views, ensure_logs
+from reelcat.storage.views import define_views, ensure_logs, sql
 from reelcat.tagging.vocabulary import Vocabulary
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 # In dependency order; each file is one idempotent CREATE OR REPLACE.
-_OBJECTS = (
-    "vocabulary",
-    "thresholds",
-    "segments",
-    "video_tags",
-    "video_summaries",
-    "tag_frequencies",
-    "moderation_timeline",
-    "moderation_segments",
-    "video_risk",
-    "review_queue",
-    "labels_final",
-    "named_group_labels",
-    "macro_video_summary",
-    "macro_timeline",
-    "macro_similar_frames",
-)
-
-
-def sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
+_OBJECTS = """vocabulary thresholds segments video_tags video_summaries tag_frequencies
+    moderation_timeline moderation_segments video_risk review_queue labels_final
+    named_group_labels macro_video_summary macro_timeline macro_similar_frames""".split()
 
 
 def open_catalog(out: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
@@ -81,7 +63,7 @@ def build_catalog(
                 con, layout, model_id=model_id, sampling_id=sampling_id, vocabulary_id=vocabulary_id
             )
             con.execute(
-                sql("catalog_settings"),
+                sql("catalog_settings", SQL_DIR),
                 {
                     "model_id": model_id,
                     "sampling_id": sampling_id,
@@ -99,7 +81,7 @@ def build_catalog(
                 ),
             )
             for name in _OBJECTS:
-                con.execute(sql(name))
+                con.execute(sql(name, SQL_DIR))
             con.execute("CHECKPOINT")
         finally:
             con.close()

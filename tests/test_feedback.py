@@ -18,20 +18,21 @@ from reelcat.tagging.thresholds import Threshold
 from .conftest import REPO, copy_of, ffmpeg_calls, materialize, store
 
 
-def in_force(out) -> list[dict]:
+def read(out, what=effective) -> list[dict]:
+    """The verdicts in force (or, with what=log, the whole log) of an output folder."""
     con = store(out)
     try:
-        return effective(con)
+        return what(con)
     finally:
         con.close()
+
+
+def in_force(out) -> list[dict]:
+    return read(out)
 
 
 def whole_log(out) -> list[dict]:
-    con = store(out)
-    try:
-        return log(con)
-    finally:
-        con.close()
+    return read(out, log)
 
 
 def test_latest_verdict_wins_and_undo_is_a_newer_row(tmp_path):

@@ -27,21 +27,13 @@ from reelcat.storage.schemas import (
 )
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-BASE_VIEWS = (
-    "manifest",
-    "frame_errors",
-    "video_names",
-    "frames",
-    "frame_tags",
-    "verdicts",
-    "verdicts_effective",
-    "frame_verdicts",
-    "named_groups",
-)
+BASE_VIEWS = """manifest frame_errors video_names frames frame_tags verdicts verdicts_effective
+    frame_verdicts named_groups""".split()  # in dependency order
 
 
-def sql(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
+def sql(name: str, folder: Path = SQL_DIR) -> str:
+    """The statement in `folder`/`name`.sql (reelcat's views by default)."""
+    return (folder / f"{name}.sql").read_text()
 
 
 def ensure_logs(layout: Layout) -> None:

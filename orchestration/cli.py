@@ -189,9 +189,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     query = model.embed_prompt_sets([(args.text,)])[0]
     con = open_catalog(cfg.output_dir)
     rows = con.execute(
-        "SELECT f.video_id, m.file_name, f.t, f.frame, f.embedding FROM frames f "
-        "JOIN (SELECT video_id, min(file_name) AS file_name FROM manifest GROUP BY ALL) m "
-        "USING (video_id)"
+        "SELECT f.video_id, n.file_name, f.t, f.frame, f.embedding FROM frames f "
+        "JOIN video_names n USING (video_id)"
     ).fetchall()
     if not rows:
         print("reelcat: the catalogue has no frames")

@@ -126,3 +126,22 @@ def test_ray_address_from_the_config_is_used(monkeypatch):
     assert RayResource(address="other:6379").resolve_address("ray-head:6379") == "other:6379"
     monkeypatch.setenv("RAY_ADDRESS", "env-head:6379")
     assert RayResource().resolve_address("ray-head:6379") == "env-head:6379"
+
+
+def test_imports_go_one_way():
+    """orchestration -> assets -> (catalog, reelcat), catalog -> reelcat; reelcat imports
+    none of them, nor Dagster, so the same code runs from a test, the CLI or a Ray worker."""
+    import re
+
+    forbidden = {
+        "reelcat": ("dagster", "assets", "orchestration", "catalog"),
+        "assets": ("orchestration",),
+        "catalog": ("dagster", "assets", "orchestration"),
+    }
+    offenders = []
+    for package, names in forbidden.items():
+        pattern = re.compile(rf"^\s*(from|import) ({'|'.join(names)})\b", re.M)
+        for path in sorted((REPO / package).rglob("*.py")):
+            if pattern.search(path.read_text()):
+                offenders.append(str(path.relative_to(REPO)))
+    assert offenders == []

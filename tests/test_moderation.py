@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 import numpy as np
+import pyarrow.parquet as pq
 from PIL import Image
 
 from catalog.build import open_catalog
@@ -184,3 +185,28 @@ def test_raw_flags_count_a_frame_once_whatever_the_number_of_tags_on_it():
     )
     th = {c: Threshold(c, 0.5, 0.2, "archive") for c in ("blood", "weapon")}
     assert moderate([video], th, ["blood", "weapon"], interval=1.0).raw_flagged_frames == 4
+
+
+def test_one_queue_order_for_the_catalogue_the_heat_map_and_the_page(out):
+    from reelcat.moderation.moderate import queue_positions
+    from reelcat.moderation.step import heatmap_picture
+
+    risk = [
+        {"video_id": "b", "decision": "clear", "risk": 0.9},
+        {"video_id": "c", "decision": "review", "risk": 0.5},
+        {"video_id": "a", "decision": "review", "risk": 0.5},
+    ]
+    queue_positions(risk)
+    assert {r["video_id"]: r["position"] for r in risk} == {"a": 1, "c": 2, "b": 3}
+
+    con = open_catalog(out)
+    queue = [v for (v,) in con.execute("SELECT video_id FROM review_queue").fetchall()]
+    positions = con.execute("SELECT list(position ORDER BY position) FROM review_queue").fetchall()[
+        0
+    ][0]
+    con.close()
+    assert positions == list(range(1, len(queue) + 1))
+    stored = pq.read_table(Layout(out).video_risk).to_pylist()
+    assert [r["video_id"] for r in sorted(stored, key=lambda r: r["position"])] == queue
+    timeline = pq.read_table(Layout(out).moderation_timeline).to_pylist()
+    assert heatmap_picture({}, timeline, stored, {})[1] == queue  # the heat map's rows

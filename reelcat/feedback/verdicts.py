@@ -21,6 +21,7 @@ import pyarrow as pa
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import write_table
 from reelcat.storage.schemas import VERDICTS
+from reelcat.storage.views import dict_rows
 
 SCOPES = ("frame", "video")
 ANSWERS = ("yes", "no", "unsure")
@@ -70,18 +71,11 @@ def append(layout: Layout, verdicts: list[Verdict]) -> list[str]:
     return [r["verdict_id"] for r in rows]
 
 
-def rows(con: duckdb.DuckDBPyConnection, query: str, params: dict | None = None) -> list[dict]:
-    """A query's rows as dicts."""
-    cur = con.execute(query, params or {})
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
 def effective(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """The answers in force (the `verdicts_effective` view), oldest first."""
-    return rows(con, "SELECT * FROM verdicts_effective ORDER BY answered_at, verdict_id")
+    return dict_rows(con, "SELECT * FROM verdicts_effective ORDER BY answered_at, verdict_id")
 
 
 def log(con: duckdb.DuckDBPyConnection) -> list[dict]:
     """The whole log, undo rows included, oldest first."""
-    return rows(con, "SELECT * FROM verdicts ORDER BY answered_at, verdict_id")
+    return dict_rows(con, "SELECT * FROM verdicts ORDER BY answered_at, verdict_id")

@@ -107,3 +107,12 @@ def open_store(
 def video_file_names(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     """video_id -> display name, from the `video_names` view."""
     return dict(con.execute("SELECT video_id, file_name FROM video_names").fetchall())
+
+
+def dict_rows(
+    con: duckdb.DuckDBPyConnection, query: str, params: list | dict | None = None
+) -> list[dict]:
+    """A query's rows as dicts (for the few small reads that want them)."""
+    cur = con.execute(query, params or [])
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]

@@ -3,8 +3,8 @@
 The archive's heat map and risk queue, a page per video, and "Is this X?" questions one
 at a time, on the standard library's HTTP server. Pages read the pipeline's DuckDB
 catalogue (reelcat.web.data, rendered by reelcat.web.pages); answers are recorded
-through one shared `ReviewSession` (reelcat.web.api), so the page, the terminal review
-and the benchmark's simulated reviewer ask and record the same way. It binds 127.0.0.1
+through one shared `ReviewSession` (reelcat.web.api), so the page and the terminal
+review ask and record the same way. It binds 127.0.0.1
 by default: a reviewer's local tool, with no login.
 
     GET  /                      heat map, review queue (riskiest first), cleared videos

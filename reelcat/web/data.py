@@ -15,6 +15,7 @@ from contextlib import contextmanager
 import duckdb
 
 from reelcat.storage.layout import Layout
+from reelcat.storage.views import dict_rows
 
 
 @contextmanager
@@ -30,14 +31,8 @@ def open_catalogue(layout: Layout) -> Iterator[duckdb.DuckDBPyConnection]:
         con.close()
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: list | None = None) -> list[dict]:
-    cur = con.execute(sql, params or [])
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
-
-
 def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> dict | None:
-    rows = _rows(con, sql, params)
+    rows = dict_rows(con, sql, params)
     return rows[0] if rows else None
 
 
@@ -47,7 +42,7 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> dict | None:
 def queue(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict]:
     """The review queue in its stored order (to review first, then cleared), each video
     with its flagged time ranges and its length."""
-    return _rows(
+    return dict_rows(
         con,
         "SELECT q.*, n.duration FROM review_queue AS q "
         "LEFT JOIN video_names AS n USING (video_id) "
@@ -86,7 +81,9 @@ def risk(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
 
 def tag_segments(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[str, list[dict]]:
     """tag -> the time ranges where it holds, in time order."""
-    rows = _rows(con, "SELECT * FROM segments WHERE video_id = ? ORDER BY tag, start", [video_id])
+    rows = dict_rows(
+        con, "SELECT * FROM segments WHERE video_id = ? ORDER BY tag, start", [video_id]
+    )
     out: dict[str, list[dict]] = {}
     for r in rows:
         out.setdefault(r["tag"], []).append(r)
@@ -95,7 +92,7 @@ def tag_segments(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[str, lis
 
 def flagged(con: duckdb.DuckDBPyConnection, video_id: str) -> list[dict]:
     """Sensitive time ranges with their peak frame's thumbnail, in time order."""
-    return _rows(
+    return dict_rows(
         con,
         "SELECT * FROM moderation_segments WHERE video_id = ? ORDER BY start, concept",
         [video_id],
@@ -104,7 +101,7 @@ def flagged(con: duckdb.DuckDBPyConnection, video_id: str) -> list[dict]:
 
 def marked_wrong(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[str, dict]:
     """tag -> the answer in force saying the whole video is not that tag."""
-    rows = _rows(
+    rows = dict_rows(
         con,
         "SELECT * FROM verdicts_effective WHERE scope = 'video' "
         "AND video_id = ? AND verdict = 'no' ORDER BY answered_at, verdict_id",

@@ -21,9 +21,12 @@ def video_manifest(context: dg.AssetExecutionContext, settings: ReelcatSettings)
     )
     return dg.MaterializeResult(
         metadata={
-            "videos": len(report.rows) - len(report.errors),
+            "videos": report.videos,
             "errors": len(report.errors),
-            "hours": round(sum(r["duration"] or 0 for r in report.rows) / 3600, 3),
+            "hours": round(report.hours, 3),
+            "probed": report.probed,
+            "moved": report.moved,
+            "unchanged_not_read": report.unchanged,
             "path": dg.MetadataValue.path(str(Layout(cfg.output_dir).manifest)),
             "errors_preview": dg.MetadataValue.md(
                 "| file | reason |\n|---|---|\n" + preview if report.errors else "no errors"

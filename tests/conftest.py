@@ -13,27 +13,31 @@ from pathlib import Path
 import pytest
 
 from reelcat.config import Config, load_config
-from reelcat.tools import _resolve, ffmpeg_path
+from reelcat.tools import _resolve, ffmpeg_path, ffprobe_path
 
 REPO = Path(__file__).resolve().parents[1]
 
-# Every ffmpeg that reelcat starts during the tests, in this process or a Ray worker,
-# goes through this pass-through script, which logs the call: tests count real decodes.
-# It is set before Ray starts so that workers inherit it.
+# Every ffmpeg and ffprobe that reelcat starts during the tests, in this process or a Ray
+# worker, goes through a pass-through script that logs the call: tests count real decodes
+# and probes. It is set before Ray starts so that workers inherit it.
 _SPY_DIR = Path(tempfile.mkdtemp(prefix="reelcat-ffmpeg-spy-"))
 FFMPEG_LOG = _SPY_DIR / "calls.log"
-_spy = _SPY_DIR / "ffmpeg"
-_spy.write_text(
-    f'#!/bin/sh\necho "$*" >> {FFMPEG_LOG}\nexec {_resolve("ffmpeg", "_NO_ENV_")} "$@"\n'
-)
-_spy.chmod(0o755)
-FFMPEG_LOG.touch()
-os.environ["REELCAT_FFMPEG"] = str(_spy)
+FFPROBE_LOG = _SPY_DIR / "probes.log"
+for _name, _log, _var in (
+    ("ffmpeg", FFMPEG_LOG, "REELCAT_FFMPEG"),
+    ("ffprobe", FFPROBE_LOG, "REELCAT_FFPROBE"),
+):
+    _spy = _SPY_DIR / _name
+    _spy.write_text(f'#!/bin/sh\necho "$*" >> {_log}\nexec {_resolve(_name, "_NO_ENV_")} "$@"\n')
+    _spy.chmod(0o755)
+    _log.touch()
+    os.environ[_var] = str(_spy)
 # Ray in the tests listens on loopback only (Ray otherwise binds the machine's own
 # address), and the throwaway clusters skip token authentication.
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 os.environ["RAY_AUTH_MODE"] = "disabled"
 ffmpeg_path.cache_clear()
+ffprobe_path.cache_clear()
 # The CLIP actors' trace cache (reelcat.ingest.encoder) of this test session: nothing from an
 # earlier run, nothing left in the user's cache folder. Also set before Ray starts.
 os.environ["REELCAT_CACHE"] = tempfile.mkdtemp(prefix="reelcat-cache-")
@@ -42,6 +46,11 @@ os.environ["REELCAT_CACHE"] = tempfile.mkdtemp(prefix="reelcat-cache-")
 def ffmpeg_calls() -> int:
     """How many ffmpeg processes reelcat has started so far in this test session."""
     return len(FFMPEG_LOG.read_text().splitlines())
+
+
+def ffprobe_calls() -> list[str]:
+    """The ffprobe command lines reelcat has run so far in this test session."""
+    return FFPROBE_LOG.read_text().splitlines()
 
 
 def lavfi_video(

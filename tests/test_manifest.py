@@ -8,7 +8,7 @@ import pytest
 
 from reelcat.ingest.manifest import build_manifest, fingerprint, probe_video, scan_roots
 
-from .conftest import lavfi_video
+from .conftest import ffprobe_calls, lavfi_video
 
 
 def test_scan_finds_videos_recursively_and_ignores_other_files(small_archive):
@@ -29,14 +29,15 @@ def test_missing_root_is_an_error(tmp_path):
 
 
 def test_bad_files_are_error_rows_with_reasons(small_archive):
-    rows = {r.path.rsplit("/", 1)[-1]: r for r in build_manifest([small_archive])}
-    assert rows["empty.mp4"].error == "empty file (0 bytes)"
-    assert rows["notes.mp4"].status == "error" and "Invalid data" in rows["notes.mp4"].error
-    assert rows["truncated.mp4"].status == "error"
+    table = build_manifest([small_archive]).table
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in table.to_pylist()}
+    assert rows["empty.mp4"]["error"] == "empty file (0 bytes)"
+    assert rows["notes.mp4"]["status"] == "error" and "Invalid data" in rows["notes.mp4"]["error"]
+    assert rows["truncated.mp4"]["status"] == "error"
     ok = rows["red.webm"]
-    assert (ok.status, ok.codec, ok.width, ok.height) == ("ok", "vp9", 320, 240)
-    assert ok.fps == pytest.approx(15.0)
-    assert ok.duration == pytest.approx(6.0, abs=0.1)
+    assert (ok["status"], ok["codec"], ok["width"], ok["height"]) == ("ok", "vp9", 320, 240)
+    assert ok["fps"] == pytest.approx(15.0)
+    assert ok["duration"] == pytest.approx(6.0, abs=0.1)
 
 
 def test_rotated_video_reports_rotation_and_display_size(tmp_path):
@@ -71,3 +72,39 @@ def test_fingerprint_is_stable_when_a_file_moves_and_changes_with_content(small_
     shutil.copy(small_archive / "testsrc.mp4", moved)
     assert fingerprint(moved) == fingerprint(small_archive / "testsrc.mp4")
     assert fingerprint(small_archive / "sub" / "bars.mp4") != fingerprint(moved)
+
+
+def test_a_rescan_probes_only_new_changed_and_failed_files(small_archive, tmp_path):
+    from reelcat.storage.schemas import MANIFEST
+
+    archive = tmp_path / "archive"
+    shutil.copytree(small_archive, archive)
+    first = build_manifest([archive], None, MANIFEST)
+    assert len(first.probed) == 6  # three good files, three bad ones
+
+    before = len(ffprobe_calls())
+    again = build_manifest([archive], first.table, MANIFEST)
+    probed = ffprobe_calls()[before:]
+    # only the files that failed are read again (errors are retried every run)
+    assert sorted(p.rsplit("/", 1)[-1] for p in again.probed) == [
+        "empty.mp4",
+        "notes.mp4",
+        "truncated.mp4",
+    ]
+    assert again.unchanged == 3 and not any("testsrc" in c or "red.webm" in c for c in probed)
+    assert again.table.equals(first.table)
+
+    # a changed file is probed again; a moved one keeps its id without a probe; a
+    # deleted one leaves the manifest
+    lavfi_video(archive / "red.webm", "color=c=blue", duration=3, rate=15)
+    (archive / "testsrc.mp4").rename(archive / "renamed.mp4")
+    (archive / "sub" / "bars.mp4").unlink()
+    third = build_manifest([archive], again.table, MANIFEST)
+    rows = {r["path"].rsplit("/", 1)[-1]: r for r in third.table.to_pylist()}
+    old = {r["path"].rsplit("/", 1)[-1]: r for r in again.table.to_pylist()}
+    assert "red.webm" in {p.rsplit("/", 1)[-1] for p in third.probed}
+    assert rows["red.webm"]["duration"] == pytest.approx(3.0, abs=0.1)
+    assert rows["red.webm"]["video_id"] != old["red.webm"]["video_id"]
+    assert [p.rsplit("/", 1)[-1] for p in third.moved] == ["renamed.mp4"]
+    assert rows["renamed.mp4"]["video_id"] == old["testsrc.mp4"]["video_id"]
+    assert "bars.mp4" not in rows and "testsrc.mp4" not in rows

@@ -158,3 +158,31 @@ def test_cli_about_prints_summary_and_timeline(catalogued):
 def test_cli_reports_a_missing_catalogue_clearly(tmp_path):
     code, _, stderr = run_cli("sql", "--out", str(tmp_path), "select 1")
     assert code == 2 and "no catalogue at" in stderr
+
+
+def test_nightly_rerun_probes_only_changes_and_a_deleted_video_leaves(
+    catalogued, small_archive, tmp_path
+):
+    from .conftest import ffprobe_calls
+
+    out = copy_of(catalogued[0], tmp_path)
+    archive = tmp_path / "archive"
+    shutil.copytree(small_archive, archive)
+    materialize(archive, out)  # the copy's paths: every file is new to the manifest once
+    before = len(ffprobe_calls())
+    (archive / "red.webm").unlink()
+    materialize(archive, out)
+    probed = ffprobe_calls()[before:]
+    # only the two unreadable files are read again (errors are retried; an empty file
+    # needs no ffprobe to fail)
+    assert sorted(c.rsplit("/", 1)[-1] for c in probed) == ["notes.mp4", "truncated.mp4"]
+    con = open_catalog(out)
+    names = {n for (n,) in con.execute("SELECT file_name FROM video_summaries").fetchall()}
+    assert "red.webm" not in names and "testsrc.mp4" in names
+    for table in ("frames", "frame_tags", "video_risk", "segments", "video_tags"):
+        (left,) = con.execute(
+            f"SELECT count(*) FROM {table} WHERE video_id NOT IN "
+            "(SELECT video_id FROM manifest WHERE status = 'ok')"
+        ).fetchall()[0]
+        assert left == 0, table
+    assert con.execute("SELECT count(*) FROM video_risk").fetchall()[0][0] == 2

@@ -4,16 +4,23 @@ A file that cannot be read is a row with `status='error'` and a reason; it never
 the scan. Each file gets a content fingerprint (size plus hashes of a few sampled
 blocks), which is its `video_id`: a moved file keeps its id, an unchanged one is never
 decoded again.
+
+Incremental: the scan only stats files. A file whose (path, size, mtime, inode) matches
+the previous manifest's good row keeps that row, unread; a file with a fingerprint the
+previous manifest knew as good (moved or copied) is fingerprinted but not probed; only
+new and changed files, and files that failed last time (errors are retried), are probed.
 """
 
 from __future__ import annotations
 
 import hashlib
 import os
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import ffmpeg
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reelcat.tools import ffprobe_path
 
@@ -39,6 +46,8 @@ class VideoRecord:
     rotation: int = 0
     has_video: bool = False
     start_time: float = 0.0
+    mtime_ns: int | None = None
+    inode: int | None = None
 
     def to_row(self) -> dict:
         return asdict(self)
@@ -99,9 +108,17 @@ def _fps(stream: dict) -> float | None:
 def probe_video(path: str | Path) -> VideoRecord:
     """ffprobe one file; never raises for a bad file, returns an error row instead."""
     path = Path(path)
-    size = path.stat().st_size
+    st = path.stat()
+    size = st.st_size
     video_id = fingerprint(path)
-    row = VideoRecord(video_id=video_id, path=str(path), size_bytes=size, status="error")
+    row = VideoRecord(
+        video_id=video_id,
+        path=str(path),
+        size_bytes=size,
+        status="error",
+        mtime_ns=st.st_mtime_ns,
+        inode=st.st_ino,
+    )
     if size == 0:
         row.error = "empty file (0 bytes)"
         return row
@@ -135,5 +152,68 @@ def probe_video(path: str | Path) -> VideoRecord:
     return row
 
 
-def build_manifest(roots: list[Path]) -> list[VideoRecord]:
-    return [probe_video(p) for p in scan_roots(roots)]
+@dataclass
+class ManifestUpdate:
+    table: pa.Table  # the new manifest (MANIFEST schema), one row per file found
+    probed: list[str] = field(default_factory=list)  # paths ffprobe read this time
+    moved: list[str] = field(default_factory=list)  # known content at a new path
+    unchanged: int = 0  # rows kept without reading the file
+
+
+def build_manifest(
+    roots: list[Path], previous: pa.Table | None = None, schema: pa.Schema | None = None
+) -> ManifestUpdate:
+    """The manifest of the files under `roots`, reusing `previous` rows where it can."""
+    paths = scan_roots(roots)
+    stats = [p.stat() for p in paths]
+    listing = pa.table(
+        {
+            "path": pa.array([str(p) for p in paths], pa.string()),
+            "size_bytes": pa.array([s.st_size for s in stats], pa.int64()),
+            "mtime_ns": pa.array([s.st_mtime_ns for s in stats], pa.int64()),
+            "inode": pa.array([s.st_ino for s in stats], pa.int64()),
+        }
+    )
+    kept = None
+    known: dict[str, dict] = {}
+    if previous is not None and previous.num_rows:
+        good = previous.filter(pc.equal(previous["status"], "ok"))
+        key = ["path", "size_bytes", "mtime_ns", "inode"]
+        kept = good.join(listing, keys=key, join_type="inner").select(previous.column_names)
+        unchanged = set(kept["path"].to_pylist())
+        todo = [p for p in paths if str(p) not in unchanged]
+        if todo:  # fingerprints the previous manifest knew as good, for moved files
+            known = {r["video_id"]: r for r in good.to_pylist()}
+    else:
+        todo = paths
+    update = ManifestUpdate(table=pa.table({}))
+    rows = []
+    for p in todo:
+        if known:
+            st = p.stat()
+            seen = known.get(fingerprint(p))
+            if seen is not None:
+                rows.append(
+                    {
+                        **seen,
+                        "path": str(p),
+                        "size_bytes": st.st_size,
+                        "mtime_ns": st.st_mtime_ns,
+                        "inode": st.st_ino,
+                    }
+                )
+                update.moved.append(str(p))
+                continue
+        rows.append(probe_video(p).to_row())
+        update.probed.append(str(p))
+    schema = schema or (previous.schema if previous is not None else None)
+    fresh = (
+        pa.Table.from_pylist(rows, schema=schema)
+        if schema is not None
+        else pa.Table.from_pylist(rows)
+    )
+    parts = [fresh] + ([kept.cast(fresh.schema)] if kept is not None and kept.num_rows else [])
+    table = pa.concat_tables(parts).sort_by("path") if parts else fresh
+    update.table = table
+    update.unchanged = kept.num_rows if kept is not None else 0
+    return update

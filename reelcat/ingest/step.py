@@ -7,26 +7,49 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
 from reelcat.ingest.manifest import build_manifest
 from reelcat.ingest.pipeline import EmbedReport, embed_videos
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import write_rows, write_table
+from reelcat.storage.parquet import write_table
 from reelcat.storage.schemas import FRAME_ERRORS, MANIFEST
 
 
 @dataclass
 class ManifestReport:
-    rows: list[dict]  # the manifest's rows
-    errors: list[dict]  # those with status 'error'
+    videos: int  # good files
+    hours: float
+    errors: list[dict]  # the rows with status 'error' (path, error)
+    probed: int  # files ffprobe read this time (new, changed, or failed before)
+    moved: int  # known content found at a new path (fingerprinted, not probed)
+    unchanged: int  # rows kept without reading the file
 
 
 def write_manifest(cfg: Config) -> ManifestReport:
-    rows = [r.to_row() for r in build_manifest(cfg.archive_roots)]
-    write_rows(rows, Layout(cfg.output_dir).manifest, MANIFEST)
-    return ManifestReport(rows, [r for r in rows if r["status"] == "error"])
+    """Scan the archive and write the manifest, probing only what changed."""
+    layout = Layout(cfg.output_dir)
+    previous = None
+    if layout.manifest.exists():
+        previous = pq.read_table(layout.manifest)
+        if previous.schema != MANIFEST:  # written by an older reelcat: probe everything
+            previous = None
+    update = build_manifest(cfg.archive_roots, previous, MANIFEST)
+    write_table(update.table, layout.manifest, MANIFEST)
+    table = update.table
+    ok = pc.equal(table["status"], "ok")
+    errors = table.filter(pc.invert(ok)).select(["path", "error"]).to_pylist()
+    seconds = pc.sum(table.filter(ok)["duration"]).as_py() or 0.0
+    return ManifestReport(
+        len(table) - len(errors),
+        seconds / 3600,
+        errors,
+        len(update.probed),
+        len(update.moved),
+        update.unchanged,
+    )
 
 
 def embed_archive(

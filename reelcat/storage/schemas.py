@@ -23,6 +23,10 @@ MANIFEST = pa.schema(
         ("rotation", pa.int32()),
         ("has_video", pa.bool_()),
         ("start_time", pa.float64()),
+        # what the file looked like when it was probed: an unchanged (path, size, mtime,
+        # inode) is not fingerprinted or probed again
+        ("mtime_ns", pa.int64()),
+        ("inode", pa.int64()),
     ]
 )
 

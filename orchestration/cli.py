@@ -136,6 +136,15 @@ def cmd_about(args: argparse.Namespace) -> int:
         return 2
     vid, name, duration, about, top = row
     print(f"{name}  ({duration or 0:.1f} s)\n  {about}")
+    if args.png:
+        from reelcat.video_pictures import KINDS, video_picture
+
+        folder = Path(args.png).resolve()
+        for kind in KINDS:
+            path = write_bytes_atomic(
+                folder / f"{Path(name).stem}_{kind}.png", video_picture(con, vid, kind)
+            )
+            print(f"  wrote {path}")
     if not top or not duration:
         return 0
     bins = args.bins
@@ -431,6 +440,11 @@ def build_parser() -> argparse.ArgumentParser:
     about = command("about", "what a video is about")
     about.add_argument("video", help="file name, path or video id")
     about.add_argument("--bins", type=int, default=40)
+    about.add_argument(
+        "--png",
+        metavar="DIR",
+        help="also draw the video's word cloud, tag chart and severity strip as PNGs into DIR",
+    )
     about.set_defaults(func=cmd_about)
     q = command("sql", "read-only SQL on the catalogue")
     q.add_argument("query")

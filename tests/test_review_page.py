@@ -132,8 +132,12 @@ def test_video_page_shows_summary_pictures_and_flagged_frames(server):
     assert status == 200
     assert about[vid].startswith("mostly blood")
     assert f'id="about">{html.escape(about[vid])}</p>' in page
-    for kind in ("severity", "cloud", "tags"):
-        assert f'src="/files/pictures/videos/{vid}_{kind}.png"' in page
+    for kind in ("severity", "cloud", "tags"):  # drawn when the page asks for them
+        assert f'src="/picture/{vid}/{kind}.png"' in page
+        status, ctype, png = get(server, f"/picture/{vid}/{kind}.png")
+        assert status == 200 and ctype == "image/png" and png.startswith(b"\x89PNG")
+    assert get(server, f"/picture/{vid}/nope.png")[0] == 404
+    assert get(server, "/picture/not-a-video/cloud.png")[0] == 404
     assert 'data-wrong="blood"' in page  # a "that's wrong" button for its top tag
     assert "<svg" in page  # the timelines
     (thumb,) = [

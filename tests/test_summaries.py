@@ -9,6 +9,7 @@ import pytest
 from PIL import Image
 
 from catalog.build import open_catalog
+from reelcat.storage.layout import Layout
 
 
 def summary(con, name):
@@ -73,15 +74,17 @@ def test_video_without_usable_frames_gets_a_summary_row_saying_so(out):
     assert summary(con, "audio_only.mp4")[1] == "not catalogued: no video stream"
 
 
-def test_word_cloud_and_charts_are_real_non_empty_pictures(out):
-    con = open_catalog(out)
-    (vid,) = con.execute(
-        "SELECT video_id FROM video_summaries WHERE file_name = 'beach_fire.mp4'"
-    ).fetchone()
+def test_word_cloud_and_charts_are_drawn_when_asked_not_for_every_video(out, tmp_path):
+    from .test_pipeline_e2e import run_cli
+
+    assert not list(Layout(out).pictures.rglob("*cloud*"))  # nothing drawn per video
+    code, stdout, _ = run_cli("about", "--out", str(out), "beach_fire.mp4", "--png", str(tmp_path))
+    assert code == 0
     for path in [
-        out / "pictures" / "videos" / f"{vid}_cloud.png",
-        out / "pictures" / "videos" / f"{vid}_tags.png",
-        out / "pictures" / "tag_frequencies.png",
+        tmp_path / "beach_fire_cloud.png",
+        tmp_path / "beach_fire_tags.png",
+        tmp_path / "beach_fire_severity.png",
+        Layout(out).tag_frequencies_chart,
     ]:
         img = Image.open(io.BytesIO(path.read_bytes()))
         assert img.format == "PNG" and img.size[0] >= 200

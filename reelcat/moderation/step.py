@@ -1,6 +1,6 @@
-"""Write the moderation tables and pictures for the configured archive (the moderation
-assets call it), and draw the heat map for `reelcat heatmap` without writing anything
-else."""
+"""Write the moderation tables and the archive heat map for the configured archive (the
+moderation assets call it), and draw the heat map for `reelcat heatmap` without writing
+anything else. A video's own severity strip is drawn when asked (reelcat.video_pictures)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
-from reelcat.moderation.moderate import HEATMAP_BINS, Moderation, heatmap_matrix, moderate
-from reelcat.pictures import heatmap_png, severity_strip_png
+from reelcat.moderation.moderate import Moderation, heatmap_matrix, moderate
+from reelcat.pictures import heatmap_png
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import export_thumbnails, write_bytes_atomic, write_rows
 from reelcat.storage.schemas import MODERATION_SEGMENTS, MODERATION_TIMELINE, VIDEO_RISK
@@ -112,17 +112,10 @@ def write_moderation(cfg: Config) -> ModerationResult:
     con = open_archive(cfg)
     names = video_file_names(con)
     con.close()
-    png, order, matrix = heatmap_picture(
+    png, order, _ = heatmap_picture(
         names, result.timeline, result.risk, {v.video_id: v.duration for v in videos}
     )
     heatmap = write_bytes_atomic(layout.heatmap, png)
-    row_of = {vid: i for i, vid in enumerate(order)}
-    for v in videos:
-        row = matrix[row_of[v.video_id]] if v.video_id in row_of else np.full(HEATMAP_BINS, np.nan)
-        write_bytes_atomic(
-            layout.video_picture(v.video_id, "severity"),
-            severity_strip_png(row, v.duration, label=names.get(v.video_id, "")),
-        )
     to_review = sum(r["decision"] == "review" for r in result.risk)
     return ModerationResult(
         to_review, len(order) - to_review, heatmap, order, result.raw_flagged_frames, to_review

@@ -11,7 +11,7 @@
     feedback/verdicts/*.parquet                       people's answers, append-only
     feedback/named_groups/*.parquet                   groups people named
     feedback/adaptation.npz, feedback/adaptation_id   tags moved by the answers
-    pictures/                                         PNG charts, clouds, heat maps
+    pictures/                                         the heat map, the tag chart
     thumbnails/<video_id>/<frame>.jpg                 frames people look at
     catalog.duckdb                                    views and tables over the above
 
@@ -131,10 +131,6 @@ class Layout:
     @property
     def tag_frequencies_chart(self) -> Path:
         return self.pictures / "tag_frequencies.png"
-
-    def video_picture(self, video_id: str, kind: str) -> Path:
-        """kind: cloud | tags | severity."""
-        return self.pictures / "videos" / f"{video_id}_{kind}.png"
 
     def thumbnail(self, video_id: str, frame: int) -> Path:
         return self.out / "thumbnails" / video_id / f"{frame:06d}.jpg"

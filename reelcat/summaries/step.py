@@ -1,4 +1,4 @@
-"""Write the summary tables and pictures for the configured archive (the
+"""Write the summary tables and the archive's tag chart for the configured archive (the
 `video_summaries` asset calls it)."""
 
 from __future__ import annotations
@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from reelcat.config import Config
-from reelcat.pictures import bar_chart_png, word_cloud_png
+from reelcat.pictures import bar_chart_png
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import write_bytes_atomic, write_rows
 from reelcat.storage.schemas import SEGMENTS, SUMMARIES, VIDEO_TAGS
@@ -55,24 +55,7 @@ def write_summaries(cfg: Config) -> SummaryResult:
     con = open_archive(cfg, vocab)
     names = video_file_names(con)
     con.close()
-    by_video: dict[str, list[dict]] = defaultdict(list)
-    for r in result["video_tags"]:
-        if r["weight"] > 0:
-            by_video[r["video_id"]].append(r)
     for s in result["video_summaries"]:
-        tags = sorted(by_video.get(s["video_id"], []), key=lambda r: r["rank"])
-        write_bytes_atomic(
-            layout.video_picture(s["video_id"], "cloud"),
-            word_cloud_png({r["tag"]: r["weight"] for r in tags}, seed=0),
-        )
-        write_bytes_atomic(
-            layout.video_picture(s["video_id"], "tags"),
-            bar_chart_png(
-                [r["tag"] for r in tags[:8]],
-                [r["coverage"] for r in tags[:8]],
-                title="Share of the video's time",
-            ),
-        )
         s["name"] = names.get(s["video_id"], s["video_id"])
     return SummaryResult(
         result["video_summaries"], len(result["segments"]), len(result["video_tags"]), out

@@ -12,6 +12,8 @@ by default: a reviewer's local tool, with no login.
                                 flagged peak frames, "that's wrong" buttons
     GET  /questions             one question at a time; keys y / n / u / s / z
     GET  /files/<path>          PNG or JPEG from inside the output folder, nothing else
+    GET  /picture/<video_id>/<kind>.png   the video's cloud, tags chart or severity
+                                strip, drawn on request
     GET  /static/<name>         the pages' style.css and keys.js
     POST /api/answer            {video_id, t, tag, verdict: yes|no|unsure, source,
                                  scope: frame (default) | video}
@@ -35,7 +37,8 @@ from urllib.parse import parse_qs, unquote, urlsplit
 from reelcat.config import Config
 from reelcat.feedback.review_session import ReviewSession
 from reelcat.storage.layout import Layout
-from reelcat.web import api, pages
+from reelcat.video_pictures import NoSuchPicture, video_picture
+from reelcat.web import api, data, pages
 from reelcat.web.errors import HttpError
 
 LOG = logging.getLogger("reelcat.web.app")
@@ -181,6 +184,8 @@ class ReviewHandler(BaseHTTPRequestHandler):
                 self._html(pages.questions_page(self.server, query))
             elif parts.path.startswith("/files/"):
                 self._file(parts.path[len("/files/") :])
+            elif parts.path.startswith("/picture/"):
+                self._video_picture(unquote(parts.path[len("/picture/") :]))
             elif parts.path.startswith("/static/"):
                 self._static(parts.path[len("/static/") :])
             elif parts.path == "/favicon.ico":
@@ -208,6 +213,18 @@ class ReviewHandler(BaseHTTPRequestHandler):
         if ctype is None or not path.is_file():
             raise HttpError(404, f"no picture {rel!r}")
         self._send(200, path.read_bytes(), ctype)
+
+    def _video_picture(self, rest: str) -> None:
+        """/picture/<video_id>/<kind>.png: drawn now from the catalogue."""
+        video_id, _, name = rest.rpartition("/")
+        if not name.endswith(".png"):
+            raise HttpError(404, f"no picture {rest!r}")
+        try:
+            with data.open_catalogue(self.server.layout) as con:
+                png = video_picture(con, video_id, name.removesuffix(".png"))
+        except NoSuchPicture as exc:
+            raise HttpError(404, str(exc)) from None
+        self._send(200, png, "image/png")
 
     def _static(self, name: str) -> None:
         """One of the pages' own files, by exact name."""

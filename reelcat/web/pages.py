@@ -90,6 +90,12 @@ def picture(layout: Layout, path: Path, alt: str) -> str:
     return f'<img class="pic" src="{esc(file_href(layout.relative(path)))}" alt="{esc(alt)}">'
 
 
+def video_img(video_id: str, kind: str, alt: str) -> str:
+    """One of the video's pictures, drawn by the server when the page asks for it."""
+    src = f"/picture/{quote(video_id, safe='')}/{kind}.png"
+    return f'<img class="pic" src="{esc(src)}" alt="{esc(alt)}">'
+
+
 def thumbnail_img(rel: str | None, alt: str) -> str:
     if not rel:
         return '<p class="muted">(no thumbnail stored)</p>'
@@ -219,7 +225,7 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
         )
     parts.append(
         '<h2>Sensitive content over time</h2><div class="card">'
-        + picture(layout, layout.video_picture(video_id, "severity"), "severity strip")
+        + video_img(video_id, "severity", "severity strip")
         + "</div>"
     )
     if risk and risk.get("evidence"):
@@ -235,9 +241,9 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
         parts.append(f'<h2>Flagged moments</h2><div class="grid thumbs">{figs}</div>')
     parts.append(
         '<h2>What it is about</h2><div class="grid"><div class="card">'
-        + picture(layout, layout.video_picture(video_id, "cloud"), "word cloud")
+        + video_img(video_id, "cloud", "word cloud")
         + '</div><div class="card">'
-        + picture(layout, layout.video_picture(video_id, "tags"), "top tags bar chart")
+        + video_img(video_id, "tags", "top tags bar chart")
         + "</div></div>"
     )
     if wrong_tags and duration > 0:

@@ -55,7 +55,8 @@ def video_frames(
             "model_id": mid,
             "sampling_id": cfg.sampling.id,
             "videos_embedded": len(report.written),
-            "videos_skipped_unchanged": len(report.skipped),
+            "videos_skipped_unchanged": report.skipped,
+            "frame_files_written": len(report.files),
             "decode_errors": len(report.errors),
             "frames_new": report.frames,
         }

@@ -22,8 +22,8 @@ def frame_tags(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     report = tag_frames(cfg)
     return dg.MaterializeResult(
         metadata={
-            "videos_scored": len(report.scored),
-            "videos_unchanged": len(report.skipped),
+            "frame_files_scored": len(report.scored),
+            "frame_files_unchanged": len(report.skipped),
             "rows_written": report.rows,
             "replaced_folders_removed": len(report.removed),
         }

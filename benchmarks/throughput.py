@@ -407,9 +407,12 @@ def _start_ray(spec: dict) -> float:
 
 
 def child_pipeline(spec: dict) -> dict:
+    import pyarrow as pa
     import ray
 
     from reelcat.ingest.pipeline import embed_videos
+    from reelcat.ingest.step import videos_to_embed
+    from reelcat.storage.layout import Layout
 
     ray_start = _start_ray(spec)
     cfg = _model_cfg(spec)
@@ -454,8 +457,10 @@ def child_pipeline(spec: dict) -> dict:
     noop = []
     for _ in range(spec["repeats"] if spec.get("noop") else 0):
         t = time.perf_counter()
+        folder = Layout(outs[-1]).frames_dir(f"{spec['model']}@random-init", sampling.id)
+        todo = videos_to_embed(pa.Table.from_pylist(spec["videos"]), folder)
         report = embed_videos(
-            spec["videos"],
+            todo,
             out=outs[-1],
             model_cfg=cfg,
             model_id=f"{spec['model']}@random-init",
@@ -463,7 +468,7 @@ def child_pipeline(spec: dict) -> dict:
             decode_tasks=spec["decode_tasks"],
         )
         noop.append(time.perf_counter() - t)
-        assert report.frames == 0 and len(report.skipped) == len(spec["videos"])
+        assert report.frames == 0 and not todo
     ray.shutdown()
     for out in outs:
         shutil.rmtree(out, ignore_errors=True)

@@ -338,22 +338,23 @@ def _archive_embeddings(cfg: Config):
 
 
 def cmd_groups(args: argparse.Namespace) -> int:
-    from reelcat.config import model_id
     from reelcat.feedback.groups import find_groups, preview
-    from reelcat.storage.parquet import export_thumbnails
+    from reelcat.storage.thumbnails import export_thumbnails
+    from reelcat.tagging.scores import open_archive
 
     cfg = _config(args)
     _, rows, emb = _archive_embeddings(cfg)
     groups = find_groups(emb, [r[0] for r in rows], seed=args.seed)[: args.n]
     layout = Layout(cfg.output_dir)
-    folder = layout.frames_dir(model_id(cfg.model), cfg.sampling.id)
     for g in groups:
         p = preview(g, emb)
         examples = [rows[i] for i in g.members[:: max(1, g.size // 3)][:3]]
         wanted: dict[str, list[float]] = {}
         for r in examples:
             wanted.setdefault(r[0], []).append(r[1])
-        thumbs = export_thumbnails(layout, folder, wanted)
+        store = open_archive(cfg)
+        thumbs = export_thumbnails(store, layout, wanted)
+        store.close()
         print(
             f"group {g.id}: {g.size} look-alike frames in {g.videos} videos "
             f"(cohesion {g.cohesion:.2f}); naming it would label {p['accepted']} frames "

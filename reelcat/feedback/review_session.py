@@ -12,15 +12,14 @@ from dataclasses import dataclass
 
 import duckdb
 import numpy as np
-import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
 from reelcat.feedback.groups import load_named_groups
 from reelcat.feedback.questions import Question, question_queue, tag_precision
 from reelcat.feedback.verdicts import Verdict, VerdictError, append, effective, log
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import export_thumbnails
-from reelcat.storage.views import video_file_names
+from reelcat.storage.thumbnails import export_thumbnails
+from reelcat.storage.views import embeddings, video_file_names
 from reelcat.tagging.scores import load_archive_scores, open_archive
 from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.thresholds import Threshold, load_thresholds
@@ -51,7 +50,6 @@ class ReviewSession:
         self.reviewer = reviewer
         self.vocab = load_vocabulary(cfg.vocabulary)
         self.model_id = model_id(cfg.model)
-        self.frames_folder = self.layout.frames_dir(self.model_id, cfg.sampling.id)
         self.reload()
 
     def store(self) -> duckdb.DuckDBPyConnection:
@@ -87,13 +85,19 @@ class ReviewSession:
 
     def _embeddings(self, video_id: str) -> None:
         if video_id not in self._emb_cache:
-            path = Layout.per_video(self.frames_folder, video_id)
-            if not path.exists():
+            con = self.store()
+            try:
+                table = con.sql(
+                    "SELECT t, embedding FROM frames WHERE video_id = $v ORDER BY t",
+                    params={"v": video_id},
+                ).to_arrow_table()
+            finally:
+                con.close()
+            if not table.num_rows:
                 return
-            table = pq.read_table(path, columns=["t", "embedding"]).to_pydict()
             self._emb_cache[video_id] = (
-                np.asarray(table["t"]),
-                np.asarray(table["embedding"], dtype=np.float32),
+                table.column("t").to_numpy(),
+                embeddings(table.column("embedding")),
             )
 
     def embedding_of(self, video_id: str, t: float) -> np.ndarray | None:
@@ -132,11 +136,19 @@ class ReviewSession:
         wanted: dict[str, list[float]] = {}
         for q in queue:
             wanted.setdefault(q.video_id, []).append(q.t)
-        thumbs = export_thumbnails(self.layout, self.frames_folder, wanted)
+        thumbs = self.thumbnails(wanted)
         return [
             Asked(q, self.names.get(q.video_id, q.video_id), thumbs.get((q.video_id, q.t)))
             for q in queue
         ]
+
+    def thumbnails(self, wanted: dict[str, list[float]]) -> dict[tuple[str, float], str]:
+        """Thumbnails of the stored frames nearest the wanted times (see export_thumbnails)."""
+        con = self.store()
+        try:
+            return export_thumbnails(con, self.layout, wanted)
+        finally:
+            con.close()
 
     def validate(self, video_id: str, tag: str) -> None:
         if video_id not in self.names:

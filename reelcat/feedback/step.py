@@ -19,7 +19,7 @@ from reelcat.feedback.learning import Examples, adapt
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import write_rows
 from reelcat.storage.schemas import THRESHOLDS
-from reelcat.storage.views import open_store
+from reelcat.storage.views import embeddings, open_store
 from reelcat.tagging.scoring import score_embeddings
 from reelcat.tagging.step import text_bank
 from reelcat.tagging.thresholds import baseline_thresholds, threshold_rows
@@ -51,15 +51,6 @@ class LearningReport:
     changes: list[Change]
     thresholds: list[dict]  # the rows written to the thresholds table
     adaptation_id: str | None
-
-
-def embeddings(column) -> np.ndarray:
-    """A list<float> Arrow column as an (n, dim) float32 array."""
-    column = column.combine_chunks() if hasattr(column, "combine_chunks") else column
-    if not len(column):
-        return np.zeros((0, 1), np.float32)
-    flat = np.asarray(column.flatten().to_numpy(zero_copy_only=False), np.float32)
-    return flat.reshape(len(column), -1)
 
 
 def archive_sample(con: duckdb.DuckDBPyConnection, n: int = ARCHIVE_SAMPLE) -> np.ndarray:

@@ -39,7 +39,7 @@ import ray
 from reelcat.config import ModelConfig, SamplingConfig
 from reelcat.ingest.frames import Chunk, DecodedFrames, DecodeError, decode_chunk, plan_chunks
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import write_table
+from reelcat.storage.parquet import BatchWriter
 from reelcat.storage.schemas import FRAMES
 
 # A chunk holds at most this many sampled frames (interval, keyframes and auto sampling),
@@ -204,13 +204,17 @@ def _configured_image_size(model_cfg: ModelConfig) -> int | None:
         return None
 
 
+FRAMES_PER_FILE = 32768  # a frames batch file: a few hundred MB at most with ViT-B-32
+
+
 @dataclass
 class EmbedReport:
-    written: list[str] = field(default_factory=list)  # video ids with a new frames file
-    skipped: list[str] = field(default_factory=list)  # already present: nothing decoded
+    written: list[str] = field(default_factory=list)  # video ids embedded this time
+    skipped: int = 0  # videos already embedded: nothing decoded (counted by the caller)
     errors: dict[str, str] = field(default_factory=dict)  # video id -> reason
     frames: int = 0
     decode_seconds: float = 0.0
+    files: list[Path] = field(default_factory=list)  # frames batch files written
 
 
 def _frames_table(
@@ -258,17 +262,53 @@ def embed_videos(
     progress: Callable[[str], None] = lambda _msg: None,
     connect: Callable[[], None] = lambda: None,
 ) -> EmbedReport:
-    """Decode + embed every video (dicts with video_id, path, duration) lacking a file."""
+    """Decode + embed the given videos (dicts with video_id, path, duration) into new
+    frames batch files; a video is written once all its chunks are embedded."""
     report = EmbedReport()
-    target = Layout(out).frames_dir(model_id, sampling.id)
-    todo = []
-    for v in videos:
-        if Layout.per_video(target, v["video_id"]).exists():
-            report.skipped.append(v["video_id"])
-        else:
-            todo.append(v)
+    todo = videos
     if not todo:
         return report
+    writer = BatchWriter(
+        Layout(out).frames_dir(model_id, sampling.id), FRAMES, max_rows=FRAMES_PER_FILE
+    )
+    try:
+        _embed(
+            todo,
+            writer,
+            report,
+            model_cfg=model_cfg,
+            model_id=model_id,
+            sampling=sampling,
+            decode_tasks=decode_tasks,
+            embed_actors=embed_actors,
+            actor_cpus=actor_cpus,
+            actor_gpus=actor_gpus,
+            progress=progress,
+            connect=connect,
+        )
+    except BaseException:
+        report.files = writer.written  # finished files stay: they are complete
+        writer.abort()
+        raise
+    report.files = writer.close()
+    return report
+
+
+def _embed(
+    todo: list[dict],
+    writer: BatchWriter,
+    report: EmbedReport,
+    *,
+    model_cfg: ModelConfig,
+    model_id: str,
+    sampling: SamplingConfig,
+    decode_tasks: int,
+    embed_actors: int,
+    actor_cpus: float,
+    actor_gpus: float,
+    progress: Callable[[str], None],
+    connect: Callable[[], None],
+) -> None:
     connect()
     cpus = os.cpu_count() or 1
     actors = [
@@ -330,7 +370,7 @@ def embed_videos(
         if remaining[vid] == 0:
             if vid not in report.errors:
                 table = _frames_table(vid, parts[vid], model_id, sampling.id)
-                write_table(table, Layout.per_video(target, vid), FRAMES)
+                writer.write(table)
                 report.written.append(vid)
                 report.frames += table.num_rows
                 progress(f"embedded {table.num_rows} frames of {Path(result.chunk.path).name}")
@@ -339,4 +379,3 @@ def embed_videos(
             parts.pop(vid)
     for actor in actors:
         ray.kill(actor)
-    return report

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -52,19 +54,46 @@ def write_manifest(cfg: Config) -> ManifestReport:
     )
 
 
+def videos_to_embed(candidates: pa.Table, frames_folder: Path) -> list[dict]:
+    """The candidate videos (video_id, path, duration) that have no frames yet in
+    `frames_folder`: one anti-join in DuckDB, however many are embedded already."""
+    con = duckdb.connect()
+    try:
+        con.register("candidates", candidates.select(["video_id", "path", "duration"]))
+        embedded = "SELECT NULL::VARCHAR AS video_id WHERE false"
+        params = {}
+        if Layout.batch_files(frames_folder):
+            embedded = "SELECT DISTINCT video_id FROM read_parquet($frames)"
+            params["frames"] = str(frames_folder / "batch-*.parquet")
+        return (
+            con.sql(
+                "SELECT video_id, any_value(path) AS path, any_value(duration) AS duration "
+                f"FROM candidates WHERE video_id NOT IN ({embedded}) "
+                "GROUP BY video_id ORDER BY path",
+                params=params,
+            )
+            .to_arrow_table()
+            .to_pylist()
+        )
+    finally:
+        con.close()
+
+
 def embed_archive(
     cfg: Config, *, progress: Callable[[str], None], connect: Callable[[], None]
 ) -> EmbedReport:
-    """Decode and embed every good video lacking frames for this model and sampling;
-    a video whose decode fails is a row in frame_errors."""
+    """Decode and embed every good video lacking frames for this model and sampling (new
+    frames batch files); a video whose decode fails is a row in frame_errors."""
     layout = Layout(cfg.output_dir)
-    manifest = pq.read_table(layout.manifest).to_pylist()
-    ok = {r["video_id"]: r for r in manifest if r["status"] == "ok"}
+    mid = model_id(cfg.model)
+    manifest = pq.read_table(layout.manifest, columns=["video_id", "path", "duration", "status"])
+    good = manifest.filter(pc.equal(manifest["status"], "ok"))
+    todo = videos_to_embed(good, layout.frames_dir(mid, cfg.sampling.id))
     report = embed_videos(
-        list(ok.values()),
+        todo,
         out=cfg.output_dir,
         model_cfg=cfg.model,
-        model_id=model_id(cfg.model),
+        model_id=mid,
         sampling=cfg.sampling,
         decode_tasks=cfg.ray.decode_tasks,
         embed_actors=cfg.ray.embed_actors,
@@ -73,9 +102,10 @@ def embed_archive(
         progress=progress,
         connect=connect,
     )
+    report.skipped = len(pc.unique(good["video_id"])) - len(todo)
+    path_of = {v["video_id"]: v["path"] for v in todo}
     error_rows = [
-        {"video_id": vid, "path": ok[vid]["path"], "error": err}
-        for vid, err in report.errors.items()
+        {"video_id": vid, "path": path_of[vid], "error": err} for vid, err in report.errors.items()
     ]
     write_table(
         pa.Table.from_pylist(error_rows, schema=FRAME_ERRORS), layout.frame_errors, FRAME_ERRORS

@@ -10,12 +10,13 @@ from pathlib import Path
 import numpy as np
 import pyarrow.parquet as pq
 
-from reelcat.config import Config, model_id
+from reelcat.config import Config
 from reelcat.moderation.moderate import Moderation, heatmap_matrix, moderate
 from reelcat.pictures import heatmap_png
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import export_thumbnails, write_bytes_atomic, write_rows
+from reelcat.storage.parquet import write_bytes_atomic, write_rows
 from reelcat.storage.schemas import MODERATION_SEGMENTS, MODERATION_TIMELINE, VIDEO_RISK
+from reelcat.storage.thumbnails import export_thumbnails
 from reelcat.storage.views import video_file_names
 from reelcat.tagging.scores import VideoFrames, load_archive_scores, open_archive
 from reelcat.tagging.thresholds import load_thresholds
@@ -100,18 +101,18 @@ def write_moderation(cfg: Config) -> ModerationResult:
     peaks: dict[str, list[float]] = {}
     for s in result.segments:
         peaks.setdefault(s["video_id"], []).append(s["peak_t"])
-    thumbs = export_thumbnails(
-        layout, layout.frames_dir(model_id(cfg.model), cfg.sampling.id), peaks
-    )
+    con = open_archive(cfg)
+    try:
+        thumbs = export_thumbnails(con, layout, peaks)
+        names = video_file_names(con)
+    finally:
+        con.close()
     for s in result.segments:
         s["thumbnail"] = thumbs.get((s["video_id"], s["peak_t"]))
     write_rows(result.timeline, layout.moderation_timeline, MODERATION_TIMELINE)
     write_rows(result.segments, layout.moderation_segments, MODERATION_SEGMENTS)
     write_rows(result.risk, layout.video_risk, VIDEO_RISK)
 
-    con = open_archive(cfg)
-    names = video_file_names(con)
-    con.close()
     png, order, _ = heatmap_picture(
         names, result.timeline, result.risk, {v.video_id: v.duration for v in videos}
     )

@@ -2,10 +2,11 @@
 
     manifest.parquet                                  one row per file (errors too)
     frame_errors.parquet                              videos whose decode failed
-    frames/<model>/<sampling>/<video_id>.parquet      per-frame embedding + thumbnail
+    frames/<model>/<sampling>/batch-*.parquet         per-frame embedding + thumbnail
     text/<model>__<vocabulary>.bank.npz               the vocabulary's text embeddings
     thresholds.parquet                                per-tag thresholds in force
-    tags/<model>/<vocabulary>/<video_id>.parquet      per-frame tag scores, long form
+    tags/<model>/<vocabulary>/batch-*.parquet         per-frame tag scores, long form, one
+                                                      file per frames batch, same name
     summaries/{segments,video_tags,video_summaries}.parquet
     moderation/{timeline,segments,video_risk}.parquet
     feedback/verdicts/*.parquet                       people's answers, append-only
@@ -54,13 +55,9 @@ class Layout:
         return self.out / "frames" / safe_name(model_id) / safe_name(sampling_id)
 
     @staticmethod
-    def per_video(folder: Path, video_id: str) -> Path:
-        """A per-video file inside frames/… or tags/…."""
-        return Path(folder) / f"{video_id}.parquet"
-
-    @staticmethod
-    def per_video_files(folder: Path) -> list[Path]:
-        return sorted(Path(folder).glob("*.parquet"))
+    def batch_files(folder: Path) -> list[Path]:
+        """The batch files of a frames/… or tags/… folder, oldest first."""
+        return sorted(Path(folder).glob("batch-*.parquet"))
 
     # --- tagging
     def text_bank(self, model_id: str, vocabulary_id: str) -> Path:
@@ -149,8 +146,8 @@ class Layout:
         paths = {
             "manifest": self.manifest,
             "frame_errors": self.frame_errors,
-            "frames": self.frames_dir(model_id, sampling_id) / "*.parquet",
-            "frame_tags": self.tags_dir(model_id, vocabulary_id) / "*.parquet",
+            "frames": self.frames_dir(model_id, sampling_id) / "batch-*.parquet",
+            "frame_tags": self.tags_dir(model_id, vocabulary_id) / "batch-*.parquet",
             "thresholds": self.thresholds,
             "segments": self.segments,
             "video_tags": self.video_tags,

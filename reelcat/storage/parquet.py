@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-
-from reelcat.storage.layout import Layout
 
 
 def _replace_atomically(path: Path, write) -> Path:
@@ -48,23 +48,77 @@ def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
     return _replace_atomically(Path(path), lambda tmp: Path(tmp).write_bytes(data))
 
 
-def export_thumbnails(
-    layout: Layout, frames_folder: Path, wanted: dict[str, list[float]]
-) -> dict[tuple[str, float], str]:
-    """Write the stored JPEGs of the frames nearest the given times to thumbnails/.
+class BatchWriter:
+    """Appends tables to large Parquet files in one folder (a store that holds a million
+    videos keeps a few files per ingest batch, not one per video): rows are buffered into
+    row groups of about `row_group` rows, and a new file is started every `max_rows`.
+    Each file is written under a temporary name and renamed when it is complete, so a
+    crash leaves no half file (the rows of an unfinished file are written again by the
+    next run)."""
 
-    Returns (video_id, t) -> path relative to the output folder (links survive a move).
-    """
-    paths: dict[tuple[str, float], str] = {}
-    for vid, times in wanted.items():
-        src = Path(frames_folder) / f"{vid}.parquet"
-        if not src.exists() or not times:
-            continue
-        table = pq.read_table(src, columns=["t", "frame", "thumbnail"]).to_pydict()
-        for t in times:
-            i = min(range(len(table["t"])), key=lambda k: abs(table["t"][k] - t))
-            dest = layout.thumbnail(vid, table["frame"][i])
-            if not dest.exists():
-                write_bytes_atomic(dest, table["thumbnail"][i])
-            paths[(vid, t)] = layout.relative(dest)
-    return paths
+    def __init__(
+        self,
+        folder: Path,
+        schema: pa.Schema,
+        *,
+        row_group: int = 4096,
+        max_rows: int = 65536,
+        name: str | None = None,
+    ):
+        self.folder, self.schema = Path(folder), schema
+        self.row_group, self.max_rows = row_group, max_rows
+        self.name = name  # a fixed file name (one output file), else a new batch name
+        self.written: list[Path] = []
+        self._buffer: list[pa.Table] = []
+        self._buffered = 0
+        self._writer: pq.ParquetWriter | None = None
+        self._tmp: str | None = None
+        self._rows_in_file = 0
+
+    def write(self, table: pa.Table) -> None:
+        self._buffer.append(table.select(self.schema.names).cast(self.schema))
+        self._buffered += table.num_rows
+        if self._buffered >= self.row_group:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._buffered:
+            return
+        if self._writer is None:
+            self.folder.mkdir(parents=True, exist_ok=True)
+            fd, self._tmp = tempfile.mkstemp(prefix=".batch.", suffix=".tmp", dir=self.folder)
+            os.close(fd)
+            self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
+        self._writer.write_table(pa.concat_tables(self._buffer), row_group_size=self._buffered)
+        self._rows_in_file += self._buffered
+        self._buffer, self._buffered = [], 0
+        if self._rows_in_file >= self.max_rows and self.name is None:
+            self._finish_file()
+
+    def _finish_file(self) -> None:
+        if self._writer is None:
+            return
+        self._writer.close()
+        path = self.folder / (self.name or batch_name())
+        os.replace(self._tmp, path)
+        self.written.append(path)
+        self._writer, self._tmp, self._rows_in_file = None, None, 0
+
+    def close(self) -> list[Path]:
+        """Finish the last file; returns every file written."""
+        self._flush()
+        self._finish_file()
+        return self.written
+
+    def abort(self) -> None:
+        """Drop the unfinished file (the finished ones stay)."""
+        if self._writer is not None:
+            self._writer.close()
+            Path(self._tmp).unlink(missing_ok=True)
+            self._writer = None
+        self._buffer, self._buffered = [], 0
+
+
+def batch_name() -> str:
+    """A new batch file's name: sorts by time, unique across processes."""
+    return f"batch-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.parquet"

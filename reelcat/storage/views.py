@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 
 from reelcat.storage.layout import GENESIS, Layout
@@ -116,3 +117,12 @@ def dict_rows(
     cur = con.execute(query, params or [])
     names = [d[0] for d in cur.description]
     return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def embeddings(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A list<float> Arrow column (stored embeddings) as an (n, dim) float32 array."""
+    column = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if not len(column):
+        return np.zeros((0, 1), np.float32)
+    flat = np.asarray(column.flatten().to_numpy(zero_copy_only=False), np.float32)
+    return flat.reshape(len(column), -1)

@@ -12,12 +12,13 @@ from __future__ import annotations
 import shutil
 from dataclasses import dataclass, field
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
 from reelcat.feedback.adaptation import adaptation_id, load_adapted_bank
 from reelcat.storage.layout import Layout, safe_name
-from reelcat.storage.parquet import write_table
+from reelcat.storage.parquet import BatchWriter
 from reelcat.storage.schemas import FRAME_TAGS
 from reelcat.tagging.scoring import TextBank, build_text_bank, tag_rows
 from reelcat.tagging.vocabulary import Vocabulary, load_vocabulary
@@ -25,8 +26,8 @@ from reelcat.tagging.vocabulary import Vocabulary, load_vocabulary
 
 @dataclass
 class TagReport:
-    scored: list[str] = field(default_factory=list)
-    skipped: list[str] = field(default_factory=list)
+    scored: list[str] = field(default_factory=list)  # frames batch files scored now
+    skipped: list[str] = field(default_factory=list)  # their scores were current
     rows: int = 0
     removed: list[str] = field(default_factory=list)  # replaced score folders
 
@@ -56,9 +57,7 @@ def scored_vocabulary_id(cfg: Config, vocab: Vocabulary) -> str:
     exist (learning ran but re-scoring has not yet: the previous scores still stand)."""
     wanted = scoring_vocabulary_id(cfg, vocab)
     layout = Layout(cfg.output_dir)
-    if wanted != vocab.id and not Layout.per_video_files(
-        layout.tags_dir(model_id(cfg.model), wanted)
-    ):
+    if wanted != vocab.id and not Layout.batch_files(layout.tags_dir(model_id(cfg.model), wanted)):
         return vocab.id
     return wanted
 
@@ -71,31 +70,43 @@ def scoring_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
     return text_bank(cfg, vocab)
 
 
-def tag_frames(cfg: Config, video_ids: list[str] | None = None) -> TagReport:
+FRAMES_PER_SCORING_BATCH = 4096  # frames scored at once: memory stays bounded
+
+
+def tag_frames(cfg: Config) -> TagReport:
+    """Score every frames batch file that has no current tags file of the same name."""
     vocab = load_vocabulary(cfg.vocabulary)
     layout = Layout(cfg.output_dir)
     mid = model_id(cfg.model)
     vid_key = scoring_vocabulary_id(cfg, vocab)
     dst = layout.tags_dir(mid, vid_key)
     report = TagReport()
-    files = Layout.per_video_files(layout.frames_dir(mid, cfg.sampling.id))
-    if video_ids is not None:
-        wanted = set(video_ids)
-        files = [f for f in files if f.stem in wanted]
+    frames_files = Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
     bank = None
-    for f in files:
-        out = Layout.per_video(dst, f.stem)
+    for f in frames_files:
+        out = dst / f.name
         if out.exists() and out.stat().st_mtime >= f.stat().st_mtime:
-            report.skipped.append(f.stem)
+            report.skipped.append(f.name)
             continue
         bank = bank or scoring_bank(cfg, vocab)
-        frames = pq.read_table(f, columns=["video_id", "t", "frame", "embedding"])
-        table = tag_rows(frames, bank, mid, vid_key)
-        write_table(table, out, FRAME_TAGS)
-        report.scored.append(f.stem)
-        report.rows += table.num_rows
-    if video_ids is None:
-        report.removed = remove_replaced_scores(layout, mid, vocab.id, vid_key)
+        writer = BatchWriter(dst, FRAME_TAGS, row_group=1 << 20, name=f.name)
+        try:
+            for batch in pq.ParquetFile(f).iter_batches(
+                batch_size=FRAMES_PER_SCORING_BATCH, columns=["video_id", "t", "frame", "embedding"]
+            ):
+                table = tag_rows(pa.Table.from_batches([batch]), bank, mid, vid_key)
+                writer.write(table)
+                report.rows += table.num_rows
+        except BaseException:
+            writer.abort()
+            raise
+        writer.close()
+        report.scored.append(f.name)
+    wanted = {f.name for f in frames_files}
+    for stale in Layout.batch_files(dst):  # its frames batch was compacted away
+        if stale.name not in wanted:
+            stale.unlink()
+    report.removed = remove_replaced_scores(layout, mid, vocab.id, vid_key)
     return report
 
 

@@ -20,7 +20,6 @@ import numpy as np
 from reelcat.feedback.questions import Question
 from reelcat.feedback.review_session import Asked, ReviewSession
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import export_thumbnails
 from reelcat.web import data
 from reelcat.web.errors import HttpError
 
@@ -293,7 +292,7 @@ def _score_at(session: ReviewSession, video_id: str, t: float, tag: str) -> floa
 def _asked_again(session: ReviewSession, row: dict) -> Asked:
     """The question whose answer was just undone, asked again."""
     vid, t, tag = row["video_id"], row["start"], row["tag"]
-    thumbs = export_thumbnails(session.layout, session.frames_folder, {vid: [t]})
+    thumbs = session.thumbnails({vid: [t]})
     reason = "audit" if row["source"] == "audit" else "again"
     question = Question(vid, t, tag, _score_at(session, vid, t, tag), reason, 0.0)
     return Asked(question, row["file_name"], thumbs.get((vid, t)))

@@ -8,6 +8,7 @@ from assets.resources import ReelcatSettings
 from assets.tagging import frame_tags
 from catalog.build import build_catalog, open_catalog
 from reelcat.config import model_id
+from reelcat.tagging.scores import results_key
 from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.vocabulary import load_vocabulary
 
@@ -42,6 +43,7 @@ def catalog_asset(context: dg.AssetExecutionContext, settings: ReelcatSettings):
         vocab=vocab,
         vocabulary_id=scored_vocabulary_id(cfg, vocab),
         interval_seconds=cfg.sampling.interval_seconds,
+        results_key=results_key(cfg, vocab),
     )
     con = open_catalog(cfg.output_dir)
     try:

@@ -52,6 +52,7 @@ def tag_adaptations(context: dg.AssetExecutionContext, settings: ReelcatSettings
         asset_key="tag_adaptations",
         metadata={
             "adaptation": report.adaptation_id or "none",
+            "refitted": report.refitted,
             "tags_answered": len(report.changes),
             "answers": sum(c.answers for c in report.changes),
             "changes": dg.MetadataValue.md(

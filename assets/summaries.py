@@ -29,7 +29,7 @@ def video_summaries(context: dg.AssetExecutionContext, settings: ReelcatSettings
     result = write_summaries(cfg)
     chart = result.pictures["tag_frequencies"].read_bytes()
     previews = []
-    for s in result.summaries[:3]:
+    for s in result.examples:  # a few of this run's new videos
         cloud = word_cloud_png(
             dict(zip(s["top_tags"], s["top_coverage"], strict=True)), width=240, height=120
         )
@@ -38,17 +38,24 @@ def video_summaries(context: dg.AssetExecutionContext, settings: ReelcatSettings
             f"**{s['name']}**: {s['about']}\n\n"
             f"{markdown_image(cloud, 'word cloud')} {markdown_image(bars, 'tags')}"
         )
-    yield dg.MaterializeResult(asset_key="tag_segments", metadata={"segments": result.segments})
+    yield dg.MaterializeResult(
+        asset_key="tag_segments",
+        metadata={
+            "segments": result.segments,
+            "frame_batches_computed": result.batches_computed,
+            "frame_batches_kept": result.batches_kept,
+        },
+    )
     yield dg.MaterializeResult(asset_key="video_tags", metadata={"rows": result.video_tags})
     yield dg.MaterializeResult(
         asset_key="video_summaries",
         metadata={
-            "videos": len(result.summaries),
+            "videos": result.videos,
             "pictures": dg.MetadataValue.path(str(result.pictures["folder"])),
             "tag_frequency_chart": dg.MetadataValue.md(
                 markdown_image(chart, "tag frequencies")
                 + f"\n\nfile: `{result.pictures['tag_frequencies']}`"
             ),
-            "examples": dg.MetadataValue.md("\n\n".join(previews) or "no videos"),
+            "new_videos": dg.MetadataValue.md("\n\n".join(previews) or "no new videos"),
         },
     )

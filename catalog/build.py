@@ -47,6 +47,7 @@ def build_catalog(
     vocab: Vocabulary,
     vocabulary_id: str,
     interval_seconds: float,
+    results_key: str = "none",
 ) -> Path:
     """(Re)build the catalogue file from the Parquet store; returns its path."""
     layout = Layout(Path(out).resolve())
@@ -60,7 +61,12 @@ def build_catalog(
         con = duckdb.connect(tmp)
         try:
             define_views(
-                con, layout, model_id=model_id, sampling_id=sampling_id, vocabulary_id=vocabulary_id
+                con,
+                layout,
+                model_id=model_id,
+                sampling_id=sampling_id,
+                vocabulary_id=vocabulary_id,
+                results_key=results_key,
             )
             con.execute(
                 sql("catalog_settings", SQL_DIR),
@@ -68,6 +74,7 @@ def build_catalog(
                     "model_id": model_id,
                     "sampling_id": sampling_id,
                     "vocabulary_id": vocabulary_id,
+                    "results_key": results_key,
                     "interval_seconds": interval_seconds,
                 },
             )

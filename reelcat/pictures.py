@@ -466,8 +466,12 @@ def heatmap_png(
     time_axis: Literal["relative", "seconds"] = "relative",
     durations: Sequence[float] | None = None,
     review_rows: int = 0,
+    total: int | None = None,
 ) -> bytes:
     """The archive severity heat map: one row per video, columns are time bins.
+
+    `total`: the archive's number of videos when `rows` holds only its first ones (an
+    archive of a million videos passes its top `max_rows`, not every row).
 
     The first `review_rows` rows are the videos queued for review: a dark rule (in the
     seam between rows, and as marks beside the grid) divides them from the cleared ones.
@@ -496,7 +500,8 @@ def heatmap_png(
     if arr.shape[0] == 0 or arr.shape[1] == 0:
         return _message_png("no data", 520, 140, title)
 
-    n_total, n_bins = arr.shape
+    n_rows, n_bins = arr.shape
+    n_total = max(n_rows, total or 0)
     lay = heatmap_layout(n_total, n_bins, max_rows=max_rows)
     n, rh, gap = lay["n_shown"], lay["row_height"], lay["row_gap"]
     left, top, pw = lay["left"], lay["top"], lay["plot_width"]

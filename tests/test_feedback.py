@@ -181,7 +181,8 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
         "JOIN video_names n USING (video_id) ORDER BY 1, 2"
     ).fetchall()
     settings = con.execute(
-        "SELECT model_id, sampling_id, vocabulary_id, interval_seconds FROM catalog_settings"
+        "SELECT model_id, sampling_id, vocabulary_id, interval_seconds, results_key "
+        "FROM catalog_settings"
     ).fetchone()
     con.close()
     emb = np.asarray([r[3] for r in rows], dtype=np.float32)
@@ -217,6 +218,7 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
         vocab=vocab,
         vocabulary_id=settings[2],
         interval_seconds=settings[3],
+        results_key=settings[4],
     )
     con = open_catalog(work)
     labelled = con.execute(

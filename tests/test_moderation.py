@@ -84,7 +84,8 @@ def test_review_queue_and_heatmap_commands(out, tmp_path):
     assert lines[0].endswith("cleared") and "1. blood.mp4  [review" in stdout
     picture = tmp_path / "heat.png"
     before = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()}
-    code, stdout, _ = run_cli("heatmap", "--out", str(out), "--png", str(picture))
+    code, stdout, stderr = run_cli("heatmap", "--out", str(out), "--png", str(picture))
+    assert code == 0, stderr
     assert code == 0 and Image.open(io.BytesIO(picture.read_bytes())).format == "PNG"
     # it draws what the last run decided, and writes nothing in the output folder
     assert picture.read_bytes() == Layout(out).heatmap.read_bytes()
@@ -187,17 +188,28 @@ def test_raw_flags_count_a_frame_once_whatever_the_number_of_tags_on_it():
     assert moderate([video], th, ["blood", "weapon"], interval=1.0).raw_flagged_frames == 4
 
 
-def test_one_queue_order_for_the_catalogue_the_heat_map_and_the_page(out):
-    from reelcat.moderation.moderate import queue_positions
-    from reelcat.moderation.step import heatmap_picture
+def test_one_queue_order_for_the_catalogue_and_the_page(out):
+    import duckdb
+    import pyarrow as pa
 
-    risk = [
-        {"video_id": "b", "decision": "clear", "risk": 0.9},
-        {"video_id": "c", "decision": "review", "risk": 0.5},
-        {"video_id": "a", "decision": "review", "risk": 0.5},
-    ]
-    queue_positions(risk)
-    assert {r["video_id"]: r["position"] for r in risk} == {"a": 1, "c": 2, "b": 3}
+    from reelcat.moderation.step import SQL_DIR
+    from reelcat.storage.schemas import VIDEO_DECISIONS
+    from reelcat.storage.views import sql
+
+    con = duckdb.connect()
+    con.register(
+        "results_video_decisions",
+        pa.Table.from_pylist(
+            [
+                {"video_id": "b", "decision": "clear", "risk": 0.9},
+                {"video_id": "c", "decision": "review", "risk": 0.5},
+                {"video_id": "a", "decision": "review", "risk": 0.5},
+            ],
+            schema=VIDEO_DECISIONS,
+        ),
+    )
+    order = dict(con.sql(sql("video_risk", SQL_DIR)).select("video_id, position").fetchall())
+    assert order == {"a": 1, "c": 2, "b": 3}  # review first, riskiest first, then by id
 
     con = open_catalog(out)
     queue = [v for (v,) in con.execute("SELECT video_id FROM review_queue").fetchall()]
@@ -208,5 +220,3 @@ def test_one_queue_order_for_the_catalogue_the_heat_map_and_the_page(out):
     assert positions == list(range(1, len(queue) + 1))
     stored = pq.read_table(Layout(out).video_risk).to_pylist()
     assert [r["video_id"] for r in sorted(stored, key=lambda r: r["position"])] == queue
-    timeline = pq.read_table(Layout(out).moderation_timeline).to_pylist()
-    assert heatmap_picture({}, timeline, stored, {})[1] == queue  # the heat map's rows

@@ -19,6 +19,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 import pytest
 
+from catalog.build import open_catalog
 from reelcat.storage.layout import Layout
 from reelcat.synthetic.archive import Shot, make_video
 from reelcat.web.app import make_server
@@ -140,11 +141,11 @@ def test_video_page_shows_summary_pictures_and_flagged_frames(server):
     assert get(server, "/picture/not-a-video/cloud.png")[0] == 404
     assert 'data-wrong="blood"' in page  # a "that's wrong" button for its top tag
     assert "<svg" in page  # the timelines
-    (thumb,) = [
-        r["thumbnail"]
-        for r in pq.read_table(Layout(server.out).moderation_segments).to_pylist()
-        if r["video_id"] == vid
-    ]
+    con = open_catalog(server.out)
+    ((thumb,),) = con.execute(
+        "SELECT thumbnail FROM moderation_segments WHERE video_id = ?", [vid]
+    ).fetchall()
+    con.close()
     assert f'src="/files/{thumb}"' in page
     status, ctype, jpeg = get(server, f"/files/{thumb}")
     assert status == 200 and ctype == "image/jpeg" and jpeg.startswith(b"\xff\xd8")

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import io
 
+import duckdb
 import numpy as np
+import pyarrow as pa
 import pytest
 from PIL import Image
 
 from catalog.build import open_catalog
 from reelcat.storage.layout import Layout
+from reelcat.storage.schemas import TAG_STATS, VIDEO_FRAMES
+from reelcat.summaries.summarise import video_summaries_query, video_tags_query
 
 
 def summary(con, name):
@@ -160,8 +164,65 @@ def test_a_tag_in_every_video_weighs_zero_and_never_leads_a_summary():
         for i in range(3)
     ]
     th = {t: Threshold(t, 0.5, 0.3, "test") for t in ("sky", "fire", "forest")}
-    rows = summarise(videos, th, 1.0)
-    sky = [r for r in rows["video_tags"] if r["tag"] == "sky"]
+    rows = summarise(videos, th, 1.0)  # per video; then the archive-wide SQL
+    con = duckdb.connect()
+    con.register("results_tag_stats", pa.Table.from_pylist(rows["tag_stats"], schema=TAG_STATS))
+    con.register(
+        "results_video_frames", pa.Table.from_pylist(rows["video_frames"], schema=VIDEO_FRAMES)
+    )
+    con.register("video_tags", video_tags_query(con).to_arrow_table())
+    tags = con.sql("SELECT * FROM video_tags").to_arrow_table().to_pylist()
+    sky = [r for r in tags if r["tag"] == "sky"]
     assert len(sky) == 3 and all(r["ubiquitous"] and r["weight"] == 0 for r in sky)
-    first = next(r for r in rows["video_summaries"] if r["video_id"] == "v0")
-    assert first["top_tags"] == ["fire"]  # sky covers all of it, yet says nothing
+    assert next(r for r in tags if r["video_id"] == "v0" and r["tag"] == "fire")["rank"] == 1
+    summaries = {r["video_id"]: r for r in video_summaries_query(con).to_arrow_table().to_pylist()}
+    assert summaries["v0"]["top_tags"] == ["fire"]  # sky covers all of it, yet says nothing
+    assert summaries["v0"]["about"] == "fire (40%)"
+
+
+def test_the_summary_line_names_main_tags_by_time_and_brief_ones_after():
+    con = duckdb.connect()
+    con.register(
+        "results_video_frames",
+        pa.Table.from_pylist(
+            [
+                {"video_id": v, "frames": 10, "blank_frames": b}
+                for v, b in (("many", 0), ("none", 0), ("blank", 10))
+            ],
+            schema=VIDEO_FRAMES,
+        ),
+    )
+    rows = [
+        ("many", t, c)
+        for t, c in (
+            ("beach", 0.62),
+            ("underwater", 0.30),
+            ("sky", 0.125),
+            ("fire", 0.03),
+            ("smoke", 0.02),
+            ("rain", 0.01),
+        )
+    ]
+    con.register(
+        "video_tags",
+        pa.Table.from_pylist(
+            [
+                {
+                    "video_id": v,
+                    "tag": t,
+                    "rank": i + 1,
+                    "coverage": c,
+                    "mean_score": 0.9,
+                    "weight": 1.0 - i / 10,
+                }
+                for i, (v, t, c) in enumerate(rows)
+            ]
+        ),
+    )
+    about = dict(video_summaries_query(con).select("video_id, about").fetchall())
+    # 12.5% rounds half to even, as Python's format would
+    assert about == {
+        "many": "mostly beach (62%), underwater (30%) and sky (12%); briefly fire (3%), smoke (2%)",
+        "none": "nothing recognised with confidence",
+        "blank": "only blank frames: nothing to summarise",
+    }

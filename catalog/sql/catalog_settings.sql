@@ -4,4 +4,5 @@ SELECT $model_id::VARCHAR AS model_id,
        $sampling_id::VARCHAR AS sampling_id,
        $vocabulary_id::VARCHAR AS vocabulary_id,
        $interval_seconds::DOUBLE AS interval_seconds,
+       $results_key::VARCHAR AS results_key,
        now() AS built_at;

@@ -8,24 +8,29 @@ tag's baseline from the model's own scores, and the accept level the answers mov
 
 from __future__ import annotations
 
+import hashlib
+import json
 from dataclasses import dataclass
 
 import duckdb
 import numpy as np
+import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
-from reelcat.feedback.adaptation import remove_adaptation, save_adaptation
+from reelcat.feedback.adaptation import adaptation_id, remove_adaptation, save_adaptation
 from reelcat.feedback.learning import Examples, adapt
-from reelcat.storage.layout import Layout
+from reelcat.storage.layout import GENESIS, Layout
 from reelcat.storage.parquet import write_rows
 from reelcat.storage.schemas import THRESHOLDS
 from reelcat.storage.views import embeddings, open_store
 from reelcat.tagging.scoring import score_embeddings
 from reelcat.tagging.step import text_bank
 from reelcat.tagging.thresholds import baseline_thresholds, threshold_rows
-from reelcat.tagging.vocabulary import load_vocabulary
+from reelcat.tagging.vocabulary import Vocabulary, load_vocabulary
 
 ARCHIVE_SAMPLE = 50_000  # frames the baselines and thresholds are fitted over, at most
+REFIT_GROWTH = 1.5  # the archive's frames growing (or shrinking) by this factor refits
+FIT_KEY = "reelcat.fit"  # the thresholds file's metadata: what they were fitted from
 
 
 @dataclass
@@ -49,8 +54,9 @@ class Change:
 @dataclass
 class LearningReport:
     changes: list[Change]
-    thresholds: list[dict]  # the rows written to the thresholds table
+    thresholds: list[dict]  # the thresholds table in force
     adaptation_id: str | None
+    refitted: bool = True  # False: nothing it depends on changed, the last fit stands
 
 
 def archive_sample(con: duckdb.DuckDBPyConnection, n: int = ARCHIVE_SAMPLE) -> np.ndarray:
@@ -89,11 +95,57 @@ def labelled_examples(con: duckdb.DuckDBPyConnection) -> dict[str, Examples]:
     return examples
 
 
+def fit_inputs(cfg: Config, vocab: Vocabulary, layout: Layout) -> dict:
+    """What the thresholds and the adaptation are fitted from, besides the archive's size:
+    the vocabulary, the model and sampling, and the answers (the log's file names: it is
+    append-only, so a new answer or undo is a new name)."""
+    names = (
+        sorted(p.name for p in layout.verdicts_dir.glob("*.parquet") if p.name != GENESIS)
+        if layout.verdicts_dir.is_dir()
+        else []
+    )
+    return {
+        "vocabulary_id": vocab.id,
+        "model_id": model_id(cfg.model),
+        "sampling_id": cfg.sampling.id,
+        "answers": hashlib.sha256("\n".join(names).encode()).hexdigest()[:16],
+    }
+
+
+def stored_frames(folder) -> int:
+    """Frames in the store (from the batch files' metadata: no scan)."""
+    return sum(pq.ParquetFile(f).metadata.num_rows for f in Layout.batch_files(folder))
+
+
+def last_fit(layout: Layout) -> dict | None:
+    """The inputs and archive size the thresholds in force were fitted with."""
+    if not layout.thresholds.exists():
+        return None
+    meta = pq.read_schema(layout.thresholds).metadata or {}
+    raw = meta.get(FIT_KEY.encode())
+    return json.loads(raw) if raw else None
+
+
 def learn_from_verdicts(cfg: Config) -> LearningReport:
-    """Adapt tags and thresholds to the answers in force; report what changed per tag."""
+    """Adapt tags and thresholds to the answers in force; report what changed per tag.
+
+    Archive-wide, so fitted again only when its inputs change (`fit_inputs`) or the
+    archive grew or shrank by REFIT_GROWTH since: an ordinary night with new videos keeps
+    the thresholds, and so every earlier video's results."""
     vocab = load_vocabulary(cfg.vocabulary)
     layout = Layout(cfg.output_dir)
     mid = model_id(cfg.model)
+    inputs = fit_inputs(cfg, vocab, layout)
+    frames = stored_frames(layout.frames_dir(mid, cfg.sampling.id))
+    fitted = last_fit(layout)
+    if (
+        fitted is not None
+        and fitted["inputs"] == inputs
+        and fitted["frames"] / REFIT_GROWTH <= frames <= fitted["frames"] * REFIT_GROWTH
+    ):
+        rows = pq.read_table(layout.thresholds).to_pylist()
+        return LearningReport([], rows, adaptation_id(layout), refitted=False)
+    fit = {FIT_KEY: json.dumps({"inputs": inputs, "frames": frames})}
     base = text_bank(cfg, vocab)
     con = open_store(layout, model_id=mid, sampling_id=cfg.sampling.id, vocabulary_id=vocab.id)
     try:
@@ -112,12 +164,12 @@ def learn_from_verdicts(cfg: Config) -> LearningReport:
     if not examples:
         remove_adaptation(layout)
         rows = threshold_rows(baseline, {}, {})
-        write_rows(rows, layout.thresholds, THRESHOLDS)
+        write_rows(rows, layout.thresholds, THRESHOLDS, fit)
         return LearningReport([], rows, None)
     adaptation = adapt(base, examples, baseline_accept, sample)
     save_adaptation(layout, adaptation.bank, adaptation.id)
     rows = threshold_rows(baseline, adaptation.accept, adaptation.answers)
-    write_rows(rows, layout.thresholds, THRESHOLDS)
+    write_rows(rows, layout.thresholds, THRESHOLDS, fit)
     after = score_embeddings(sample, adaptation.bank)[1] if len(sample) else None
     changes = []
     for tag, accept in adaptation.accept.items():

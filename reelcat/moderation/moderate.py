@@ -36,7 +36,8 @@ HOLD_SHARE = 0.5  # a segment lasts while the score stays above this share of th
 class Moderation:
     timeline: list[dict]  # video, concept, bin, start, end, severity
     segments: list[dict]  # video, concept, start, end, duration, peak, peak_t, mean
-    risk: list[dict]  # video, decision, peak_severity, seconds_flagged, segments, evidence
+    risk: list[dict]  # video, decision, risk, peak_severity, seconds_flagged, segments,
+    # evidence, raw_flagged_frames (the queue's order is set-wise: moderation/sql/video_risk.sql)
     raw_flagged_frames: int  # frames a per-frame rule would flag at the same thresholds
 
 
@@ -134,18 +135,10 @@ def moderate(
                 "segments": n_segments,
                 "evidence": why,
                 "risk": ((peak + min(flagged_seconds, 60.0) / 60.0) if n_segments else peak * 0.5),
+                "raw_flagged_frames": int(raw_flagged.sum()),
             }
         )
-    queue_positions(risk)
     return Moderation(timeline, seg_rows, risk, raw_flags)
-
-
-def queue_positions(risk: list[dict]) -> None:
-    """The review queue's order, decided here once and stored as `position` (1 = look
-    first): videos to review before cleared ones, riskiest first, then by id."""
-    ranked = sorted(risk, key=lambda r: (r["decision"] != "review", -r["risk"], r["video_id"]))
-    for i, r in enumerate(ranked):
-        r["position"] = i + 1
 
 
 def heatmap_matrix(timeline: list[dict], order: list[str], bins: int = HEATMAP_BINS) -> np.ndarray:

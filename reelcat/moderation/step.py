@@ -1,36 +1,62 @@
 """Write the moderation tables and the archive heat map for the configured archive (the
 moderation assets call it), and draw the heat map for `reelcat heatmap` without writing
-anything else. A video's own severity strip is drawn when asked (reelcat.video_pictures)."""
+anything else. A video's own severity strip is drawn when asked (reelcat.video_pictures).
+
+Per video, only for frames batches without results under the current key (reelcat.
+storage.results), a few videos at a time; then set-wise in DuckDB: the review queue's
+order over the archive, and the heat map of its first HEATMAP_MAX_ROWS videos.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
 
+import duckdb
 import numpy as np
-import pyarrow.parquet as pq
+import pyarrow as pa
 
-from reelcat.config import Config
+from reelcat.config import Config, model_id
 from reelcat.moderation.moderate import Moderation, heatmap_matrix, moderate
 from reelcat.pictures import heatmap_png
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import write_bytes_atomic, write_rows
-from reelcat.storage.schemas import MODERATION_SEGMENTS, MODERATION_TIMELINE, VIDEO_RISK
+from reelcat.storage.parquet import BatchWriter, write_bytes_atomic
+from reelcat.storage.results import BatchResults, SetWiseStamp, abort_all, close_all
+from reelcat.storage.schemas import (
+    MODERATION_SEGMENTS,
+    MODERATION_TIMELINE,
+    VIDEO_DECISIONS,
+    VIDEO_RISK,
+)
 from reelcat.storage.thumbnails import export_thumbnails
-from reelcat.storage.views import video_file_names
-from reelcat.tagging.scores import VideoFrames, load_archive_scores, open_archive
+from reelcat.storage.views import define_result_views, sql
+from reelcat.tagging.scores import (
+    VideoFrames,
+    load_answers,
+    load_archive_scores,
+    open_archive,
+    results_key,
+    video_chunks,
+)
+from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.thresholds import load_thresholds
 from reelcat.tagging.vocabulary import load_vocabulary
 
+SQL_DIR = Path(__file__).resolve().parent / "sql"
 HEATMAP_MAX_ROWS = 400
+TABLES = {
+    "moderation_timeline": MODERATION_TIMELINE,
+    "moderation_segments": MODERATION_SEGMENTS,
+    "video_decisions": VIDEO_DECISIONS,
+}
 
 
 @dataclass
 class ModerationResult:
+    batches_computed: int
     to_review: int
     cleared: int
     heatmap: Path
-    order: list[str]  # video ids, riskiest first (the heat map's rows)
     raw_flagged_frames: int
     reviewer_frames: int
 
@@ -38,45 +64,132 @@ class ModerationResult:
 def moderate_archive(
     cfg: Config, min_seconds: dict[str, float] | None = None
 ) -> tuple[Moderation, list[VideoFrames]]:
-    """Moderation of the configured archive's stored scores (people's answers applied),
-    at the thresholds in force, and the videos it read; `min_seconds` defaults to the
-    vocabulary's."""
+    """Moderation of the whole archive in memory (the quality benchmark's policy table);
+    `min_seconds` defaults to the vocabulary's. The pipeline streams `write_moderation`."""
     vocab = load_vocabulary(cfg.vocabulary)
     sensitive = [t for t in vocab.tags if t.sensitive]
     videos = load_archive_scores(cfg, vocab)
     if min_seconds is None:
         min_seconds = {t.name: t.min_seconds for t in sensitive}
+    thresholds = load_thresholds(Layout(cfg.output_dir), vocab)
     return moderate(
         videos,
-        load_thresholds(Layout(cfg.output_dir), vocab),
+        thresholds,
         [t.name for t in sensitive],
         cfg.sampling.interval_seconds,
         min_seconds=min_seconds,
     ), videos
 
 
-def heatmap_picture(
-    names: dict[str, str],
-    timeline: list[dict],
-    risk: list[dict],
-    durations: dict[str, float],
-    time_axis: str = "relative",
-) -> tuple[bytes, list[str], np.ndarray]:
-    """The archive heat map as PNG bytes, its rows (video ids in queue order) and values."""
-    order = [r["video_id"] for r in sorted(risk, key=lambda r: r["position"])]
-    matrix = heatmap_matrix(timeline, order)
-    to_review = sum(r["decision"] == "review" for r in risk)
-    title = f"Sensitive content: {to_review} of {len(order)} videos need review"
-    png = heatmap_png(
-        [names.get(v, v) for v in order],
+def write_moderation(cfg: Config) -> ModerationResult:
+    vocab = load_vocabulary(cfg.vocabulary)
+    layout = Layout(cfg.output_dir)
+    mid = model_id(cfg.model)
+    key = results_key(cfg, vocab)
+    sensitive = [t for t in vocab.tags if t.sensitive]
+    min_seconds = {t.name: t.min_seconds for t in sensitive}
+    thresholds = load_thresholds(layout, vocab)
+    tags_dir = layout.tags_dir(mid, scored_vocabulary_id(cfg, vocab))
+    frames_files = Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
+    results = BatchResults(layout, key, TABLES)
+    con = open_archive(cfg, vocab, results=True)
+    computed = 0
+    try:
+        load_answers(con)
+        for f in frames_files:
+            if results.done(f.name) or not (tags_dir / f.name).exists():
+                continue
+            writers = results.writers(f.name)
+            try:
+                for videos in video_chunks(con, f, tags_dir / f.name):
+                    m = moderate(
+                        videos,
+                        thresholds,
+                        [t.name for t in sensitive],
+                        cfg.sampling.interval_seconds,
+                        min_seconds=min_seconds,
+                    )
+                    peaks: dict[str, list[float]] = {}
+                    for s in m.segments:
+                        peaks.setdefault(s["video_id"], []).append(s["peak_t"])
+                    thumbs = export_thumbnails(con, layout, peaks)
+                    for s in m.segments:
+                        s["thumbnail"] = thumbs.get((s["video_id"], s["peak_t"]))
+                    for table, rows in zip(TABLES, (m.timeline, m.segments, m.risk), strict=True):
+                        writers[table].write(pa.Table.from_pylist(rows, schema=TABLES[table]))
+            except BaseException:
+                abort_all(writers)
+                raise
+            close_all(writers)
+            computed += 1
+        pruned = results.prune({f.name for f in frames_files})
+        stamp = SetWiseStamp(layout.video_risk, key)
+        if computed or pruned or not stamp.current(layout.manifest) or not layout.heatmap.exists():
+            _queue(con, layout, key)
+            write_bytes_atomic(layout.heatmap, draw_heatmap(con))
+            stamp.write()
+        ((to_review, videos, raw),) = con.execute(
+            "SELECT count(*) FILTER (decision = 'review'), count(*), "
+            "coalesce(sum(raw_flagged_frames), 0) FROM read_parquet(video_risk_path())"
+        ).fetchall()
+    finally:
+        con.close()
+    return ModerationResult(computed, to_review, videos - to_review, layout.heatmap, raw, to_review)
+
+
+def _queue(con: duckdb.DuckDBPyConnection, layout: Layout, key: str) -> None:
+    """Set-wise: every catalogued video's decision with its place in the review queue."""
+    writer = BatchWriter(
+        layout.video_risk.parent, VIDEO_RISK, row_group=1 << 17, name=layout.video_risk.name
+    )
+    try:
+        if Layout.batch_files(layout.results_dir(key, "video_decisions")):
+            define_result_views(con, layout, key)
+            for batch in con.sql(sql("video_risk", SQL_DIR)).to_arrow_reader(1 << 16):
+                writer.write(pa.Table.from_batches([batch]))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+
+
+def draw_heatmap(con: duckdb.DuckDBPyConnection, time_axis: str = "relative") -> bytes:
+    """The archive heat map: the first HEATMAP_MAX_ROWS videos of the review queue (only
+    their rows are read), from the stored decisions and timelines."""
+    ((total, to_review),) = con.execute(
+        "SELECT count(*), count(*) FILTER (decision = 'review') "
+        "FROM read_parquet(video_risk_path())"
+    ).fetchall()
+    top = con.execute(
+        "SELECT r.video_id, coalesce(n.file_name, r.video_id), coalesce(n.duration, 0) "
+        "FROM read_parquet(video_risk_path()) AS r LEFT JOIN video_names AS n USING (video_id) "
+        "ORDER BY r.position LIMIT $n",
+        {"n": HEATMAP_MAX_ROWS},
+    ).fetchall()
+    order = [vid for vid, _, _ in top]
+    timeline = (
+        []
+        if not order
+        else [
+            {"video_id": v, "bin": b, "severity": s}
+            for v, b, s in con.execute(
+                "SELECT video_id, bin, severity FROM read_parquet(moderation_timeline_path()) "
+                "WHERE list_contains($ids, video_id)",
+                {"ids": order},
+            ).fetchall()
+        ]
+    )
+    matrix = heatmap_matrix(timeline, order) if order else np.zeros((0, 0))
+    return heatmap_png(
+        [name for _, name, _ in top],
         matrix,
-        title=title,
+        title=f"Sensitive content: {to_review} of {total} videos need review",
         max_rows=HEATMAP_MAX_ROWS,
         time_axis=time_axis,
-        durations=[durations.get(v) or 0.0 for v in order] if time_axis == "seconds" else None,
-        review_rows=to_review,
+        durations=[d for _, _, d in top] if time_axis == "seconds" else None,
+        review_rows=min(to_review, len(order)),
+        total=total,
     )
-    return png, order, matrix
 
 
 def stored_heatmap(cfg: Config, time_axis: str = "relative") -> bytes:
@@ -84,40 +197,8 @@ def stored_heatmap(cfg: Config, time_axis: str = "relative") -> bytes:
     layout = Layout(cfg.output_dir)
     if not layout.video_risk.exists():
         raise FileNotFoundError(f"no moderation tables in {layout.out}: run `reelcat run` first")
-    con = open_archive(cfg)
+    con = open_archive(cfg, results=True)
     try:
-        names = video_file_names(con)
-        durations = dict(con.execute("SELECT video_id, duration FROM video_names").fetchall())
+        return draw_heatmap(con, time_axis)
     finally:
         con.close()
-    timeline = pq.read_table(layout.moderation_timeline).to_pylist()
-    risk = pq.read_table(layout.video_risk).to_pylist()
-    return heatmap_picture(names, timeline, risk, durations, time_axis)[0]
-
-
-def write_moderation(cfg: Config) -> ModerationResult:
-    layout = Layout(cfg.output_dir)
-    result, videos = moderate_archive(cfg)
-    peaks: dict[str, list[float]] = {}
-    for s in result.segments:
-        peaks.setdefault(s["video_id"], []).append(s["peak_t"])
-    con = open_archive(cfg)
-    try:
-        thumbs = export_thumbnails(con, layout, peaks)
-        names = video_file_names(con)
-    finally:
-        con.close()
-    for s in result.segments:
-        s["thumbnail"] = thumbs.get((s["video_id"], s["peak_t"]))
-    write_rows(result.timeline, layout.moderation_timeline, MODERATION_TIMELINE)
-    write_rows(result.segments, layout.moderation_segments, MODERATION_SEGMENTS)
-    write_rows(result.risk, layout.video_risk, VIDEO_RISK)
-
-    png, order, _ = heatmap_picture(
-        names, result.timeline, result.risk, {v.video_id: v.duration for v in videos}
-    )
-    heatmap = write_bytes_atomic(layout.heatmap, png)
-    to_review = sum(r["decision"] == "review" for r in result.risk)
-    return ModerationResult(
-        to_review, len(order) - to_review, heatmap, order, result.raw_flagged_frames, to_review
-    )

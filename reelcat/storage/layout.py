@@ -7,8 +7,12 @@
     thresholds.parquet                                per-tag thresholds in force
     tags/<model>/<vocabulary>/batch-*.parquet         per-frame tag scores, long form, one
                                                       file per frames batch, same name
-    summaries/{segments,video_tags,video_summaries}.parquet
-    moderation/{timeline,segments,video_risk}.parquet
+    results/<key>/<table>/batch-*.parquet             per-video results, one file per
+                                                      frames batch (segments, tag_stats,
+                                                      video_frames, moderation_timeline,
+                                                      moderation_segments, video_decisions)
+    summaries/{video_tags,video_summaries}.parquet    archive-wide (df, idf, rank, about)
+    moderation/video_risk.parquet                     archive-wide (the queue's order)
     feedback/verdicts/*.parquet                       people's answers, append-only
     feedback/named_groups/*.parquet                   groups people named
     feedback/adaptation.npz, feedback/adaptation_id   tags moved by the answers
@@ -28,6 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 
 GENESIS = "00000000T000000-genesis.parquet"  # an append-only log's first, empty file
+RESULT_TABLES = (
+    "segments",
+    "tag_stats",
+    "video_frames",
+    "moderation_timeline",
+    "moderation_segments",
+    "video_decisions",
+)
 
 
 def safe_name(text: str) -> str:
@@ -73,11 +85,15 @@ class Layout:
     def thresholds(self) -> Path:
         return self.out / "thresholds.parquet"
 
-    # --- summaries
+    # --- per-video results, keyed by everything they depend on
     @property
-    def segments(self) -> Path:
-        return self.out / "summaries" / "segments.parquet"
+    def results_root(self) -> Path:
+        return self.out / "results"
 
+    def results_dir(self, key: str, table: str) -> Path:
+        return self.results_root / safe_name(key) / table
+
+    # --- archive-wide summaries
     @property
     def video_tags(self) -> Path:
         return self.out / "summaries" / "video_tags.parquet"
@@ -86,15 +102,7 @@ class Layout:
     def video_summaries(self) -> Path:
         return self.out / "summaries" / "video_summaries.parquet"
 
-    # --- moderation
-    @property
-    def moderation_timeline(self) -> Path:
-        return self.out / "moderation" / "timeline.parquet"
-
-    @property
-    def moderation_segments(self) -> Path:
-        return self.out / "moderation" / "segments.parquet"
-
+    # --- archive-wide moderation
     @property
     def video_risk(self) -> Path:
         return self.out / "moderation" / "video_risk.parquet"
@@ -141,19 +149,22 @@ class Layout:
         """A path under the output folder as the catalogue stores it."""
         return Path(path).relative_to(self.out).as_posix()
 
-    def sql_macros(self, model_id: str, sampling_id: str, vocabulary_id: str) -> list[str]:
+    def sql_macros(
+        self, model_id: str, sampling_id: str, vocabulary_id: str, results_key: str = "none"
+    ) -> list[str]:
         """`CREATE MACRO <name>_path()` for each file or glob the SQL reads, relative."""
         paths = {
+            **{
+                table: self.results_dir(results_key, table) / "batch-*.parquet"
+                for table in RESULT_TABLES
+            },
             "manifest": self.manifest,
             "frame_errors": self.frame_errors,
             "frames": self.frames_dir(model_id, sampling_id) / "batch-*.parquet",
             "frame_tags": self.tags_dir(model_id, vocabulary_id) / "batch-*.parquet",
             "thresholds": self.thresholds,
-            "segments": self.segments,
             "video_tags": self.video_tags,
             "video_summaries": self.video_summaries,
-            "moderation_timeline": self.moderation_timeline,
-            "moderation_segments": self.moderation_segments,
             "video_risk": self.video_risk,
             "verdicts": self.verdicts_dir / "*.parquet",
             "named_groups": self.named_groups_dir / "*.parquet",

@@ -30,17 +30,27 @@ def _replace_atomically(path: Path, write) -> Path:
     return path
 
 
-def write_table(table: pa.Table, path: str | Path, schema: pa.Schema | None = None) -> Path:
-    """Write Parquet (zstd) atomically, cast to `schema` when given."""
+def write_table(
+    table: pa.Table,
+    path: str | Path,
+    schema: pa.Schema | None = None,
+    metadata: dict[str, str] | None = None,
+) -> Path:
+    """Write Parquet (zstd) atomically, cast to `schema` when given, with `metadata` in
+    the file's key-value metadata."""
     if schema is not None:
         table = table.select(schema.names).cast(schema)
+    if metadata:
+        table = table.replace_schema_metadata(metadata)
     return _replace_atomically(
         Path(path), lambda tmp: pq.write_table(table, tmp, compression="zstd")
     )
 
 
-def write_rows(rows: list[dict], path: str | Path, schema: pa.Schema) -> Path:
-    return write_table(pa.Table.from_pylist(rows, schema=schema), path, schema)
+def write_rows(
+    rows: list[dict], path: str | Path, schema: pa.Schema, metadata: dict[str, str] | None = None
+) -> Path:
+    return write_table(pa.Table.from_pylist(rows, schema=schema), path, schema, metadata)
 
 
 def write_bytes_atomic(path: str | Path, data: bytes) -> Path:
@@ -105,9 +115,12 @@ class BatchWriter:
         self._writer, self._tmp, self._rows_in_file = None, None, 0
 
     def close(self) -> list[Path]:
-        """Finish the last file; returns every file written."""
+        """Finish the last file; returns every file written. A writer of one named file
+        writes it even when no row came (an empty result is a result)."""
         self._flush()
         self._finish_file()
+        if self.name is not None and not self.written:
+            self.written.append(write_table(self.schema.empty_table(), self.folder / self.name))
         return self.written
 
     def abort(self) -> None:

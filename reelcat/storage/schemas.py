@@ -89,6 +89,25 @@ SEGMENTS = pa.schema(
     ]
 )
 
+# Per video and tag, from the video alone (the archive-wide df, idf, weight and rank are
+# added set-wise: reelcat/summaries/sql/video_tags.sql).
+TAG_STATS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("tag", pa.string()),
+        ("frames", pa.int32()),
+        ("seconds", pa.float64()),
+        ("coverage", pa.float64()),
+        ("mean_score", pa.float64()),
+        ("peak_score", pa.float64()),
+    ]
+)
+
+# Per video: sampled and blank frames.
+VIDEO_FRAMES = pa.schema(
+    [("video_id", pa.string()), ("frames", pa.int32()), ("blank_frames", pa.int32())]
+)
+
 VIDEO_TAGS = pa.schema(
     [
         ("video_id", pa.string()),
@@ -147,8 +166,23 @@ MODERATION_SEGMENTS = pa.schema(
     ]
 )
 
+# Per video, from the video alone; `raw_flagged_frames` counts frames a per-frame rule
+# would flag. The review queue's `position` is added set-wise.
+VIDEO_DECISIONS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("decision", pa.string()),
+        ("risk", pa.float64()),
+        ("peak_severity", pa.float64()),
+        ("seconds_flagged", pa.float64()),
+        ("segments", pa.int32()),
+        ("evidence", pa.string()),
+        ("raw_flagged_frames", pa.int32()),
+    ]
+)
+
 # `position` is the review queue's order (1 = look first), decided once by
-# reelcat.moderation.moderate.queue_positions; every reader sorts by it.
+# reelcat/moderation/sql/video_risk.sql; every reader sorts by it.
 VIDEO_RISK = pa.schema(
     [
         ("video_id", pa.string()),
@@ -159,6 +193,7 @@ VIDEO_RISK = pa.schema(
         ("seconds_flagged", pa.float64()),
         ("segments", pa.int32()),
         ("evidence", pa.string()),
+        ("raw_flagged_frames", pa.int32()),
     ]
 )
 

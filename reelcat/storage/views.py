@@ -2,7 +2,8 @@
 
 The base views (`manifest`, `frame_errors`, `video_names`, `frames`, `frame_tags`, `verdicts`,
 `verdicts_effective`, `frame_verdicts`, `named_groups`) and the rules they carry live in
-`reelcat/storage/sql/*.sql`. Python readers get them on an in-memory connection
+`reelcat/storage/sql/*.sql`; `results_<table>` are the per-video results of the current
+videos (reelcat.storage.results). Python readers get them on an in-memory connection
 (`open_store`); the catalogue defines the very same views in its file
 (`catalog/build.py`), so Python and SQL cannot disagree on, for example, which answer
 wins on a frame.
@@ -16,20 +17,37 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from reelcat.storage.layout import GENESIS, Layout
+from reelcat.storage.layout import GENESIS, RESULT_TABLES, Layout
 from reelcat.storage.parquet import write_table
 from reelcat.storage.schemas import (
     FRAME_ERRORS,
     FRAME_TAGS,
     FRAMES,
     MANIFEST,
+    MODERATION_SEGMENTS,
+    MODERATION_TIMELINE,
     NAMED_GROUPS,
+    SEGMENTS,
+    TAG_STATS,
     VERDICTS,
+    VIDEO_DECISIONS,
+    VIDEO_FRAMES,
 )
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 BASE_VIEWS = """manifest frame_errors video_names frames frame_tags verdicts verdicts_effective
     frame_verdicts named_groups""".split()  # in dependency order
+
+
+RESULT_SCHEMAS = {
+    "segments": SEGMENTS,
+    "tag_stats": TAG_STATS,
+    "video_frames": VIDEO_FRAMES,
+    "moderation_timeline": MODERATION_TIMELINE,
+    "moderation_segments": MODERATION_SEGMENTS,
+    "video_decisions": VIDEO_DECISIONS,
+}
+assert set(RESULT_SCHEMAS) == set(RESULT_TABLES)
 
 
 def sql(name: str, folder: Path = SQL_DIR) -> str:
@@ -60,8 +78,11 @@ def _stand_ins(
     return {
         "manifest": (layout.manifest.exists(), manifest),
         "frame_errors": (layout.frame_errors.exists(), FRAME_ERRORS),
-        "frames": (has_files(layout.frames_dir(model_id, sampling_id)), FRAMES),
-        "frame_tags": (has_files(layout.tags_dir(model_id, vocabulary_id)), FRAME_TAGS),
+        "frames": (bool(Layout.batch_files(layout.frames_dir(model_id, sampling_id))), FRAMES),
+        "frame_tags": (
+            bool(Layout.batch_files(layout.tags_dir(model_id, vocabulary_id))),
+            FRAME_TAGS,
+        ),
         "verdicts": (
             has_files(layout.verdicts_dir),
             VERDICTS.append(pa.field("file_name", pa.string())),
@@ -77,30 +98,69 @@ def define_views(
     model_id: str,
     sampling_id: str,
     vocabulary_id: str,
+    results_key: str = "none",
 ) -> None:
     """Create the path macros and base views on `con`; a view whose files do not exist
     yet is an empty table of the right shape instead of an error."""
     con.execute("SET file_search_path = ?", [str(layout.out.resolve())])
-    for macro in layout.sql_macros(model_id, sampling_id, vocabulary_id):
+    for macro in layout.sql_macros(model_id, sampling_id, vocabulary_id, results_key):
         con.execute(macro)
     stand_ins = _stand_ins(layout, model_id, sampling_id, vocabulary_id)
     for name in BASE_VIEWS:
         exists, schema = stand_ins.get(name, (True, None))
         if exists:
             con.execute(sql(name))
-            continue
-        con.register("empty_rows", schema.empty_table())
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM empty_rows")
-        con.unregister("empty_rows")
+        else:
+            _empty(con, name, schema)
+    define_result_views(con, layout, results_key)
+
+
+def define_result_views(con: duckdb.DuckDBPyConnection, layout: Layout, results_key: str) -> None:
+    """`results_<table>`: the per-video results under the key (reelcat.storage.results)
+    of the archive's current videos (call again after a step wrote new files)."""
+    for table, schema in RESULT_SCHEMAS.items():
+        _drop(con, f"results_{table}")  # the view, or the empty stand-in, made before
+        if Layout.batch_files(layout.results_dir(results_key, table)):
+            con.execute(
+                f"CREATE OR REPLACE VIEW results_{table} AS SELECT * FROM "
+                f"read_parquet({table}_path()) WHERE video_id IN "
+                "(SELECT video_id FROM manifest WHERE status = 'ok')"
+            )
+        else:
+            _empty(con, f"results_{table}", schema)
+
+
+def _drop(con: duckdb.DuckDBPyConnection, name: str) -> None:
+    for (kind,) in con.execute(
+        "SELECT table_type FROM information_schema.tables WHERE table_name = ?", [name]
+    ).fetchall():
+        con.execute(f"DROP {'VIEW' if kind == 'VIEW' else 'TABLE'} {name}")
+
+
+def _empty(con: duckdb.DuckDBPyConnection, name: str, schema: pa.Schema) -> None:
+    """An empty table of the right shape where a view's files do not exist yet."""
+    con.register("empty_rows", schema.empty_table())
+    con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM empty_rows")
+    con.unregister("empty_rows")
 
 
 def open_store(
-    layout: Layout, *, model_id: str, sampling_id: str, vocabulary_id: str
+    layout: Layout,
+    *,
+    model_id: str,
+    sampling_id: str,
+    vocabulary_id: str,
+    results_key: str = "none",
 ) -> duckdb.DuckDBPyConnection:
     """A private in-memory DuckDB with the base views over the store (read only)."""
     con = duckdb.connect()
     define_views(
-        con, layout, model_id=model_id, sampling_id=sampling_id, vocabulary_id=vocabulary_id
+        con,
+        layout,
+        model_id=model_id,
+        sampling_id=sampling_id,
+        vocabulary_id=vocabulary_id,
+        results_key=results_key,
     )
     return con
 

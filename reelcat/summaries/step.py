@@ -1,62 +1,162 @@
 """Write the summary tables and the archive's tag chart for the configured archive (the
-`video_summaries` asset calls it)."""
+summaries assets call it).
+
+Per video, only for frames batches without results under the current key (reelcat.
+storage.results), a few videos at a time; then set-wise in DuckDB: every video's tag
+ranking (df, idf) and summary line, streamed to Parquet, and the tag chart.
+"""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from reelcat.config import Config
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from reelcat.config import Config, model_id
 from reelcat.pictures import bar_chart_png
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import write_bytes_atomic, write_rows
-from reelcat.storage.schemas import SEGMENTS, SUMMARIES, VIDEO_TAGS
-from reelcat.storage.views import video_file_names
-from reelcat.summaries.summarise import summarise
-from reelcat.tagging.scores import load_archive_scores, open_archive
+from reelcat.storage.parquet import BatchWriter, write_bytes_atomic
+from reelcat.storage.results import BatchResults, SetWiseStamp, abort_all, close_all
+from reelcat.storage.schemas import SEGMENTS, SUMMARIES, TAG_STATS, VIDEO_FRAMES, VIDEO_TAGS
+from reelcat.storage.views import define_result_views
+from reelcat.summaries.summarise import summarise, video_summaries_query, video_tags_query
+from reelcat.tagging.scores import load_answers, open_archive, results_key, video_chunks
+from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.thresholds import load_thresholds
 from reelcat.tagging.vocabulary import load_vocabulary
+
+TABLES = {"segments": SEGMENTS, "tag_stats": TAG_STATS, "video_frames": VIDEO_FRAMES}
+EXAMPLES = 3  # summaries returned for the run's metadata
 
 
 @dataclass
 class SummaryResult:
-    summaries: list[dict]
+    batches_computed: int  # frames batches summarised this time
+    batches_kept: int  # their results were current
+    videos: int
     segments: int
     video_tags: int
+    examples: list[dict]  # a few new videos' summaries, with their names
     pictures: dict[str, Path] = field(default_factory=dict)
 
 
 def write_summaries(cfg: Config) -> SummaryResult:
     vocab = load_vocabulary(cfg.vocabulary)
     layout = Layout(cfg.output_dir)
-    videos = load_archive_scores(cfg, vocab)
-    result = summarise(videos, load_thresholds(layout, vocab), cfg.sampling.interval_seconds)
-    write_rows(result["segments"], layout.segments, SEGMENTS)
-    write_rows(result["video_tags"], layout.video_tags, VIDEO_TAGS)
-    write_rows(result["video_summaries"], layout.video_summaries, SUMMARIES)
-
-    videos_with_tag: dict[str, int] = defaultdict(int)
-    for r in result["video_tags"]:
-        videos_with_tag[r["tag"]] += 1
-    n = max(1, len(videos))
-    freq = sorted(videos_with_tag.items(), key=lambda kv: (-kv[1], kv[0]))
-    out = {
-        "folder": layout.pictures,
-        "tag_frequencies": write_bytes_atomic(
-            layout.tag_frequencies_chart,
-            bar_chart_png(
-                [t for t, _ in freq],
-                [c / n for _, c in freq],
-                title="Share of videos with each tag",
-            ),
-        ),
-    }
-    con = open_archive(cfg, vocab)
-    names = video_file_names(con)
-    con.close()
-    for s in result["video_summaries"]:
-        s["name"] = names.get(s["video_id"], s["video_id"])
+    mid = model_id(cfg.model)
+    key = results_key(cfg, vocab)
+    thresholds = load_thresholds(layout, vocab)
+    tags_dir = layout.tags_dir(mid, scored_vocabulary_id(cfg, vocab))
+    frames_files = Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
+    results = BatchResults(layout, key, TABLES)
+    con = open_archive(cfg, vocab, results=True)
+    computed, new_videos = 0, []
+    try:
+        load_answers(con)
+        for f in frames_files:
+            if results.done(f.name) or not (tags_dir / f.name).exists():
+                continue
+            writers = results.writers(f.name)
+            try:
+                for videos in video_chunks(con, f, tags_dir / f.name):
+                    rows = summarise(videos, thresholds, cfg.sampling.interval_seconds)
+                    for table, schema in TABLES.items():
+                        writers[table].write(pa.Table.from_pylist(rows[table], schema=schema))
+                    new_videos += [v.video_id for v in videos][: EXAMPLES - len(new_videos)]
+            except BaseException:
+                abort_all(writers)
+                raise
+            close_all(writers)
+            computed += 1
+        pruned = results.prune({f.name for f in frames_files})
+        stamp = SetWiseStamp(layout.video_summaries, key)
+        if computed or pruned or not stamp.current(layout.manifest):
+            _rank_archive(con, layout, key)
+            stamp.write()
+        counts, examples = _counts_and_examples(con, layout, key, new_videos)
+    finally:
+        con.close()
+    chart = layout.tag_frequencies_chart
+    if computed or not chart.exists() or chart.stat().st_mtime < stamp.path.stat().st_mtime:
+        write_bytes_atomic(chart, _tag_chart(layout))
     return SummaryResult(
-        result["video_summaries"], len(result["segments"]), len(result["video_tags"]), out
+        computed,
+        len(frames_files) - computed,
+        *counts,
+        examples,
+        {"folder": layout.pictures, "tag_frequencies": chart},
+    )
+
+
+def _rank_archive(con, layout: Layout, key: str) -> None:
+    """Set-wise: video_tags and video_summaries for every catalogued video, streamed."""
+    if not Layout.batch_files(layout.results_dir(key, "video_frames")):
+        for path, schema in ((layout.video_tags, VIDEO_TAGS), (layout.video_summaries, SUMMARIES)):
+            BatchWriter(path.parent, schema, name=path.name).close()
+        return
+    define_result_views(con, layout, key)
+    _stream(video_tags_query(con), layout.video_tags, VIDEO_TAGS)
+    con.execute(
+        "CREATE OR REPLACE TEMP VIEW video_tags AS SELECT * FROM read_parquet(video_tags_path())"
+    )
+    _stream(video_summaries_query(con), layout.video_summaries, SUMMARIES)
+
+
+def _counts_and_examples(
+    con, layout: Layout, key: str, examples: list[str]
+) -> tuple[tuple[int, int, int], list[dict]]:
+    """Rows in the archive-wide tables (from Parquet metadata: no scan), and the summaries
+    of a few of this run's new videos."""
+    segments = sum(
+        pq.ParquetFile(f).metadata.num_rows
+        for f in Layout.batch_files(layout.results_dir(key, "segments"))
+    )
+    counts = (
+        pq.ParquetFile(layout.video_summaries).metadata.num_rows,
+        segments,
+        pq.ParquetFile(layout.video_tags).metadata.num_rows,
+    )
+    if not examples:
+        return counts, []
+    rows = con.execute(
+        "SELECT s.*, n.file_name AS name FROM read_parquet(video_summaries_path()) AS s "
+        "JOIN video_names AS n USING (video_id) WHERE list_contains($ids, s.video_id) "
+        "ORDER BY n.file_name",
+        {"ids": examples},
+    ).fetchall()
+    names = [d[0] for d in con.description]
+    return counts, [dict(zip(names, r, strict=True)) for r in rows]
+
+
+def _stream(relation, path: Path, schema: pa.Schema) -> None:
+    writer = BatchWriter(path.parent, schema, row_group=1 << 17, name=path.name)
+    try:
+        for batch in relation.to_arrow_reader(1 << 16):
+            writer.write(pa.Table.from_batches([batch]))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+
+
+def _tag_chart(layout: Layout) -> bytes:
+    """Share of the archive's videos with each tag (from the video_tags just written)."""
+    import duckdb
+
+    con = duckdb.connect()
+    try:
+        ((videos,),) = con.execute(
+            "SELECT count(*) FROM read_parquet(?)", [str(layout.video_summaries)]
+        ).fetchall()
+        freq = con.execute(
+            "SELECT tag, count(*) FROM read_parquet(?) GROUP BY tag ORDER BY 2 DESC, tag",
+            [str(layout.video_tags)],
+        ).fetchall()
+    finally:
+        con.close()
+    n = max(1, videos)
+    return bar_chart_png(
+        [t for t, _ in freq], [c / n for _, c in freq], title="Share of videos with each tag"
     )

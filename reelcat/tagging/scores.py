@@ -2,14 +2,18 @@
 
 Summaries, moderation and feedback all start here: the manifest's good videos, their
 sampled frames (time, brightness, contrast) and calibrated tag scores for the configured
-model, sampling and current vocabulary, read through the store's DuckDB views
-(reelcat.storage.views). People's answers override the model through the one rule in
-the `frame_verdicts` view, the same one the catalogue's `labels_final` uses.
+model, sampling and current vocabulary, read a frames batch and a few videos at a time
+(`video_chunks`: memory does not grow with the archive). People's answers override the
+model through the one rule in the `frame_verdicts` view, the same one the catalogue's
+`labels_final` uses.
 """
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -31,52 +35,141 @@ class VideoFrames:
     scores: dict[str, np.ndarray]  # tag -> calibrated score per frame
 
 
-def open_archive(cfg: Config, vocab: Vocabulary | None = None) -> duckdb.DuckDBPyConnection:
-    """The store's views for the configured model, sampling and current tag scores."""
+RESULTS_VERSION = "1"  # bump when a per-video rule (segments, moderation) changes
+CHUNK_FRAMES = 8192  # frames (times every tag) held in memory at once
+
+
+def results_key(cfg: Config, vocab: Vocabulary) -> str:
+    """What per-video results depend on: the current scores (model, sampling, vocabulary
+    and adaptation), the thresholds in force (whose file also records the answers they
+    were fitted with, reelcat.feedback.step), the sampling interval and the rules'
+    version. Any change computes every video again; none, only new batches. The answers
+    people give between two runs count from the run that learns from them (the sensor
+    starts one), so every step of a run works under the same key."""
+    layout = Layout(cfg.output_dir)
+    thresholds = layout.thresholds.read_bytes() if layout.thresholds.exists() else b""
+    parts = [
+        RESULTS_VERSION,
+        model_id(cfg.model),
+        cfg.sampling.id,
+        scored_vocabulary_id(cfg, vocab),
+        repr(cfg.sampling.interval_seconds),
+        hashlib.sha256(thresholds).hexdigest(),
+    ]
+    return "r-" + hashlib.sha256("\n".join(parts).encode()).hexdigest()[:12]
+
+
+def open_archive(
+    cfg: Config, vocab: Vocabulary | None = None, *, results: bool = False
+) -> duckdb.DuckDBPyConnection:
+    """The store's views for the configured model, sampling and current tag scores (and,
+    with `results`, the macros of the current per-video results)."""
     vocab = vocab or load_vocabulary(cfg.vocabulary)
     return open_store(
         Layout(cfg.output_dir),
         model_id=model_id(cfg.model),
         sampling_id=cfg.sampling.id,
         vocabulary_id=scored_vocabulary_id(cfg, vocab),
+        results_key=results_key(cfg, vocab) if results else "none",
     )
+
+
+def load_answers(con: duckdb.DuckDBPyConnection) -> None:
+    """The yes/no answers in force per stored frame (the `frame_verdicts` rule), as the
+    temporary table `answers` that `video_chunks` reads (computed once per step)."""
+    ((live,),) = con.execute("SELECT count(*) FROM verdicts_effective").fetchall()
+    query = (
+        "SELECT video_id, t, tag, verdict FROM frame_verdicts WHERE verdict IN ('yes', 'no')"
+        if live
+        else "SELECT NULL::VARCHAR AS video_id, NULL::DOUBLE AS t, "
+        "NULL::VARCHAR AS tag, NULL::VARCHAR AS verdict WHERE false"
+    )
+    con.execute(f"CREATE OR REPLACE TEMP TABLE answers AS {query}")
+
+
+def video_chunks(
+    con: duckdb.DuckDBPyConnection,
+    frames_file: Path,
+    tags_file: Path,
+    *,
+    apply_verdicts: bool = True,
+    max_frames: int | None = None,
+) -> Iterator[list[VideoFrames]]:
+    """The catalogued videos of one frames batch, a few at a time (at most `max_frames`
+    frames, unless one video alone has more), with their scores; people's answers
+    applied from the `answers` table (see `load_answers`)."""
+    videos = con.execute(
+        "SELECT f.video_id, count(*) AS n, any_value(m.duration) AS duration "
+        "FROM read_parquet($frames) AS f JOIN manifest AS m USING (video_id) "
+        "WHERE m.status = 'ok' AND f.video_id NOT IN (SELECT video_id FROM frame_errors) "
+        "GROUP BY f.video_id ORDER BY f.video_id",
+        {"frames": str(frames_file)},
+    ).fetchall()
+    max_frames = max_frames or CHUNK_FRAMES
+    chunk: list[tuple[str, int, float]] = []
+    for row in videos + [None]:
+        if row is not None and (not chunk or sum(n for _, n, _ in chunk) + row[1] <= max_frames):
+            chunk.append(row)
+            continue
+        if chunk:
+            yield _read_chunk(con, frames_file, tags_file, chunk, apply_verdicts)
+        chunk = [row] if row is not None else []
+
+
+def _read_chunk(
+    con, frames_file: Path, tags_file: Path, chunk: list, apply_verdicts: bool
+) -> list[VideoFrames]:
+    ids = [vid for vid, _, _ in chunk]
+    params = {"ids": ids}
+    frames = con.sql(
+        "SELECT video_id, t, brightness, contrast FROM read_parquet($f) "
+        "WHERE list_contains($ids, video_id)",
+        params={**params, "f": str(frames_file)},
+    ).to_arrow_table()
+    tags = con.sql(
+        "SELECT video_id, t, tag, score FROM read_parquet($g) WHERE list_contains($ids, video_id)",
+        params={**params, "g": str(tags_file)},
+    ).to_arrow_table()
+    videos = video_frames_from_rows(
+        {vid: d for vid, _, d in chunk}, _columns(frames), _columns(tags)
+    )
+    if apply_verdicts:
+        override_with_verdicts(
+            videos,
+            con.execute(
+                "SELECT video_id, t, tag, verdict FROM answers WHERE list_contains($ids, video_id)",
+                params,
+            ).fetchall(),
+        )
+    return videos
+
+
+def _columns(table) -> dict[str, np.ndarray]:
+    return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
 def load_archive_scores(
     cfg: Config, vocab: Vocabulary | None = None, *, apply_verdicts: bool = True
 ) -> list[VideoFrames]:
-    """Per-video frames and scores of the archive's catalogued videos.
-
-    With `apply_verdicts` (the default) people's answers override the model's scores:
-    'yes' scores 1 and 'no' 0 on the frames the `frame_verdicts` rule gives them."""
+    """Every catalogued video's frames and scores at once (the review session, the quality
+    benchmark; the pipeline's steps stream `video_chunks` instead)."""
     vocab = vocab or load_vocabulary(cfg.vocabulary)
+    layout = Layout(cfg.output_dir)
+    mid = model_id(cfg.model)
+    tags_dir = layout.tags_dir(mid, scored_vocabulary_id(cfg, vocab))
     con = open_archive(cfg, vocab)
     try:
-        videos = dict(
-            con.execute(
-                "SELECT video_id, any_value(duration) FROM manifest WHERE status = 'ok' "
-                "AND video_id NOT IN (SELECT video_id FROM frame_errors) "
-                "GROUP BY video_id ORDER BY video_id"
-            ).fetchall()
-        )
-        frames = (
-            con.sql("SELECT video_id, t, brightness, contrast FROM frames")
-            .to_arrow_table()
-            .to_pydict()
-        )
-        tags = (
-            con.sql("SELECT video_id, t, tag, score FROM frame_tags").to_arrow_table().to_pydict()
-        )
-        per_video = video_frames_from_rows(videos, frames, tags)
         if apply_verdicts:
-            answers = con.execute(
-                "SELECT video_id, t, tag, verdict FROM frame_verdicts "
-                "WHERE verdict IN ('yes', 'no')"
-            ).fetchall()
-            override_with_verdicts(per_video, answers)
+            load_answers(con)
+        return [
+            v
+            for f in Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
+            if (tags_dir / f.name).exists()
+            for chunk in video_chunks(con, f, tags_dir / f.name, apply_verdicts=apply_verdicts)
+            for v in chunk
+        ]
     finally:
         con.close()
-    return per_video
 
 
 def override_with_verdicts(

@@ -1,0 +1,86 @@
+"""A nightly run costs what changed: unchanged batches are not computed again, and the
+per-video steps hold a few videos at a time whatever the archive's size."""
+
+from __future__ import annotations
+
+import shutil
+
+import pyarrow.parquet as pq
+
+from reelcat.moderation.step import write_moderation
+from reelcat.storage.layout import Layout
+from reelcat.summaries.step import write_summaries
+
+from .conftest import copy_of, ffmpeg_calls, lavfi_video, materialize, tiny_config
+
+
+def metadata(result, key: str) -> dict:
+    """One asset's materialisation metadata of a Dagster run, as plain values."""
+    (event,) = [
+        e
+        for e in result.get_asset_materialization_events()
+        if e.event_specific_data.materialization.asset_key.to_user_string() == key
+    ]
+    return {k: v.value for k, v in event.event_specific_data.materialization.metadata.items()}
+
+
+def test_a_new_video_is_one_new_batch_and_nothing_else_is_computed_again(
+    catalogued, small_archive, tmp_path
+):
+    out = copy_of(catalogued[0], tmp_path)
+    archive = tmp_path / "archive"
+    shutil.copytree(small_archive, archive)
+    materialize(archive, out)  # new paths for the manifest; every video known already
+    layout = Layout(out)
+    before = {p.name for p in layout.results_root.rglob("batch-*.parquet")}
+
+    quiet = materialize(archive, out)  # a night with nothing new
+    assert metadata(quiet, "tag_segments")["frame_batches_computed"] == 0
+    assert metadata(quiet, "video_frames")["videos_embedded"] == 0
+    assert metadata(quiet, "tag_adaptations")["refitted"] is False
+
+    lavfi_video(archive / "new.mp4", "testsrc2", duration=4, gop=25)
+    calls = ffmpeg_calls()
+    night = materialize(archive, out)
+    assert ffmpeg_calls() - calls >= 1  # the new video, decoded
+    assert metadata(night, "video_frames")["videos_embedded"] == 1
+    assert (
+        metadata(night, "tag_segments")["frame_batches_computed"],
+        metadata(night, "tag_segments")["frame_batches_kept"],
+    ) == (1, 1)
+    assert metadata(night, "tag_adaptations")["refitted"] is False  # 1 video: not 1.5x
+    after = {p.name for p in layout.results_root.rglob("batch-*.parquet")}
+    assert before <= after  # yesterday's results kept, under the same key
+    summaries = {r["video_id"] for r in pq.read_table(layout.video_summaries).to_pylist()}
+    assert len(summaries) == 4  # the three good videos and the new one
+
+
+def test_results_in_small_chunks_equal_results_in_one(out, tmp_path, monkeypatch):
+    """Memory is bounded by the chunk, not the archive: with chunks of ~one video each
+    the tables come out the same."""
+    work = copy_of(out, tmp_path)
+    layout = Layout(work)
+    tables = [layout.video_tags, layout.video_summaries, layout.video_risk]
+    whole = [_sorted(pq.read_table(p)) for p in tables]
+    shutil.rmtree(layout.results_root)
+    monkeypatch.setattr("reelcat.tagging.scores.CHUNK_FRAMES", 25)
+    cfg = tiny_config(work, work)
+    chunks = []
+    import reelcat.tagging.scores as scores
+
+    real = scores.video_chunks
+
+    def counting(*args, **kw):
+        for chunk in real(*args, **kw):
+            chunks.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr("reelcat.summaries.step.video_chunks", counting)
+    assert write_summaries(cfg).batches_computed == 1
+    write_moderation(cfg)
+    assert len(chunks) >= 4 and max(chunks) <= 2  # a video or two at a time
+    assert [_sorted(pq.read_table(p)) for p in tables] == whole
+
+
+def _sorted(table) -> list[dict]:
+    return sorted(table.to_pylist(), key=lambda r: (r["video_id"], r.get("tag") or ""))

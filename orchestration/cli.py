@@ -188,35 +188,42 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    import numpy as np
-
-    from catalog.build import open_catalog
+    from reelcat.config import model_id
+    from reelcat.search.index import search_frames
+    from reelcat.storage.views import video_file_names
     from reelcat.tagging.model import load_model
+    from reelcat.tagging.scores import open_archive
 
     cfg = _config(args)
     model = load_model(cfg.model.model_dump_json())
     query = model.embed_prompt_sets([(args.text,)])[0]
-    con = open_catalog(cfg.output_dir)
-    rows = con.execute(
-        "SELECT f.video_id, n.file_name, f.t, f.frame, f.embedding FROM frames f "
-        "JOIN video_names n USING (video_id)"
-    ).fetchall()
-    if not rows:
+    layout = Layout(cfg.output_dir)
+    con = open_archive(cfg)
+    try:
+        hits = search_frames(
+            con,
+            layout,
+            model_id(cfg.model),
+            cfg.sampling.id,
+            query,
+            args.k,
+            exact=True if args.exact else None,
+        )
+        names = video_file_names(con)
+    finally:
+        con.close()
+    if not hits:
         print("reelcat: the catalogue has no frames")
         return 1
-    emb = np.asarray([r[4] for r in rows], dtype=np.float32)
-    sims = emb @ query
-    layout = Layout(cfg.output_dir)
     print(f"{'score':>6}  {'time':>7}  video / thumbnail")
-    for i in np.argsort(-sims)[: args.k]:
-        vid, name, t, frame, _ = rows[i]
-        path = layout.thumbnail(vid, frame)
+    for hit in hits:
+        path = layout.thumbnail(hit["video_id"], hit["frame"])
         if not path.exists():
-            (thumb,) = con.execute(
-                "SELECT thumbnail FROM frames WHERE video_id = ? AND frame = ?", [vid, frame]
-            ).fetchone()
-            write_bytes_atomic(path, thumb)
-        print(f"{sims[i]:6.3f}  {t:7.1f}  {name}  {path}")
+            write_bytes_atomic(path, hit["thumbnail"])
+        print(
+            f"{hit['similarity']:6.3f}  {hit['t']:7.1f}  "
+            f"{names.get(hit['video_id'], hit['video_id'])}  {path}"
+        )
     return 0
 
 
@@ -455,6 +462,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = command("search", "frames that look like a text")
     s.add_argument("text")
     s.add_argument("-k", type=int, default=10)
+    s.add_argument(
+        "--exact",
+        action="store_true",
+        help="scan every frame instead of asking the index (the oracle)",
+    )
     s.set_defaults(func=cmd_search)
     rq = command("review-queue", "videos that need a reviewer, riskiest first")
     rq.add_argument("--all", action="store_true", help="also list cleared videos")

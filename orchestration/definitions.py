@@ -12,6 +12,7 @@ from assets.feedback import tag_adaptations, verdict_log
 from assets.ingest import video_frames, video_manifest
 from assets.moderation import video_risk
 from assets.resources import RayResource, ReelcatSettings
+from assets.search import frame_index
 from assets.summaries import video_summaries
 from assets.tagging import frame_tags
 from orchestration.jobs import refresh_job, rescore_job
@@ -21,6 +22,7 @@ from orchestration.sensors import verdict_sensor
 ALL_ASSETS = [
     video_manifest,
     video_frames,
+    frame_index,
     verdict_log,
     tag_adaptations,
     frame_tags,

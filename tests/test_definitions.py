@@ -64,8 +64,9 @@ def test_asset_graph_is_pinned():
         "moderation_timeline": scored,
         "moderation_segments": scored,
         "video_risk": scored,
+        "frame_index": ["video_frames"],
         # the catalogue reads every table (the adaptation through frame_tags)
-        "catalog": sorted(set(deps) - {"catalog", "tag_adaptations"}),
+        "catalog": sorted(set(deps) - {"catalog", "tag_adaptations", "frame_index"}),
     }
     groups = {k.to_user_string(): graph.get(k).group_name for k in graph.get_all_asset_keys()}
     assert groups == {
@@ -81,6 +82,7 @@ def test_asset_graph_is_pinned():
         "moderation_timeline": "moderation",
         "moderation_segments": "moderation",
         "video_risk": "moderation",
+        "frame_index": "search",
         "catalog": "catalogue",
     }
 

@@ -197,6 +197,9 @@ VIDEO_RISK = pa.schema(
     ]
 )
 
+# The frame index's batches: a frame's key is (ordinal << 32) | its row in the batch file.
+INDEX_BATCHES = pa.schema([("ordinal", pa.int32()), ("batch", pa.string()), ("rows", pa.int64())])
+
 VERDICTS = pa.schema(
     [
         ("verdict_id", pa.string()),

@@ -1,0 +1,58 @@
+"""Frame search through the index agrees with the exact scan, and the index grows with
+the store's batches."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from reelcat.config import model_id
+from reelcat.search.index import extend_index, indexed_batches, search_frames
+from reelcat.storage.layout import Layout
+from reelcat.tagging.scores import open_archive
+
+from .conftest import copy_of, tiny_config
+
+
+def test_indexed_search_finds_what_the_exact_scan_finds(out):
+    cfg = tiny_config(out, out)
+    layout, mid = Layout(out), model_id(cfg.model)
+    assert sum(b["rows"] for b in indexed_batches(layout, mid, cfg.sampling.id)) > 100
+    con = open_archive(cfg)
+    try:
+        frames = (
+            con.sql("SELECT video_id, t, embedding FROM frames ORDER BY video_id, t")
+            .to_arrow_table()
+            .to_pylist()
+        )
+        recalls = []
+        for probe in frames[::15]:
+            q = np.asarray(probe["embedding"], np.float32)
+            exact = search_frames(con, layout, mid, cfg.sampling.id, q, 10, exact=True)
+            indexed = search_frames(con, layout, mid, cfg.sampling.id, q, 10, exact=False)
+            assert (indexed[0]["video_id"], indexed[0]["t"]) == (probe["video_id"], probe["t"])
+            assert indexed[0]["thumbnail"][:2] == b"\xff\xd8"  # the JPEG, in the same query
+            recalls.append(
+                len(
+                    {(r["video_id"], r["t"]) for r in exact}
+                    & {(r["video_id"], r["t"]) for r in indexed}
+                )
+                / 10
+            )
+    finally:
+        con.close()
+    assert np.mean(recalls) >= 0.95
+
+
+def test_the_index_adds_new_batches_and_rebuilds_when_one_is_gone(out, tmp_path):
+    work = copy_of(out, tmp_path)
+    cfg = tiny_config(work, work)
+    layout, mid, sid = Layout(work), model_id(cfg.model), cfg.sampling.id
+    (batch,) = Layout.batch_files(layout.frames_dir(mid, sid))
+    assert extend_index(layout, mid, sid)[0] == 0  # nothing new
+    copy = batch.with_name("batch-99990101T000000000000-copy.parquet")
+    copy.write_bytes(batch.read_bytes())
+    rows = pq.ParquetFile(batch).metadata.num_rows
+    assert extend_index(layout, mid, sid) == (1, 2 * rows)
+    copy.unlink()
+    assert extend_index(layout, mid, sid) == (1, rows)  # rebuilt from what is there

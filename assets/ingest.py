@@ -57,6 +57,7 @@ def video_frames(
             "videos_embedded": len(report.written),
             "videos_skipped_unchanged": report.skipped,
             "frame_files_written": len(report.files),
+            "frame_files_compacted_into": len(report.compacted),
             "decode_errors": len(report.errors),
             "frames_new": report.frames,
         }

@@ -60,16 +60,42 @@ def make_clips(work: Path) -> list[tuple[Path, dict]]:
         path = folder / f"clip{i:03d}.mp4"
         if not path.exists():
             subprocess.run(
-                [ffmpeg_path(), "-v", "error", "-y", "-f", "lavfi", "-i",
-                 f"testsrc2=size=160x90:rate=10:duration={4 + i % 5}", "-vf",
-                 f"hue=h={i * 15}", "-c:v", "libx264", "-preset", "ultrafast",
-                 "-pix_fmt", "yuv420p", "-movflags", "+faststart", str(path)], check=True)
+                [
+                    ffmpeg_path(),
+                    "-v",
+                    "error",
+                    "-y",
+                    "-f",
+                    "lavfi",
+                    "-i",
+                    f"testsrc2=size=160x90:rate=10:duration={4 + i % 5}",
+                    "-vf",
+                    f"hue=h={i * 15}",
+                    "-c:v",
+                    "libx264",
+                    "-preset",
+                    "ultrafast",
+                    "-pix_fmt",
+                    "yuv420p",
+                    "-movflags",
+                    "+faststart",
+                    str(path),
+                ],
+                check=True,
+            )
         clips.append((path, probe_video(path).to_row()))
     return clips
 
 
-def add_videos(archive: Path, clips, start: int, count: int, *, hours: float | None = None,
-               interval: float = 2.0) -> list[dict]:
+def add_videos(
+    archive: Path,
+    clips,
+    start: int,
+    count: int,
+    *,
+    hours: float | None = None,
+    interval: float = 2.0,
+) -> list[dict]:
     """`count` new files (clip copies with a unique tail), and their manifest rows as
     reelcat would write them. `hours`: each video claims to last that long (its frames
     are seeded accordingly; the file itself is never decoded)."""
@@ -81,14 +107,29 @@ def add_videos(archive: Path, clips, start: int, count: int, *, hours: float | N
         data = src.read_bytes() + f"reelcat-scale-{i:09d}".encode()
         path.write_bytes(data)
         st = path.stat()
-        rows.append({**probe, "video_id": fingerprint(path), "path": str(path),
-                     "size_bytes": st.st_size, "mtime_ns": st.st_mtime_ns,
-                     "inode": st.st_ino, "duration": hours * 3600 if hours else probe["duration"]})
+        rows.append(
+            {
+                **probe,
+                "video_id": fingerprint(path),
+                "path": str(path),
+                "size_bytes": st.st_size,
+                "mtime_ns": st.st_mtime_ns,
+                "inode": st.st_ino,
+                "duration": hours * 3600 if hours else probe["duration"],
+            }
+        )
     return rows
 
 
-def seed_frames(layout: Layout, mid: str, sid: str, videos: list[dict], interval: float,
-                rng: np.random.Generator, centres: np.ndarray) -> int:
+def seed_frames(
+    layout: Layout,
+    mid: str,
+    sid: str,
+    videos: list[dict],
+    interval: float,
+    rng: np.random.Generator,
+    centres: np.ndarray,
+) -> int:
     """Frames batch files as if the model had embedded these videos."""
     import io
 
@@ -105,18 +146,23 @@ def seed_frames(layout: Layout, mid: str, sid: str, videos: list[dict], interval
         mix = (np.arange(n) * 2 >= n)[:, None]
         emb = np.where(mix, topic[1], topic[0]) + 0.35 * rng.standard_normal((n, DIM))
         emb = (emb / np.linalg.norm(emb, axis=1, keepdims=True)).astype(np.float32)
-        writer.write(pa.table({
-            "video_id": [v["video_id"]] * n,
-            "t": np.arange(n) * interval,
-            "frame": np.arange(n, dtype=np.int32),
-            "embedding": pa.FixedSizeListArray.from_arrays(
-                pa.array(emb.reshape(-1)), DIM).cast(pa.list_(pa.float32())),
-            "brightness": np.full(n, 0.5, np.float32),
-            "contrast": np.full(n, 0.2, np.float32),
-            "thumbnail": [thumb] * n,
-            "model_id": [mid] * n,
-            "sampling_id": [sid] * n,
-        }))
+        writer.write(
+            pa.table(
+                {
+                    "video_id": [v["video_id"]] * n,
+                    "t": np.arange(n) * interval,
+                    "frame": np.arange(n, dtype=np.int32),
+                    "embedding": pa.FixedSizeListArray.from_arrays(
+                        pa.array(emb.reshape(-1)), DIM
+                    ).cast(pa.list_(pa.float32())),
+                    "brightness": np.full(n, 0.5, np.float32),
+                    "contrast": np.full(n, 0.2, np.float32),
+                    "thumbnail": [thumb] * n,
+                    "model_id": [mid] * n,
+                    "sampling_id": [sid] * n,
+                }
+            )
+        )
         total += n
     writer.close()
     return total
@@ -136,19 +182,34 @@ def seed_text_bank(layout: Layout, mid: str, vocabulary: Path, rng) -> None:
     TextBank(vocab.names, unit(n), unit(4), np.ones((4, n), bool), 100.0).to_npz(path)
 
 
-def build(work: Path, name: str, clips, n_videos: int, *, vocabulary: Path,
-          hours: float | None = None, seed: int = 0) -> dict:
+def build(
+    work: Path,
+    name: str,
+    clips,
+    n_videos: int,
+    *,
+    vocabulary: Path,
+    hours: float | None = None,
+    seed: int = 0,
+) -> dict:
     """An archive folder, a config for it, and a seeded store."""
     root = work / name
     shutil.rmtree(root, ignore_errors=True)
     archive, out = root / "archive", root / "out"
     config = root / "reelcat.yaml"
     config.parent.mkdir(parents=True)
-    config.write_text(json.dumps({
-        "archive_roots": [str(archive)], "output_dir": str(out), "vocabulary": str(vocabulary),
-        "sampling": {"mode": "interval", "interval_seconds": 2.0},
-        "model": {"name": "ViT-B-32", "random_weights": True},
-        "ray": {"decode_tasks": 1, "embed_actors": 1}}))
+    config.write_text(
+        json.dumps(
+            {
+                "archive_roots": [str(archive)],
+                "output_dir": str(out),
+                "vocabulary": str(vocabulary),
+                "sampling": {"mode": "interval", "interval_seconds": 2.0},
+                "model": {"name": "ViT-B-32", "random_weights": True},
+                "ray": {"decode_tasks": 1, "embed_actors": 1},
+            }
+        )
+    )
     cfg = load_config(config, environ={})
     layout, mid, sid = Layout(out), model_id(cfg.model), cfg.sampling.id
     rng = np.random.default_rng(seed)
@@ -157,8 +218,17 @@ def build(work: Path, name: str, clips, n_videos: int, *, vocabulary: Path,
     write_table(pa.Table.from_pylist(rows, schema=MANIFEST), layout.manifest, MANIFEST)
     frames = seed_frames(layout, mid, sid, rows, 2.0, rng, centres)
     seed_text_bank(layout, mid, vocabulary, rng)
-    return {"config": config, "archive": archive, "out": out, "cfg": cfg, "videos": n_videos,
-            "frames": frames, "clips": clips, "rng": rng, "centres": centres}
+    return {
+        "config": config,
+        "archive": archive,
+        "out": out,
+        "cfg": cfg,
+        "videos": n_videos,
+        "frames": frames,
+        "clips": clips,
+        "rng": rng,
+        "centres": centres,
+    }
 
 
 # --------------------------------------------------------------------------- measuring
@@ -170,10 +240,14 @@ def run(config: Path) -> dict:
     from benchmarks.throughput import _processes, _pss_kb
 
     started = time.perf_counter()
-    proc = subprocess.Popen([sys.executable, "-m", "orchestration.cli", "run", "--config",
-                             str(config)], cwd=REPO, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True,
-                            env=dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0"))
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "orchestration.cli", "run", "--config", str(config)],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=dict(os.environ, RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER="0"),
+    )
     peak = [0]
 
     def sample():
@@ -202,10 +276,13 @@ def catalog_files(out: Path) -> int:
 
     con = duckdb.connect(str(Layout(out).catalog), read_only=True)
     try:
-        macros = [name for (name,) in con.execute(
-            "SELECT DISTINCT function_name FROM duckdb_functions() "
-            "WHERE function_name LIKE '%\\_path' ESCAPE '\\' AND function_type = 'macro'"
-        ).fetchall()]
+        macros = [
+            name
+            for (name,) in con.execute(
+                "SELECT DISTINCT function_name FROM duckdb_functions() "
+                "WHERE function_name LIKE '%\\_path' ESCAPE '\\' AND function_type = 'macro'"
+            ).fetchall()
+        ]
         patterns = [con.execute(f"SELECT {m}()").fetchall()[0][0] for m in macros]
     finally:
         con.close()
@@ -255,12 +332,20 @@ def search_figures(arc: dict, probes: int = 20) -> dict:
             t = time.perf_counter()
             truth = search_frames(con, layout, mid, sid, q, 10, exact=True)
             exact_s.append(time.perf_counter() - t)
-            recalls.append(len({(r["video_id"], r["t"]) for r in found}
-                               & {(r["video_id"], r["t"]) for r in truth}) / 10)
+            recalls.append(
+                len(
+                    {(r["video_id"], r["t"]) for r in found}
+                    & {(r["video_id"], r["t"]) for r in truth}
+                )
+                / 10
+            )
     finally:
         con.close()
-    return {"p50_ms": 1000 * statistics.median(latencies), "recall": float(np.mean(recalls)),
-            "exact_p50_ms": 1000 * statistics.median(exact_s)}
+    return {
+        "p50_ms": 1000 * statistics.median(latencies),
+        "recall": float(np.mean(recalls)),
+        "exact_p50_ms": 1000 * statistics.median(exact_s),
+    }
 
 
 def increment(arc: dict, share: float = 0.01) -> dict:
@@ -296,8 +381,11 @@ def main(argv: list[str] | None = None) -> int:
         per_new = (inc["seconds"] - noop["seconds"]) / inc["new"]
         by_size[n] = {"arc": arc, "first": first, "noop": noop, "inc": inc, "per_new": per_new}
         table.append((f"{n:,} videos ({arc['frames']:,} frames)", first, noop, inc, per_new))
-        print(f"  {n:>7,} videos: first {first['seconds']:.1f} s, no-op {noop['seconds']:.1f} s, "
-              f"+{inc['new']} videos {inc['seconds']:.1f} s", flush=True)
+        print(
+            f"  {n:>7,} videos: first {first['seconds']:.1f} s, no-op {noop['seconds']:.1f} s, "
+            f"+{inc['new']} videos {inc['seconds']:.1f} s",
+            flush=True,
+        )
     largest = by_size[max(sizes)]
     files = catalog_files(largest["arc"]["out"])
     queries = timed_queries(largest["arc"]["out"])
@@ -306,28 +394,47 @@ def main(argv: list[str] | None = None) -> int:
     for h in hours:
         arc = build(args.work, f"hours-{h}", clips, h, vocabulary=DEFAULT, hours=1.0)
         memory[h] = run(arc["config"])
-        table.append((f"{h} h of video, 112 tags ({arc['frames']:,} frames)", memory[h],
-                      None, None, None))
-        print(f"  {h:>5} hours: first {memory[h]['seconds']:.1f} s, "
-              f"peak {memory[h]['peak_gb']:.2f} GB", flush=True)
+        table.append(
+            (f"{h} h of video, 112 tags ({arc['frames']:,} frames)", memory[h], None, None, None)
+        )
+        print(
+            f"  {h:>5} hours: first {memory[h]['seconds']:.1f} s, "
+            f"peak {memory[h]['peak_gb']:.2f} GB",
+            flush=True,
+        )
 
-    print(f"\n{'archive':<42} {'first s':>8} {'peak GB':>8} {'no-op s':>8} "
-          f"{'no-op ms/video':>14} {'+1% s':>7} {'ms/new video':>12}")
+    print(
+        f"\n{'archive':<42} {'first s':>8} {'peak GB':>8} {'no-op s':>8} "
+        f"{'no-op ms/video':>14} {'+1% s':>7} {'ms/new video':>12}"
+    )
     for label, first, noop, inc, per_new in table:
         n = int(label.split()[0].replace(",", "")) if "videos" in label else None
-        print(f"{label:<42} {first['seconds']:8.1f} {first['peak_gb']:8.2f} "
-              + (f"{noop['seconds']:8.1f} {1000 * noop['seconds'] / n:14.3f} "
-                 f"{inc['seconds']:7.1f} {1000 * per_new:12.2f}" if noop else ""))
+        print(
+            f"{label:<42} {first['seconds']:8.1f} {first['peak_gb']:8.2f} "
+            + (
+                f"{noop['seconds']:8.1f} {1000 * noop['seconds'] / n:14.3f} "
+                f"{inc['seconds']:7.1f} {1000 * per_new:12.2f}"
+                if noop
+                else ""
+            )
+        )
     small, large = min(sizes), max(sizes)
-    print(f"\ncatalogue at {large:,} videos: {files} files read by its views; "
-          f"tag_frequencies {queries['tag_frequencies']:.3f} s, video_summary "
-          f"{queries['video_summary']:.3f} s, review_queue top 50 "
-          f"{queries['review_queue_top_50']:.3f} s (medians of 5)")
-    print(f"search over {largest['arc']['frames']:,} frames: index p50 {search['p50_ms']:.1f} ms, "
-          f"recall@10 {search['recall']:.3f} against the exact scan (p50 "
-          f"{search['exact_p50_ms']:.0f} ms)")
-    ratio_10k = (by_size[10000]["first"]["peak_gb"] / by_size[1000]["first"]["peak_gb"]
-                 if 1000 in by_size and 10000 in by_size else None)
+    print(
+        f"\ncatalogue at {large:,} videos: {files} files read by its views; "
+        f"tag_frequencies {queries['tag_frequencies']:.3f} s, video_summary "
+        f"{queries['video_summary']:.3f} s, review_queue top 50 "
+        f"{queries['review_queue_top_50']:.3f} s (medians of 5)"
+    )
+    print(
+        f"search over {largest['arc']['frames']:,} frames: index p50 {search['p50_ms']:.1f} ms, "
+        f"recall@10 {search['recall']:.3f} against the exact scan (p50 "
+        f"{search['exact_p50_ms']:.0f} ms)"
+    )
+    ratio_10k = (
+        by_size[10000]["first"]["peak_gb"] / by_size[1000]["first"]["peak_gb"]
+        if 1000 in by_size and 10000 in by_size
+        else None
+    )
     h_lo, h_hi = min(hours), max(hours)
     headline = {
         "noop_ms_per_video": round(1000 * largest["noop"]["seconds"] / large, 4),
@@ -335,7 +442,8 @@ def main(argv: list[str] | None = None) -> int:
         "peak_rss_ratio_10k_vs_1k": round(ratio_10k, 3) if ratio_10k else None,
         f"peak_rss_gb_{h_hi}h_112tags": round(memory[h_hi]["peak_gb"], 3),
         f"peak_rss_ratio_{h_hi}h_vs_{h_lo}h": round(
-            memory[h_hi]["peak_gb"] / memory[h_lo]["peak_gb"], 3),
+            memory[h_hi]["peak_gb"] / memory[h_lo]["peak_gb"], 3
+        ),
         f"catalog_files_at_{large // 1000}k": files,
         f"query_tag_frequencies_s_{large // 1000}k": round(queries["tag_frequencies"], 4),
         f"query_video_summary_s_{large // 1000}k": round(queries["video_summary"], 4),
@@ -343,7 +451,8 @@ def main(argv: list[str] | None = None) -> int:
         "search_p50_ms": round(search["p50_ms"], 2),
         "search_recall_at10": round(search["recall"], 4),
         "first_run_ms_per_video_smallest": round(
-            1000 * by_size[small]["first"]["seconds"] / small, 3),
+            1000 * by_size[small]["first"]["seconds"] / small, 3
+        ),
     }
     print(json.dumps(headline))
     return 0

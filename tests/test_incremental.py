@@ -84,3 +84,42 @@ def test_results_in_small_chunks_equal_results_in_one(out, tmp_path, monkeypatch
 
 def _sorted(table) -> list[dict]:
     return sorted(table.to_pylist(), key=lambda r: (r["video_id"], r.get("tag") or ""))
+
+
+def test_small_frames_batches_are_merged_and_departed_videos_dropped(tmp_path):
+    import numpy as np
+    import pyarrow as pa
+
+    from reelcat.ingest.compaction import COMPACT_AT, compact_frames
+    from reelcat.storage.parquet import BatchWriter
+    from reelcat.storage.schemas import FRAMES
+
+    def batch(videos: list[str]) -> None:
+        n = 3
+        writer = BatchWriter(tmp_path, FRAMES)
+        for v in videos:
+            writer.write(
+                pa.table(
+                    {
+                        "video_id": [v] * n,
+                        "t": np.arange(n, dtype=float),
+                        "frame": np.arange(n, dtype=np.int32),
+                        "embedding": [[1.0, 0.0]] * n,
+                        "brightness": np.ones(n, np.float32),
+                        "contrast": np.ones(n, np.float32),
+                        "thumbnail": [b"jpeg"] * n,
+                        "model_id": ["m"] * n,
+                        "sampling_id": ["s"] * n,
+                    }
+                )
+            )
+        writer.close()
+
+    for night in range(COMPACT_AT - 1):
+        batch([f"v{night}a", f"v{night}b"])
+    assert compact_frames(tmp_path) == []  # not yet enough small files
+    batch(["v7a", "gone"])
+    written = compact_frames(tmp_path, pa.array([f"v{i}{s}" for i in range(8) for s in "ab"]))
+    assert Layout.batch_files(tmp_path) == written and len(written) == 1
+    merged = pq.read_table(written[0])
+    assert merged.num_rows == 15 * 3 and "gone" not in merged["video_id"].to_pylist()

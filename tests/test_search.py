@@ -44,7 +44,7 @@ def test_indexed_search_finds_what_the_exact_scan_finds(out):
     assert np.mean(recalls) >= 0.95
 
 
-def test_the_index_adds_new_batches_and_rebuilds_when_one_is_gone(out, tmp_path):
+def test_the_index_adds_new_batches_and_skips_a_compacted_one(out, tmp_path):
     work = copy_of(out, tmp_path)
     cfg = tiny_config(work, work)
     layout, mid, sid = Layout(work), model_id(cfg.model), cfg.sampling.id
@@ -54,5 +54,13 @@ def test_the_index_adds_new_batches_and_rebuilds_when_one_is_gone(out, tmp_path)
     copy.write_bytes(batch.read_bytes())
     rows = pq.ParquetFile(batch).metadata.num_rows
     assert extend_index(layout, mid, sid) == (1, 2 * rows)
-    copy.unlink()
-    assert extend_index(layout, mid, sid) == (1, rows)  # rebuilt from what is there
+    copy.unlink()  # as compaction does
+    assert extend_index(layout, mid, sid) == (0, rows)
+    assert [b["live"] for b in indexed_batches(layout, mid, sid)] == [True, False]
+    con = open_archive(cfg)
+    try:
+        q = np.asarray(con.sql("SELECT embedding FROM frames LIMIT 1").fetchall()[0][0])
+        hits = search_frames(con, layout, mid, sid, q.astype(np.float32), 5, exact=False)
+    finally:
+        con.close()
+    assert len(hits) == 5 and len({(h["video_id"], h["t"]) for h in hits}) == 5

@@ -215,6 +215,7 @@ class EmbedReport:
     frames: int = 0
     decode_seconds: float = 0.0
     files: list[Path] = field(default_factory=list)  # frames batch files written
+    compacted: list[Path] = field(default_factory=list)  # merged batch files written
 
 
 def _frames_table(

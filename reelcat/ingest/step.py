@@ -13,6 +13,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
+from reelcat.ingest.compaction import compact_frames
 from reelcat.ingest.manifest import build_manifest
 from reelcat.ingest.pipeline import EmbedReport, embed_videos
 from reelcat.storage.layout import Layout
@@ -103,6 +104,9 @@ def embed_archive(
         connect=connect,
     )
     report.skipped = len(pc.unique(good["video_id"])) - len(todo)
+    report.compacted = compact_frames(
+        layout.frames_dir(mid, cfg.sampling.id), pc.unique(good["video_id"])
+    )
     path_of = {v["video_id"]: v["path"] for v in todo}
     error_rows = [
         {"video_id": vid, "path": path_of[vid], "error": err} for vid, err in report.errors.items()

@@ -48,16 +48,23 @@ def indexed_batches(layout: Layout, model_id: str, sampling_id: str) -> list[dic
 
 
 def extend_index(layout: Layout, model_id: str, sampling_id: str) -> tuple[int, int]:
-    """Add the frames batches the index does not hold yet; rebuild it when a batch it
-    holds is gone. Returns (batches added, frames in the index)."""
+    """Add the frames batches the index does not hold yet. A batch compaction removed is
+    marked dead (its keys are skipped by `search_frames`); once dead rows outnumber live
+    ones the index is built again from the batches there are. Returns (batches added,
+    live frames in the index)."""
     from usearch.index import Index
 
     folder = layout.frames_dir(model_id, sampling_id)
     files = {f.name: f for f in Layout.batch_files(folder)}
     path = layout.frame_index(model_id, sampling_id)
-    held = indexed_batches(layout, model_id, sampling_id)
-    if any(b["batch"] not in files for b in held) or not path.exists():
-        held = []  # a batch was compacted away (or no index yet): start again
+    held = indexed_batches(layout, model_id, sampling_id) if path.exists() else []
+    changed = False
+    for b in held:
+        if b["live"] and b["batch"] not in files:
+            b["live"], changed = False, True
+    dead = sum(b["rows"] for b in held if not b["live"])
+    if dead > sum(b["rows"] for b in held if b["live"]):
+        held = []  # mostly dead: build it again
     index = Index.restore(str(path)) if held else None
     added = 0
     for name, f in files.items():
@@ -74,12 +81,12 @@ def extend_index(layout: Layout, model_id: str, sampling_id: str) -> tuple[int, 
                 threads=0,
             )
             row += len(vectors)
-        held.append({"ordinal": ordinal, "batch": name, "rows": row})
+        held.append({"ordinal": ordinal, "batch": name, "rows": row, "live": True})
         added += 1
-    if added or (not held and path.exists()):
+    if added or changed or (not held and path.exists()):
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(".tmp")
-        if index is not None:
+        if index is not None and added:
+            tmp = path.with_suffix(".tmp")
             index.save(str(tmp))
             tmp.replace(path)
         write_table(
@@ -87,7 +94,7 @@ def extend_index(layout: Layout, model_id: str, sampling_id: str) -> tuple[int, 
             layout.frame_index_batches(model_id, sampling_id),
             INDEX_BATCHES,
         )
-    return added, sum(b["rows"] for b in held)
+    return added, sum(b["rows"] for b in held if b["live"])
 
 
 def search_frames(
@@ -104,7 +111,7 @@ def search_frames(
     with video_id, t, frame, similarity and thumbnail (JPEG bytes). `exact` forces the
     brute-force scan (True) or the index (False); by default small archives scan."""
     query = np.asarray(query, np.float32)
-    held = indexed_batches(layout, model_id, sampling_id)
+    held = [b for b in indexed_batches(layout, model_id, sampling_id) if b["live"]]
     frames = sum(b["rows"] for b in held)
     if exact is None:
         exact = not held or frames < BRUTE_FORCE_BELOW
@@ -126,6 +133,9 @@ def search_frames(
     folder = layout.frames_dir(model_id, sampling_id)
     by_ordinal = {b["ordinal"]: str(folder / b["batch"]) for b in held}
     keys = np.asarray(found.keys, np.int64)
+    keys = keys[np.isin(keys >> 32, list(by_ordinal))]  # a compacted batch's keys: skipped
+    if not len(keys):
+        return []
     candidates = pa.table(
         {
             "filename": [by_ordinal[int(o)] for o in keys >> 32],

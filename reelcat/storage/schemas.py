@@ -198,7 +198,14 @@ VIDEO_RISK = pa.schema(
 )
 
 # The frame index's batches: a frame's key is (ordinal << 32) | its row in the batch file.
-INDEX_BATCHES = pa.schema([("ordinal", pa.int32()), ("batch", pa.string()), ("rows", pa.int64())])
+INDEX_BATCHES = pa.schema(
+    [
+        ("ordinal", pa.int32()),
+        ("batch", pa.string()),
+        ("rows", pa.int64()),
+        ("live", pa.bool_()),  # false: the batch was compacted away, its keys are skipped
+    ]
+)
 
 VERDICTS = pa.schema(
     [

@@ -60,7 +60,7 @@ def extend_index(layout: Layout, model_id: str, sampling_id: str) -> tuple[int, 
     held = indexed_batches(layout, model_id, sampling_id) if path.exists() else []
     changed = False
     for b in held:
-        if b["live"] and b["batch"] not in files:
+        if b.get("live", True) and b["batch"] not in files:
             b["live"], changed = False, True
     dead = sum(b["rows"] for b in held if not b["live"])
     if dead > sum(b["rows"] for b in held if b["live"]):

@@ -92,13 +92,11 @@ def add_videos(
     clips,
     start: int,
     count: int,
-    *,
-    hours: float | None = None,
-    interval: float = 2.0,
+    seconds: float,
 ) -> list[dict]:
     """`count` new files (clip copies with a unique tail), and their manifest rows as
-    reelcat would write them. `hours`: each video claims to last that long (its frames
-    are seeded accordingly; the file itself is never decoded)."""
+    reelcat would write them, each claiming to last `seconds` (its frames are seeded
+    accordingly; the file itself is never decoded)."""
     rows = []
     for i in range(start, start + count):
         src, probe = clips[i % len(clips)]
@@ -115,7 +113,7 @@ def add_videos(
                 "size_bytes": st.st_size,
                 "mtime_ns": st.st_mtime_ns,
                 "inode": st.st_ino,
-                "duration": hours * 3600 if hours else probe["duration"],
+                "duration": seconds,
             }
         )
     return rows
@@ -189,7 +187,7 @@ def build(
     n_videos: int,
     *,
     vocabulary: Path,
-    hours: float | None = None,
+    seconds: float,
     seed: int = 0,
 ) -> dict:
     """An archive folder, a config for it, and a seeded store."""
@@ -214,7 +212,7 @@ def build(
     layout, mid, sid = Layout(out), model_id(cfg.model), cfg.sampling.id
     rng = np.random.default_rng(seed)
     centres = rng.standard_normal((CONCEPTS, DIM)).astype(np.float32)
-    rows = add_videos(archive, clips, 0, n_videos, hours=hours)
+    rows = add_videos(archive, clips, 0, n_videos, seconds)
     write_table(pa.Table.from_pylist(rows, schema=MANIFEST), layout.manifest, MANIFEST)
     frames = seed_frames(layout, mid, sid, rows, 2.0, rng, centres)
     seed_text_bank(layout, mid, vocabulary, rng)
@@ -228,6 +226,7 @@ def build(
         "clips": clips,
         "rng": rng,
         "centres": centres,
+        "seconds": seconds,
     }
 
 
@@ -353,7 +352,7 @@ def increment(arc: dict, share: float = 0.01) -> dict:
     cfg = arc["cfg"]
     layout, mid, sid = Layout(cfg.output_dir), model_id(cfg.model), cfg.sampling.id
     new = max(1, int(arc["videos"] * share))
-    rows = add_videos(arc["archive"], arc["clips"], arc["videos"], new)
+    rows = add_videos(arc["archive"], arc["clips"], arc["videos"], new, arc["seconds"])
     seed_frames(layout, mid, sid, rows, 2.0, arc["rng"], arc["centres"])
     arc["videos"] += new
     return {"new": new, **run(arc["config"])}
@@ -366,6 +365,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--sizes", default="1000,10000,100000", help="archive sizes (videos)")
     p.add_argument("--hours", default="10,100", help="hours of one-hour videos, default vocabulary")
+    p.add_argument(
+        "--seconds",
+        type=float,
+        default=20.0,
+        help="each video's length (10 frames at one per 2 s: 100k videos = 1M frames)",
+    )
     p.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".work" / "scale")
     args = p.parse_args(argv)
     sizes = [int(s) for s in args.sizes.split(",")]
@@ -374,7 +379,7 @@ def main(argv: list[str] | None = None) -> int:
     clips = make_clips(args.work)
     table, by_size = [], {}
     for n in sizes:
-        arc = build(args.work, f"videos-{n}", clips, n, vocabulary=SYNTHETIC)
+        arc = build(args.work, f"videos-{n}", clips, n, vocabulary=SYNTHETIC, seconds=args.seconds)
         first = run(arc["config"])
         noop = run(arc["config"])
         inc = increment(arc)
@@ -392,7 +397,7 @@ def main(argv: list[str] | None = None) -> int:
     search = search_figures(largest["arc"])
     memory = {}
     for h in hours:
-        arc = build(args.work, f"hours-{h}", clips, h, vocabulary=DEFAULT, hours=1.0)
+        arc = build(args.work, f"hours-{h}", clips, h, vocabulary=DEFAULT, seconds=3600.0)
         memory[h] = run(arc["config"])
         table.append(
             (f"{h} h of video, 112 tags ({arc['frames']:,} frames)", memory[h], None, None, None)

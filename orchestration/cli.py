@@ -189,7 +189,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from reelcat.config import model_id
-    from reelcat.search.index import search_frames
+    from reelcat.search.index import frame_thumbnails, search_frames
     from reelcat.storage.views import video_file_names
     from reelcat.tagging.model import load_model
     from reelcat.tagging.scores import open_archive
@@ -210,6 +210,7 @@ def cmd_search(args: argparse.Namespace) -> int:
             exact=True if args.exact else None,
         )
         names = video_file_names(con)
+        thumbnails = frame_thumbnails(con, hits)
     finally:
         con.close()
     if not hits:
@@ -219,7 +220,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     for hit in hits:
         path = layout.thumbnail(hit["video_id"], hit["frame"])
         if not path.exists():
-            write_bytes_atomic(path, hit["thumbnail"])
+            write_bytes_atomic(path, thumbnails[(hit["video_id"], hit["frame"])])
         print(
             f"{hit['similarity']:6.3f}  {hit['t']:7.1f}  "
             f"{names.get(hit['video_id'], hit['video_id'])}  {path}"

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from reelcat.tools import ffprobe_path
 VIDEO_SUFFIXES = frozenset(
     {".mp4", ".m4v", ".mov", ".mkv", ".webm", ".avi", ".mpg", ".mpeg", ".ts", ".wmv", ".flv"}
 )
+PROBES_AT_ONCE = max(2, os.cpu_count() or 1)  # ffprobe processes running at once
 _SAMPLE_BLOCK = 64 * 1024
 _SAMPLES = 8
 
@@ -204,8 +206,9 @@ def build_manifest(
                 )
                 update.moved.append(str(p))
                 continue
-        rows.append(probe_video(p).to_row())
         update.probed.append(str(p))
+    with ThreadPoolExecutor(max_workers=PROBES_AT_ONCE) as pool:  # ffprobe: subprocesses
+        rows += [r.to_row() for r in pool.map(probe_video, map(Path, update.probed))]
     schema = schema or (previous.schema if previous is not None else None)
     fresh = (
         pa.Table.from_pylist(rows, schema=schema)

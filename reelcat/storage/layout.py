@@ -4,7 +4,7 @@
     frame_errors.parquet                              videos whose decode failed
     frames/<model>/<sampling>/batch-*.parquet         per-frame embedding + thumbnail
     text/<model>__<vocabulary>.bank.npz               the vocabulary's text embeddings
-    index/<model>__<sampling>.usearch (+ .batches)    frame search index (HNSW)
+    index/<model>__<sampling>/                        frame search index (HNSW shards)
     thresholds.parquet                                per-tag thresholds in force
     tags/<model>/<vocabulary>/batch-*.parquet         per-frame tag scores, long form, one
                                                       file per frames batch, same name
@@ -82,13 +82,11 @@ class Layout:
     def tags_dir(self, model_id: str, vocabulary_id: str) -> Path:
         return self.tags_root(model_id) / safe_name(vocabulary_id)
 
-    def frame_index(self, model_id: str, sampling_id: str) -> Path:
-        """The approximate-nearest-neighbour index over the stored frame embeddings."""
-        return self.out / "index" / f"{safe_name(model_id)}__{safe_name(sampling_id)}.usearch"
-
-    def frame_index_batches(self, model_id: str, sampling_id: str) -> Path:
-        """Which frames batches the index holds, in the order their keys were given."""
-        return self.frame_index(model_id, sampling_id).with_suffix(".batches.parquet")
+    def frame_index_dir(self, model_id: str, sampling_id: str) -> Path:
+        """The approximate-nearest-neighbour index over the stored frame embeddings: its
+        shards (`shard-<n>.usearch`), the batches it holds (`batches.parquet`) and each
+        batch's frame keys (`keys/<batch>`)."""
+        return self.out / "index" / f"{safe_name(model_id)}__{safe_name(sampling_id)}"
 
     @property
     def thresholds(self) -> Path:

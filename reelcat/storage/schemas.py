@@ -204,6 +204,7 @@ INDEX_BATCHES = pa.schema(
         ("batch", pa.string()),
         ("rows", pa.int64()),
         ("live", pa.bool_()),  # false: the batch was compacted away, its keys are skipped
+        ("shard", pa.int32()),  # the index shard holding its vectors
     ]
 )
 

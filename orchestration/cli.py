@@ -30,6 +30,7 @@ from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import write_bytes_atomic
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
+SHOWN = 50  # rows a command prints before it says how many more there are
 
 
 def _config(args: argparse.Namespace) -> Config:
@@ -109,10 +110,13 @@ def cmd_run(args: argparse.Namespace) -> int:
     from catalog.build import open_catalog
 
     con = open_catalog(cfg.output_dir)
+    ((files,),) = con.execute("SELECT count(*) FROM video_summaries").fetchall()
     for name, about in con.execute(
-        "SELECT file_name, about FROM video_summaries ORDER BY file_name"
+        "SELECT file_name, about FROM video_summaries ORDER BY file_name LIMIT ?", [SHOWN]
     ).fetchall():
         print(f"  {name:<28} {about}")
+    if files > SHOWN:
+        print(f'  ... and {files - SHOWN:,} more: reelcat sql "select * from video_summaries"')
     return 0
 
 
@@ -190,7 +194,6 @@ def cmd_tags(args: argparse.Namespace) -> int:
 def cmd_search(args: argparse.Namespace) -> int:
     from reelcat.config import model_id
     from reelcat.search.index import frame_thumbnails, search_frames
-    from reelcat.storage.views import video_file_names
     from reelcat.tagging.model import load_model
     from reelcat.tagging.scores import open_archive
 
@@ -209,7 +212,12 @@ def cmd_search(args: argparse.Namespace) -> int:
             args.k,
             exact=True if args.exact else None,
         )
-        names = video_file_names(con)
+        names = dict(
+            con.execute(
+                "SELECT video_id, file_name FROM video_names WHERE list_contains(?, video_id)",
+                [[h["video_id"] for h in hits]],
+            ).fetchall()
+        )
         thumbnails = frame_thumbnails(con, hits)
     finally:
         con.close()
@@ -233,18 +241,18 @@ def cmd_review_queue(args: argparse.Namespace) -> int:
 
     cfg = _config(args)
     con = open_catalog(cfg.output_dir)
+    ((total, to_review),) = con.execute(
+        "SELECT count(*), count(*) FILTER (decision = 'review') FROM video_risk"
+    ).fetchall()
     rows = con.execute(
         "SELECT position, file_name, decision, risk, time_ranges, evidence FROM review_queue "
-        "ORDER BY position"
+        "WHERE decision = 'review' OR ? ORDER BY position LIMIT ?",
+        [args.all, args.limit],
     ).fetchall()
-    to_review = sum(r[2] == "review" for r in rows)
     print(
-        f"{to_review} of {len(rows)} videos need review (riskiest first); "
-        f"{len(rows) - to_review} cleared\n"
+        f"{to_review} of {total} videos need review (riskiest first); {total - to_review} cleared\n"
     )
     for pos, name, decision, risk, ranges, evidence in rows:
-        if decision == "clear" and not args.all:
-            continue
         print(f"{pos:>4}. {name}  [{decision}, risk {risk:.2f}]")
         for r in ranges:
             print(
@@ -253,8 +261,10 @@ def cmd_review_queue(args: argparse.Namespace) -> int:
             )
         if decision == "clear":
             print(f"        {evidence}")
-    if not args.all and len(rows) > to_review:
-        print(f"\n({len(rows) - to_review} cleared videos not shown: --all lists them)")
+    if len(rows) == args.limit:
+        print(f"\n(the first {args.limit} shown: --limit N shows more)")
+    elif not args.all and total > to_review:
+        print(f"\n({total - to_review} cleared videos not shown: --all lists them)")
     return 0
 
 
@@ -471,6 +481,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.set_defaults(func=cmd_search)
     rq = command("review-queue", "videos that need a reviewer, riskiest first")
     rq.add_argument("--all", action="store_true", help="also list cleared videos")
+    rq.add_argument("--limit", type=int, default=500, help="list at most this many videos")
     rq.set_defaults(func=cmd_review_queue)
     hm = command("heatmap", "draw the archive severity heat map from the last run as a PNG")
     hm.add_argument("--png", required=True, help="PNG file to write (nothing else is written)")

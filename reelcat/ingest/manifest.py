@@ -182,10 +182,12 @@ def build_manifest(
         good = previous.filter(pc.equal(previous["status"], "ok"))
         key = ["path", "size_bytes", "mtime_ns", "inode"]
         kept = good.join(listing, keys=key, join_type="inner").select(previous.column_names)
-        unchanged = set(kept["path"].to_pylist())
-        todo = [p for p in paths if str(p) not in unchanged]
+        new = listing.join(kept.select(["path"]), keys="path", join_type="left anti")
+        todo = [Path(p) for p in sorted(new["path"].to_pylist())]
         if todo:  # fingerprints the previous manifest knew as good, for moved files
-            known = {r["video_id"]: r for r in good.to_pylist()}
+            prints = {p: fingerprint(p) for p in todo}
+            seen_rows = good.filter(pc.is_in(good["video_id"], pa.array(list(prints.values()))))
+            known = {r["video_id"]: r for r in seen_rows.to_pylist()}
     else:
         todo = paths
     update = ManifestUpdate(table=pa.table({}))
@@ -193,7 +195,7 @@ def build_manifest(
     for p in todo:
         if known:
             st = p.stat()
-            seen = known.get(fingerprint(p))
+            seen = known.get(prints[p])
             if seen is not None:
                 rows.append(
                     {

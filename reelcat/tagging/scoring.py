@@ -19,6 +19,7 @@ import numpy as np
 import pyarrow as pa
 
 from reelcat.storage.schemas import FRAME_TAGS
+from reelcat.storage.views import embeddings
 from reelcat.tagging.vocabulary import Vocabulary
 
 
@@ -236,7 +237,7 @@ def tag_rows(frames: pa.Table, bank: TextBank, model_id: str, vocabulary_id: str
     n, k = frames.num_rows, len(bank.tags)
     if n == 0:
         return FRAME_TAGS.empty_table()
-    emb = np.asarray(frames.column("embedding").to_pylist(), dtype=np.float32)
+    emb = embeddings(frames.column("embedding"))
     cosine, score = score_embeddings(emb, bank)
     rank = np.argsort(np.argsort(-cosine, axis=1), axis=1) + 1
     return pa.table(

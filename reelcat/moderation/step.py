@@ -14,14 +14,13 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
-import pyarrow as pa
 
 from reelcat.config import Config, model_id
 from reelcat.moderation.moderate import Moderation, heatmap_matrix, moderate
 from reelcat.pictures import heatmap_png
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import BatchWriter, write_bytes_atomic
-from reelcat.storage.results import BatchResults, SetWiseStamp, abort_all, close_all
+from reelcat.storage.parquet import write_bytes_atomic, write_relation
+from reelcat.storage.results import BatchResults, SetWiseStamp
 from reelcat.storage.schemas import (
     MODERATION_SEGMENTS,
     MODERATION_TIMELINE,
@@ -93,35 +92,27 @@ def write_moderation(cfg: Config) -> ModerationResult:
     frames_files = Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
     results = BatchResults(layout, key, TABLES)
     con = open_archive(cfg, vocab, results=True)
-    computed = 0
+
+    def compute(frames_file: Path, tags_file: Path):
+        for videos in video_chunks(con, frames_file, tags_file):
+            m = moderate(
+                videos,
+                thresholds,
+                [t.name for t in sensitive],
+                cfg.sampling.interval_seconds,
+                min_seconds=min_seconds,
+            )
+            peaks: dict[str, list[float]] = {}
+            for s in m.segments:
+                peaks.setdefault(s["video_id"], []).append(s["peak_t"])
+            thumbs = export_thumbnails(con, layout, peaks)
+            for s in m.segments:
+                s["thumbnail"] = thumbs.get((s["video_id"], s["peak_t"]))
+            yield dict(zip(TABLES, (m.timeline, m.segments, m.risk), strict=True))
+
     try:
         load_answers(con)
-        for f in frames_files:
-            if results.done(f.name) or not (tags_dir / f.name).exists():
-                continue
-            writers = results.writers(f.name)
-            try:
-                for videos in video_chunks(con, f, tags_dir / f.name):
-                    m = moderate(
-                        videos,
-                        thresholds,
-                        [t.name for t in sensitive],
-                        cfg.sampling.interval_seconds,
-                        min_seconds=min_seconds,
-                    )
-                    peaks: dict[str, list[float]] = {}
-                    for s in m.segments:
-                        peaks.setdefault(s["video_id"], []).append(s["peak_t"])
-                    thumbs = export_thumbnails(con, layout, peaks)
-                    for s in m.segments:
-                        s["thumbnail"] = thumbs.get((s["video_id"], s["peak_t"]))
-                    for table, rows in zip(TABLES, (m.timeline, m.segments, m.risk), strict=True):
-                        writers[table].write(pa.Table.from_pylist(rows, schema=TABLES[table]))
-            except BaseException:
-                abort_all(writers)
-                raise
-            close_all(writers)
-            computed += 1
+        computed = results.compute_missing(frames_files, tags_dir, compute)
         pruned = results.prune({f.name for f in frames_files})
         stamp = SetWiseStamp(layout.video_risk, key)
         if computed or pruned or not stamp.current(layout.manifest) or not layout.heatmap.exists():
@@ -139,18 +130,8 @@ def write_moderation(cfg: Config) -> ModerationResult:
 
 def _queue(con: duckdb.DuckDBPyConnection, layout: Layout, key: str) -> None:
     """Set-wise: every catalogued video's decision with its place in the review queue."""
-    writer = BatchWriter(
-        layout.video_risk.parent, VIDEO_RISK, row_group=1 << 17, name=layout.video_risk.name
-    )
-    try:
-        if Layout.batch_files(layout.results_dir(key, "video_decisions")):
-            define_result_views(con, layout, key)
-            for batch in con.sql(sql("video_risk", SQL_DIR)).to_arrow_reader(1 << 16):
-                writer.write(pa.Table.from_batches([batch]))
-    except BaseException:
-        writer.abort()
-        raise
-    writer.close()
+    define_result_views(con, layout, key)  # empty when no batch has results yet
+    write_relation(con.sql(sql("video_risk", SQL_DIR)), layout.video_risk, VIDEO_RISK)
 
 
 def draw_heatmap(con: duckdb.DuckDBPyConnection, time_axis: str = "relative") -> bytes:

@@ -135,3 +135,18 @@ class BatchWriter:
 def batch_name() -> str:
     """A new batch file's name: sorts by time, unique across processes."""
     return f"batch-{datetime.now(UTC).strftime('%Y%m%dT%H%M%S%f')}-{uuid.uuid4().hex[:8]}.parquet"
+
+
+def write_relation(relation, path: str | Path, schema: pa.Schema) -> Path:
+    """A DuckDB query's result streamed to one Parquet file (atomically), a record batch
+    at a time: an archive-wide table never sits in memory whole."""
+    path = Path(path)
+    writer = BatchWriter(path.parent, schema, row_group=1 << 17, name=path.name)
+    try:
+        for batch in relation.to_arrow_reader(1 << 16):
+            writer.write(pa.Table.from_batches([batch]))
+    except BaseException:
+        writer.abort()
+        raise
+    writer.close()
+    return path

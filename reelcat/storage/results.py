@@ -13,6 +13,7 @@ review queue's order) is computed set-wise over these files in SQL.
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -38,6 +39,33 @@ class BatchResults:
             for table, schema in self.tables.items()
         }
 
+    def compute_missing(
+        self,
+        frames_files: list[Path],
+        tags_dir: Path,
+        compute: Callable[[Path, Path], Iterator[dict[str, list[dict]]]],
+    ) -> int:
+        """For each frames batch with tag scores and without results, write this step's
+        tables from `compute(frames_file, tags_file)`, which yields rows per table a few
+        videos at a time. Returns how many batches were computed."""
+        computed = 0
+        for f in frames_files:
+            if self.done(f.name) or not (tags_dir / f.name).exists():
+                continue
+            writers = self.writers(f.name)
+            try:
+                for rows in compute(f, tags_dir / f.name):
+                    for table, schema in self.tables.items():
+                        writers[table].write(pa.Table.from_pylist(rows[table], schema=schema))
+            except BaseException:
+                for w in writers.values():
+                    w.abort()
+                raise
+            for w in writers.values():
+                w.close()
+            computed += 1
+        return computed
+
     def prune(self, batches: set[str]) -> int:
         """Delete this step's files of batches that are gone, and its tables under other
         keys; returns how many files or folders were deleted."""
@@ -58,15 +86,6 @@ class BatchResults:
             if other.is_dir() and not any(other.iterdir()):
                 other.rmdir()
         return removed
-
-
-def close_all(writers: dict[str, BatchWriter]) -> list[Path]:
-    return [p for w in writers.values() for p in w.close()]
-
-
-def abort_all(writers: dict[str, BatchWriter]) -> None:
-    for w in writers.values():
-        w.abort()
 
 
 class SetWiseStamp:

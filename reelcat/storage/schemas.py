@@ -183,19 +183,7 @@ VIDEO_DECISIONS = pa.schema(
 
 # `position` is the review queue's order (1 = look first), decided once by
 # reelcat/moderation/sql/video_risk.sql; every reader sorts by it.
-VIDEO_RISK = pa.schema(
-    [
-        ("video_id", pa.string()),
-        ("position", pa.int32()),
-        ("decision", pa.string()),
-        ("risk", pa.float64()),
-        ("peak_severity", pa.float64()),
-        ("seconds_flagged", pa.float64()),
-        ("segments", pa.int32()),
-        ("evidence", pa.string()),
-        ("raw_flagged_frames", pa.int32()),
-    ]
-)
+VIDEO_RISK = VIDEO_DECISIONS.insert(1, pa.field("position", pa.int32()))
 
 # The frame index's batches: a frame's key is (ordinal << 32) | its row in the batch file.
 INDEX_BATCHES = pa.schema(

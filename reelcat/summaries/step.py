@@ -11,14 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
 from reelcat.pictures import bar_chart_png
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import BatchWriter, write_bytes_atomic
-from reelcat.storage.results import BatchResults, SetWiseStamp, abort_all, close_all
+from reelcat.storage.parquet import write_bytes_atomic, write_relation
+from reelcat.storage.results import BatchResults, SetWiseStamp
 from reelcat.storage.schemas import SEGMENTS, SUMMARIES, TAG_STATS, VIDEO_FRAMES, VIDEO_TAGS
 from reelcat.storage.views import define_result_views
 from reelcat.summaries.summarise import summarise, video_summaries_query, video_tags_query
@@ -52,24 +51,16 @@ def write_summaries(cfg: Config) -> SummaryResult:
     frames_files = Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
     results = BatchResults(layout, key, TABLES)
     con = open_archive(cfg, vocab, results=True)
-    computed, new_videos = 0, []
+    new_videos: list[str] = []
+
+    def compute(frames_file: Path, tags_file: Path):
+        for videos in video_chunks(con, frames_file, tags_file):
+            new_videos.extend(v.video_id for v in videos[: max(0, EXAMPLES - len(new_videos))])
+            yield summarise(videos, thresholds, cfg.sampling.interval_seconds)
+
     try:
         load_answers(con)
-        for f in frames_files:
-            if results.done(f.name) or not (tags_dir / f.name).exists():
-                continue
-            writers = results.writers(f.name)
-            try:
-                for videos in video_chunks(con, f, tags_dir / f.name):
-                    rows = summarise(videos, thresholds, cfg.sampling.interval_seconds)
-                    for table, schema in TABLES.items():
-                        writers[table].write(pa.Table.from_pylist(rows[table], schema=schema))
-                    new_videos += [v.video_id for v in videos][: EXAMPLES - len(new_videos)]
-            except BaseException:
-                abort_all(writers)
-                raise
-            close_all(writers)
-            computed += 1
+        computed = results.compute_missing(frames_files, tags_dir, compute)
         pruned = results.prune({f.name for f in frames_files})
         stamp = SetWiseStamp(layout.video_summaries, key)
         if computed or pruned or not stamp.current(layout.manifest):
@@ -92,16 +83,12 @@ def write_summaries(cfg: Config) -> SummaryResult:
 
 def _rank_archive(con, layout: Layout, key: str) -> None:
     """Set-wise: video_tags and video_summaries for every catalogued video, streamed."""
-    if not Layout.batch_files(layout.results_dir(key, "video_frames")):
-        for path, schema in ((layout.video_tags, VIDEO_TAGS), (layout.video_summaries, SUMMARIES)):
-            BatchWriter(path.parent, schema, name=path.name).close()
-        return
-    define_result_views(con, layout, key)
-    _stream(video_tags_query(con), layout.video_tags, VIDEO_TAGS)
+    define_result_views(con, layout, key)  # empty when no batch has results yet
+    write_relation(video_tags_query(con), layout.video_tags, VIDEO_TAGS)
     con.execute(
         "CREATE OR REPLACE TEMP VIEW video_tags AS SELECT * FROM read_parquet(video_tags_path())"
     )
-    _stream(video_summaries_query(con), layout.video_summaries, SUMMARIES)
+    write_relation(video_summaries_query(con), layout.video_summaries, SUMMARIES)
 
 
 def _counts_and_examples(
@@ -128,17 +115,6 @@ def _counts_and_examples(
     ).fetchall()
     names = [d[0] for d in con.description]
     return counts, [dict(zip(names, r, strict=True)) for r in rows]
-
-
-def _stream(relation, path: Path, schema: pa.Schema) -> None:
-    writer = BatchWriter(path.parent, schema, row_group=1 << 17, name=path.name)
-    try:
-        for batch in relation.to_arrow_reader(1 << 16):
-            writer.write(pa.Table.from_batches([batch]))
-    except BaseException:
-        writer.abort()
-        raise
-    writer.close()
 
 
 def _tag_chart(layout: Layout) -> bytes:

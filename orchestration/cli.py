@@ -236,6 +236,43 @@ def cmd_search(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_similar(args: argparse.Namespace) -> int:
+    from reelcat.config import model_id
+    from reelcat.search.index import similar_frames
+    from reelcat.tagging.scores import open_archive
+
+    cfg = _config(args)
+    con = open_archive(cfg)
+    try:
+        hits = similar_frames(
+            con,
+            Layout(cfg.output_dir),
+            model_id(cfg.model),
+            cfg.sampling.id,
+            args.video,
+            args.seconds,
+            args.k,
+            exact=True if args.exact else None,
+        )
+        names = dict(
+            con.execute(
+                "SELECT video_id, file_name FROM video_names WHERE list_contains(?, video_id)",
+                [[h["video_id"] for h in hits]],
+            ).fetchall()
+        )
+    except LookupError as exc:
+        raise ConfigError(str(exc)) from None
+    finally:
+        con.close()
+    print(f"{'score':>6}  {'time':>7}  video")
+    for hit in hits:
+        print(
+            f"{hit['similarity']:6.3f}  {hit['t']:7.1f}  "
+            f"{names.get(hit['video_id'], hit['video_id'])}"
+        )
+    return 0
+
+
 def cmd_review_queue(args: argparse.Namespace) -> int:
     from catalog.build import open_catalog
 
@@ -479,6 +516,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="scan every frame instead of asking the index (the oracle)",
     )
     s.set_defaults(func=cmd_search)
+    sim = command("similar", "frames that look like one frame (the frame index)")
+    sim.add_argument("video", help="file name, path or video id")
+    sim.add_argument("seconds", type=float, help="the frame nearest this time")
+    sim.add_argument("-k", type=int, default=10, help="how many frames")
+    sim.add_argument("--exact", action="store_true", help="scan every frame (the oracle)")
+    sim.set_defaults(func=cmd_similar)
     rq = command("review-queue", "videos that need a reviewer, riskiest first")
     rq.add_argument("--all", action="store_true", help="also list cleared videos")
     rq.add_argument("--limit", type=int, default=500, help="list at most this many videos")

@@ -70,3 +70,22 @@ def test_the_index_adds_new_batches_and_skips_a_compacted_one(out, tmp_path):
     finally:
         con.close()
     assert len(hits) == 5 and len({(h["video_id"], h["t"]) for h in hits}) == 5
+
+
+def test_similar_frames_through_the_index_match_the_exact_scan_and_leave_out_the_frame(out):
+    from reelcat.search.index import similar_frames
+
+    cfg = tiny_config(out, out)
+    layout, mid, sid = Layout(out), model_id(cfg.model), cfg.sampling.id
+    con = open_archive(cfg)
+    try:
+        indexed = similar_frames(con, layout, mid, sid, "beach_fire.mp4", 4.0, 8, exact=False)
+        exact = similar_frames(con, layout, mid, sid, "beach_fire.mp4", 4.0, 8, exact=True)
+        (vid,) = con.execute(
+            "SELECT video_id FROM video_names WHERE file_name = 'beach_fire.mp4'"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    keys = [(h["video_id"], h["t"]) for h in indexed]
+    assert (vid, 4.0) not in keys and len(keys) == 8
+    assert len(set(keys) & {(h["video_id"], h["t"]) for h in exact}) >= 7

@@ -228,3 +228,31 @@ def frame_thumbnails(con: duckdb.DuckDBPyConnection, hits: list[dict]) -> dict:
     finally:
         con.unregister("wanted_thumbnails")
     return {(v, fr): jpeg for v, fr, jpeg in rows}
+
+
+def similar_frames(
+    con: duckdb.DuckDBPyConnection,
+    layout: Layout,
+    model_id: str,
+    sampling_id: str,
+    video: str,
+    t: float,
+    k: int = 10,
+    *,
+    exact: bool | None = None,
+) -> list[dict]:
+    """The k frames most like the stored frame nearest `t` in `video` (id, path or file
+    name), itself left out: the index's answer to the catalogue's `similar_frames` macro
+    (which scans exactly, in SQL)."""
+    found = con.sql(
+        "SELECT f.video_id, f.t, f.embedding FROM frames AS f "
+        "JOIN video_names AS n USING (video_id) "
+        "WHERE $v IN (n.video_id, n.path, n.file_name) ORDER BY abs(f.t - $t), f.t LIMIT 1",
+        params={"v": video, "t": t},
+    ).to_arrow_table()
+    if not found.num_rows:
+        raise LookupError(f"no frames of {video!r} in the catalogue")
+    me = (found["video_id"][0].as_py(), found["t"][0].as_py())
+    query = embeddings(found.column("embedding"))[0]
+    hits = search_frames(con, layout, model_id, sampling_id, query, k + 1, exact=exact)
+    return [h for h in hits if (h["video_id"], h["t"]) != me][:k]

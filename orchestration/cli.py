@@ -193,46 +193,30 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from reelcat.config import model_id
-    from reelcat.search.index import frame_thumbnails, search_frames
+    from reelcat.search.index import search_frames
     from reelcat.tagging.model import load_model
     from reelcat.tagging.scores import open_archive
 
     cfg = _config(args)
     model = load_model(cfg.model.model_dump_json())
     query = model.embed_prompt_sets([(args.text,)])[0]
-    layout = Layout(cfg.output_dir)
     con = open_archive(cfg)
     try:
         hits = search_frames(
             con,
-            layout,
+            Layout(cfg.output_dir),
             model_id(cfg.model),
             cfg.sampling.id,
             query,
             args.k,
             exact=True if args.exact else None,
         )
-        names = dict(
-            con.execute(
-                "SELECT video_id, file_name FROM video_names WHERE list_contains(?, video_id)",
-                [[h["video_id"] for h in hits]],
-            ).fetchall()
-        )
-        thumbnails = frame_thumbnails(con, hits)
+        if not hits:
+            print("reelcat: the catalogue has no frames")
+            return 1
+        _print_hits(con, Layout(cfg.output_dir), hits)
     finally:
         con.close()
-    if not hits:
-        print("reelcat: the catalogue has no frames")
-        return 1
-    print(f"{'score':>6}  {'time':>7}  video / thumbnail")
-    for hit in hits:
-        path = layout.thumbnail(hit["video_id"], hit["frame"])
-        if not path.exists():
-            write_bytes_atomic(path, thumbnails[(hit["video_id"], hit["frame"])])
-        print(
-            f"{hit['similarity']:6.3f}  {hit['t']:7.1f}  "
-            f"{names.get(hit['video_id'], hit['video_id'])}  {path}"
-        )
     return 0
 
 
@@ -254,23 +238,35 @@ def cmd_similar(args: argparse.Namespace) -> int:
             args.k,
             exact=True if args.exact else None,
         )
-        names = dict(
-            con.execute(
-                "SELECT video_id, file_name FROM video_names WHERE list_contains(?, video_id)",
-                [[h["video_id"] for h in hits]],
-            ).fetchall()
-        )
+        _print_hits(con, Layout(cfg.output_dir), hits)
     except LookupError as exc:
         raise ConfigError(str(exc)) from None
     finally:
         con.close()
-    print(f"{'score':>6}  {'time':>7}  video")
+    return 0
+
+
+def _print_hits(con, layout: Layout, hits: list[dict]) -> None:
+    """Score, time, video name and thumbnail path of each search hit (names and
+    thumbnails fetched for the hits only, in one query each)."""
+    from reelcat.search.index import frame_thumbnails
+
+    names = dict(
+        con.execute(
+            "SELECT video_id, file_name FROM video_names WHERE list_contains(?, video_id)",
+            [[h["video_id"] for h in hits]],
+        ).fetchall()
+    )
+    thumbnails = frame_thumbnails(con, hits)
+    print(f"{'score':>6}  {'time':>7}  video / thumbnail")
     for hit in hits:
+        path = layout.thumbnail(hit["video_id"], hit["frame"])
+        if not path.exists():
+            write_bytes_atomic(path, thumbnails[(hit["video_id"], hit["frame"])])
         print(
             f"{hit['similarity']:6.3f}  {hit['t']:7.1f}  "
-            f"{names.get(hit['video_id'], hit['video_id'])}"
+            f"{names.get(hit['video_id'], hit['video_id'])}  {path}"
         )
-    return 0
 
 
 def cmd_review_queue(args: argparse.Namespace) -> int:

@@ -19,7 +19,7 @@ import duckdb
 import pyarrow as pa
 
 from reelcat.storage.layout import Layout
-from reelcat.storage.views import define_views, ensure_logs, sql
+from reelcat.storage.views import ensure_logs, open_store, sql
 from reelcat.tagging.vocabulary import Vocabulary
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
@@ -58,16 +58,15 @@ def build_catalog(
     os.close(fd)
     os.unlink(tmp)  # DuckDB creates the file itself
     try:
-        con = duckdb.connect(tmp)
+        con = open_store(
+            layout,
+            model_id=model_id,
+            sampling_id=sampling_id,
+            vocabulary_id=vocabulary_id,
+            results_key=results_key,
+            database=tmp,
+        )
         try:
-            define_views(
-                con,
-                layout,
-                model_id=model_id,
-                sampling_id=sampling_id,
-                vocabulary_id=vocabulary_id,
-                results_key=results_key,
-            )
             con.execute(
                 sql("catalog_settings", SQL_DIR),
                 {

@@ -151,9 +151,11 @@ def open_store(
     sampling_id: str,
     vocabulary_id: str,
     results_key: str = "none",
+    database: str = ":memory:",
 ) -> duckdb.DuckDBPyConnection:
-    """A private in-memory DuckDB with the base views over the store (read only)."""
-    con = duckdb.connect()
+    """A DuckDB connection (a private in-memory one unless `database` names a file: the
+    catalogue's build) with the base views over the store."""
+    con = duckdb.connect(database)
     define_views(
         con,
         layout,

@@ -44,6 +44,7 @@ class Verdict:
     vocabulary_id: str = ""
     undoes: str | None = None
     source: str = "cli"
+    score: float | None = None  # the model's score when the question was asked
 
 
 def append(layout: Layout, verdicts: list[Verdict]) -> list[str]:
@@ -53,8 +54,8 @@ def append(layout: Layout, verdicts: list[Verdict]) -> list[str]:
     for v in verdicts:
         if v.scope not in SCOPES:
             raise VerdictError(f"scope must be one of {SCOPES}, not {v.scope!r}")
-        if v.verdict not in (*ANSWERS, "undo"):
-            raise VerdictError(f"verdict must be yes, no, unsure or undo, not {v.verdict!r}")
+        if v.verdict not in (*ANSWERS, "skip", "undo"):
+            raise VerdictError(f"verdict must be yes, no, unsure, skip or undo, not {v.verdict!r}")
         if v.verdict == "undo" and not v.undoes:
             raise VerdictError("an undo must name the verdict it takes back")
         if v.end < v.start:

@@ -17,6 +17,8 @@
     feedback/verdicts/*.parquet                       people's answers, append-only
     feedback/named_groups/*.parquet                   groups people named
     feedback/adaptation.npz, feedback/adaptation_id   tags moved by the answers
+    feedback/changes.parquet                          what the last learning step changed
+    feedback/concepts.parquet                         taught concepts' prototypes and levels
     pictures/                                         the heat map, the tag chart
     thumbnails/<video_id>/<frame>.jpg                 frames people look at
     catalog.duckdb                                    views and tables over the above
@@ -131,6 +133,14 @@ class Layout:
     def adaptation_id(self) -> Path:
         return self.out / "feedback" / "adaptation_id"
 
+    @property
+    def learning_changes(self) -> Path:
+        return self.out / "feedback" / "changes.parquet"
+
+    @property
+    def concepts(self) -> Path:
+        return self.out / "feedback" / "concepts.parquet"
+
     # --- pictures and thumbnails
     @property
     def pictures(self) -> Path:
@@ -175,6 +185,8 @@ class Layout:
             "video_risk": self.video_risk,
             "verdicts": self.verdicts_dir / "*.parquet",
             "named_groups": self.named_groups_dir / "*.parquet",
+            "learning_changes": self.learning_changes,
+            "concepts": self.concepts,
         }
         return [
             f"CREATE OR REPLACE MACRO {name}_path() AS {_literal(self.relative(p))}"

@@ -204,13 +204,14 @@ VERDICTS = pa.schema(
         ("start", pa.float64()),  # seconds; a frame has start == end
         ("end", pa.float64()),
         ("tag", pa.string()),
-        ("verdict", pa.string()),  # yes | no | unsure | undo
+        ("verdict", pa.string()),  # yes | no | unsure | skip | undo
         ("reviewer", pa.string()),
         ("answered_at", pa.timestamp("us", tz="UTC")),
         ("model_id", pa.string()),
         ("vocabulary_id", pa.string()),
         ("undoes", pa.string()),  # for 'undo': the verdict_id taken back
         ("source", pa.string()),  # question | audit | cluster | button | cli
+        ("score", pa.float64()),  # the model's score when it was asked (null: not known)
     ]
 )
 
@@ -222,5 +223,35 @@ NAMED_GROUPS = pa.schema(
         ("review", pa.float64()),
         ("members", pa.int32()),
         ("named_at", pa.timestamp("us", tz="UTC")),
+    ]
+)
+
+# What the last learning step changed, one row per tag with answers in force
+# (feedback/changes.parquet): shown in the Dagster metadata and on the review page.
+LEARNING_CHANGES = pa.schema(
+    [
+        ("tag", pa.string()),
+        ("answers", pa.int32()),  # yes/no answers in force about the tag
+        ("videos_answered", pa.int32()),  # videos those answers are about
+        ("accept_before", pa.float64()),  # the baseline (the model's own scores)
+        ("accept_after", pa.float64()),
+        ("direction_moved", pa.bool_()),  # the tag's embedding moved toward the answers
+        ("frames_changed", pa.int64()),  # sampled frames whose accepted/rejected flipped
+        ("videos_changed", pa.int64()),  # videos holding such frames
+        ("sampled_frames", pa.int64()),
+        ("decision", pa.string()),  # plain words: what changed and why, or why nothing did
+        ("verdict_ids", pa.list_(pa.string())),  # the answers it was fitted from
+    ]
+)
+
+# Concepts people taught (named groups), as the learning step left them
+# (feedback/concepts.parquet): the prototype moved by the answers, and its levels.
+CONCEPTS = pa.schema(
+    [
+        ("tag", pa.string()),
+        ("prototype", pa.list_(pa.float32())),  # unit vector in the image space
+        ("accept", pa.float64()),  # cosine of a frame to the prototype
+        ("review", pa.float64()),
+        ("answers", pa.int32()),
     ]
 )

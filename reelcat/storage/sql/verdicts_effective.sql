@@ -1,9 +1,9 @@
--- The answers in force: undo rows and the answers they take back removed, and the
+-- The answers in force: undo rows, skips and the answers undone removed, and the
 -- newest answer per exact item (scope, video, tag, time range).
 CREATE OR REPLACE VIEW verdicts_effective AS
 WITH live AS (
     SELECT * FROM verdicts
-    WHERE verdict != 'undo'
+    WHERE verdict IN ('yes', 'no', 'unsure')
       AND verdict_id NOT IN (SELECT undoes FROM verdicts WHERE undoes IS NOT NULL)
 )
 SELECT * FROM live

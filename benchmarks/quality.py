@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 import numpy as np  # noqa: E402
+from feedback_loop import simulate_feedback  # noqa: E402
 
 from reelcat.config import load_config  # noqa: E402
 
@@ -86,11 +87,6 @@ def iou(a: tuple[float, float], b: tuple[float, float]) -> float:
     inter = max(0.0, min(a[1], b[1]) - max(a[0], b[0]))
     union = max(a[1], b[1]) - min(a[0], b[0])
     return inter / union if union > 0 else 0.0
-
-
-def f1(pred: np.ndarray, truth: np.ndarray) -> float:
-    tp = float((pred & truth).sum())
-    return 2 * tp / max(float(pred.sum() + truth.sum()), 1e-9)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -248,7 +244,10 @@ def main(argv: list[str] | None = None) -> int:
     moderation_policies(cfg, long_sensitive, any_sensitive, raw_frames)
 
     # --- feedback loop: a simulated reviewer answers the question queue ----------------
-    feedback = simulate_feedback(cfg, con, truth)
+    feedback = simulate_feedback(cfg, con, truth, truth_at)
+    feedback["wrong_video_verdict_frames_changed_elsewhere"] = wrong_video_verdict(
+        archive, out, args.config
+    )
 
     headline = {
         "frames_top1": round(frames_top1, 4),
@@ -293,143 +292,40 @@ def moderation_policies(cfg, long_sensitive, any_sensitive, raw_frames) -> None:
         )
 
 
-def simulate_feedback(cfg, con, truth) -> dict:
-    """Per confusable tag: held-out frame F1 before and after 10/20/50 answers.
+def wrong_video_verdict(archive: Path, out: Path, config: Path) -> int:
+    """Frames whose label changed in other videos after one mistaken whole-video "that's
+    wrong": on a copy of the catalogue, the tag that covers the most frames of one video
+    (it is on screen there) is marked wrong for that whole video, and the product runs
+    again (learning, re-scoring, summaries); the catalogue's final labels are compared
+    before and after, outside that video."""
+    from catalog.build import open_catalog
+    from reelcat.feedback.verdicts import Verdict, append
+    from reelcat.storage.layout import Layout
 
-    Two folds: questions from the even-numbered videos and F1 on the odd ones, then the
-    other way round; every figure is the mean of the two (a half holds as few as five
-    positive frames of a tag, so one fold alone moves by 0.1 on a frame or two)."""
-    from reelcat.feedback.learning import Examples, adapt, fit_probe
-    from reelcat.feedback.questions import question_queue
-    from reelcat.tagging.scores import VideoFrames
-    from reelcat.tagging.scoring import score_embeddings
-    from reelcat.tagging.step import text_bank
-    from reelcat.tagging.thresholds import REVIEW_SHARE, Threshold
-    from reelcat.tagging.vocabulary import load_vocabulary
-
-    vocab = load_vocabulary(cfg.vocabulary)
-    bank = text_bank(cfg, vocab)
-    frames = con.execute(
-        "SELECT n.file_name, f.video_id, f.t, f.embedding FROM frames f "
-        "JOIN video_names n USING (video_id) ORDER BY 2, 3"
-    ).fetchall()
-    names = np.array([r[0] for r in frames], dtype=object)
-    vids = np.array([r[1] for r in frames], dtype=object)
-    times = np.array([r[2] for r in frames])
-    emb = np.asarray([r[3] for r in frames], dtype=np.float32)
-    labels = np.array(
-        [
-            [tag in truth_at(truth[n]["shots"], t) for tag in bank.tags]
-            for n, t in zip(names, times, strict=True)
-        ]
-    )
-    defaults = dict(con.execute("SELECT tag, accept FROM thresholds").fetchall())
-    _, base = score_embeddings(emb, bank)
-    index = {(v, round(t, 3)): i for i, (v, t) in enumerate(zip(vids, times, strict=True))}
-
-    def row_of(video_id, t):
-        return index[(video_id, round(t, 3))]
-
-    confusable = sorted(t.name for t in vocab.tags if any(n in vocab.names for n in t.negatives))
-    # split by file name (the generator's order), not by video id: ids are content hashes
-    order = sorted(set(names))
-    folds = []
-    for fold in (0, 1):
-        train = np.isin(names, order[fold::2])
-        held = ~train
-        videos = []
-        for v in sorted(set(vids[train])):
-            rows = np.flatnonzero(vids == v)
-            videos.append(
-                VideoFrames(
-                    v,
-                    float(times[rows].max() + 1),
-                    times[rows],
-                    np.zeros(len(rows), bool),
-                    {t: base[rows, j] for j, t in enumerate(bank.tags)},
-                )
-            )
-        folds.append((train, held, videos))
-
-    def held_f1(scores, j, accept, held):
-        return f1(scores[held, j] >= accept, labels[held, j])
-
-    rows, drops, available = {}, {}, {}
-    for tag in confusable:
-        j = bank.tags.index(tag)
-        th = {tag: Threshold(tag, defaults[tag], defaults[tag] * REVIEW_SHARE, "archive")}
-        per_fold = []
-        for train, held, videos in folds:
-            queue = question_queue(videos, th, lambda v, t: emb[row_of(v, t)], n=50, tags=[tag])
-            available.setdefault(tag, []).append(len(queue))
-            row = [held_f1(base, j, defaults[tag], held)]
-            for k in (10, 20, 50):
-                asked = np.array([row_of(q.video_id, q.t) for q in queue[:k]], int)
-                said_yes = labels[asked, j]
-                ex = Examples(
-                    [emb[i] for i in asked[said_yes]],
-                    [emb[i] for i in asked[~said_yes]],
-                    list(vids[asked[said_yes]]),
-                    list(vids[asked[~said_yes]]),
-                )
-                # the product's learning rule, fitted over the training half only
-                learned = adapt(bank, {tag: ex}, defaults, emb[train])
-                _, after = score_embeddings(emb, learned.bank)
-                accept = learned.accept[tag]
-                row.append(held_f1(after, j, accept, held))
-                if k == 20:
-                    for jo, o in enumerate(bank.tags):
-                        if o != tag:
-                            drops.setdefault((tag, o), []).append(
-                                held_f1(base, jo, defaults[o], held)
-                                - held_f1(after, jo, defaults[o], held)
-                            )
-            # the ceiling: the tag's probe fitted to every training frame's true label,
-            # and the threshold best for the held-out frames themselves
-            everything = bank.with_probe(
-                j,
-                fit_probe(
-                    bank, j, list(emb[train & labels[:, j]]), list(emb[train & ~labels[:, j]])
-                ),
-            )
-            best = score_embeddings(emb[held], everything)[1][:, j]
-            row.append(
-                max(
-                    f1(scores >= c, labels[held, j])
-                    for scores in (base[held, j], best)
-                    for c in np.unique(scores)
-                )
-            )
-            per_fold.append(row)
-        rows[tag] = np.mean(per_fold, axis=0)
-
+    copy = out.parent / f"{out.name}-wrong-verdict"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(out, copy)
+    query = "SELECT video_id, t, tag FROM labels_final WHERE label"
+    con = open_catalog(copy)
+    before = set(con.execute(query).fetchall())
+    video_id, tag, duration = con.execute(
+        "SELECT l.video_id, l.tag, any_value(n.duration) FROM labels_final l "
+        "JOIN video_names n USING (video_id) WHERE l.label "
+        "GROUP BY ALL ORDER BY count(*) DESC, 1, 2 LIMIT 1"
+    ).fetchall()[0]
+    con.close()
+    append(Layout(copy), [Verdict("video", video_id, 0.0, duration, tag, "no", source="button")])
+    catalogue(archive, copy, config)
+    con = open_catalog(copy)
+    after = set(con.execute(query).fetchall())
+    con.close()
+    changed = {row for row in before ^ after if row[0] != video_id}
     print(
-        "\nfeedback: held-out frame F1 per confusable tag after simulated answers, mean "
-        "of two folds (questions from half the videos, F1 on the other half)"
+        f"\none mistaken whole-video answer ('{tag}' is not in a video where it covers the "
+        f"most frames): {len(changed)} frame labels changed in other videos"
     )
-    print(
-        "(ceiling: the tag's probe fitted to every training frame's true label, and the "
-        "threshold best for the held-out frames themselves: the most that moving this tag "
-        "and its threshold in this model's image space can reach)"
-    )
-    print("(the headline keys take the four tags the model gets most wrong, marked *)")
-    tried = sorted(rows, key=lambda tag: rows[tag][0])[:4]
-    print(f"{'tag':<17} {'before':>6} {'@10':>6} {'@20':>6} {'@50':>6} {'ceiling':>7}")
-    for tag, row in sorted(rows.items(), key=lambda kv: kv[1][0]):
-        print(
-            f"{tag:<16}{'*' if tag in tried else ' '} "
-            + " ".join(f"{x:6.3f}" for x in row)
-            + f"   ({' and '.join(map(str, available[tag]))} questions available)"
-        )
-    gains = {tag: rows[tag][2] - rows[tag][0] for tag in tried}
-    ceilings = {tag: rows[tag][4] - rows[tag][0] for tag in tried}
-    mean_drops = [float(np.mean(d)) for (tag, _), d in drops.items() if tag in tried]
-    return {
-        "feedback_min_f1_gain_at20": round(min(gains.values()), 4) if gains else None,
-        "feedback_max_other_f1_drop": round(max(mean_drops), 4) if mean_drops else None,
-        "feedback_min_ceiling_gain": round(min(ceilings.values()), 4) if ceilings else None,
-        "feedback_tags": sorted(gains),
-    }
+    shutil.rmtree(copy, ignore_errors=True)
+    return len(changed)
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@
     reelcat review-queue         videos that need review, riskiest first, with time ranges
     reelcat heatmap --png FILE   the archive severity heat map as a PNG (writes nothing else)
     reelcat review               answer "is this X?" questions in the terminal
+    reelcat verdicts             the answers given, newest first; --undo ID, --undo-since T
     reelcat serve                the review web page on 127.0.0.1
     reelcat groups / name-group  name recurring look-alike frames: a new tag
     reelcat synth --videos N --seed S --out DIR   a labelled synthetic archive
@@ -322,15 +323,14 @@ def cmd_review(args: argparse.Namespace) -> int:
         print("reelcat: no questions: the model is sure about everything it was asked")
         return 0
     print("Answer: y = yes, n = no, u = not sure, s = skip, z = undo, q = quit")
-    history: list[str] = []
+    history: list[tuple[str, int, str]] = []  # (verdict id, question, verdict) to undo
     i = 0
     while i < len(asked):
         a = asked[i]
         q = a.question
-        thumb = cfg.output_dir / a.thumbnail if a.thumbnail else "no thumbnail"
         prompt = (
             f"[{i + 1}/{len(asked)}] Is this '{q.tag}'? {a.file_name} at {q.t:.1f} s "
-            f"({q.reason}, score {q.score:.2f})\n    {thumb}\n> "
+            f"({q.reason}, score {q.score:.2f})\n    {session.picture(a)}\n> "
         )
         try:
             key = input(prompt).strip().lower()[:1]
@@ -340,37 +340,94 @@ def cmd_review(args: argparse.Namespace) -> int:
             break
         if key == "z":
             if history:
-                session.undo(history.pop())
-                i = max(0, i - 1)
+                verdict_id, i, _ = history.pop()
+                session.undo(verdict_id)
                 print("    undone")
             continue
-        if key == "s":
-            i += 1
-            continue
-        verdict = {"y": "yes", "n": "no", "u": "unsure"}.get(key)
+        verdict = {"y": "yes", "n": "no", "u": "unsure", "s": "skip"}.get(key)
         if verdict is None:
             print("    keys: y n u s z q")
             continue
-        history.append(
-            session.answer(
-                q.video_id,
-                q.t,
-                q.tag,
-                verdict,
-                source="audit" if q.reason == "audit" else "question",
-            )
-        )
+        source = "audit" if q.reason == "audit" else "question"
+        history.append((session.answer(q.video_id, q.t, q.tag, verdict, source=source), i, verdict))
         i += 1
+        if verdict == "skip":
+            print("    skipped: asked again when the model's score there moves")
+            continue
         stats = session.progress()["per_tag"].get(q.tag, {})
         precision = stats.get("precision")
         print(
             f"    recorded; {stats.get('answered', 0)} answers about '{q.tag}'"
             + (f", estimated precision {precision:.0%}" if precision is not None else "")
         )
+    answered = sum(1 for *_, verdict in history if verdict != "skip")
     print(
-        f"reelcat: {len(history)} answers recorded; the catalogue re-scores on the next run "
-        "(or the Dagster sensor does it)"
+        f"reelcat: {answered} answers recorded; the catalogue re-scores on the next run "
+        "(or the Dagster sensor does it). `reelcat verdicts` lists them."
     )
+    return 0
+
+
+def cmd_verdicts(args: argparse.Namespace) -> int:
+    from reelcat.feedback import verdict_list
+    from reelcat.tagging.scores import open_archive
+
+    cfg = _config(args)
+    since = args.undo_since or args.since
+    filters = verdict_list.Filters(
+        tag=args.tag,
+        video=args.video,
+        reviewer=args.reviewer,
+        since=verdict_list.parse_since(since) if since else None,
+        limit=args.limit,
+        everything=args.all,
+    )
+    con = open_archive(cfg)
+    try:
+        if args.undo or args.undo_since:
+            return _undo_verdicts(cfg, con, args, filters)
+        rows, matching = verdict_list.listed(con, filters)
+    finally:
+        con.close()
+    if not rows:
+        print("reelcat: no answers match" + ("" if args.all else " (--all lists skips too)"))
+        return 0
+    print("\n".join(verdict_list.table_lines(rows)))
+    if matching > len(rows):
+        print(f"\n(the newest {len(rows)} of {matching}: --limit N shows more)")
+    return 0
+
+
+def _undo_verdicts(cfg: Config, con, args: argparse.Namespace, filters) -> int:
+    """`reelcat verdicts --undo ID…` or `--undo-since TIME`: one undo row per answer
+    named, all written at once or none (an unknown, ambiguous or undone id writes none)."""
+    from reelcat.config import model_id
+    from reelcat.feedback import verdict_list
+    from reelcat.feedback.verdicts import take_back
+    from reelcat.tagging.step import scored_vocabulary_id
+    from reelcat.tagging.vocabulary import load_vocabulary
+
+    if args.undo:
+        ids = args.undo
+    else:
+        ids = [r["verdict_id"] for r in verdict_list.standing_since(con, filters)]
+        if not ids:
+            print(f"reelcat: nothing to undo since {filters.since.isoformat(' ', 'seconds')}")
+            return 0
+    rows = take_back(
+        con,
+        Layout(cfg.output_dir),
+        ids,
+        reviewer=os.environ.get("USER", "anonymous"),
+        model_id=model_id(cfg.model),
+        vocabulary_id=scored_vocabulary_id(cfg, load_vocabulary(cfg.vocabulary)),
+    )
+    for row in rows:
+        row["status"] = "undone"
+    print(f"reelcat: undid {len(rows)} answer{'' if len(rows) == 1 else 's'}:")
+    print("\n".join(verdict_list.table_lines(rows[:SHOWN])))
+    if len(rows) > SHOWN:
+        print(f"... and {len(rows) - SHOWN} more")
     return 0
 
 
@@ -531,6 +588,22 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("--tag", action="append", help="only ask about this tag (repeatable)")
     rv.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
     rv.set_defaults(func=cmd_review)
+    vd = command("verdicts", "the answers given, newest first; undo some of them")
+    vd.add_argument("--tag", help="only answers about this tag")
+    vd.add_argument("--video", help="only answers about this video (file name or id)")
+    vd.add_argument("--reviewer", help="only this reviewer's answers")
+    vd.add_argument("--since", help="only answers given at or after this ISO date/time")
+    vd.add_argument("--limit", type=int, default=SHOWN, help="list at most this many")
+    vd.add_argument("--all", action="store_true", help="also list skips and undo rows")
+    undo = vd.add_mutually_exclusive_group()
+    undo.add_argument("--undo", nargs="+", metavar="ID", help="undo these answers (id prefixes)")
+    undo.add_argument(
+        "--undo-since",
+        metavar="TIME",
+        help="undo every answer given at or after TIME that is not undone yet (the filters "
+        "narrow it; with --all skips too)",
+    )
+    vd.set_defaults(func=cmd_verdicts)
     gr = command("groups", "recurring look-alike frames worth a name")
     gr.add_argument("-n", type=int, default=10)
     gr.add_argument("--seed", type=int, default=0)

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
+import time
+from datetime import datetime
+from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from catalog.build import open_catalog
 from reelcat.feedback.questions import Question, question_queue
@@ -165,8 +170,204 @@ def test_terminal_review_records_answers_and_undo(out, tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "Is this '" in proc.stdout and "undone" in proc.stdout
     new = whole_log(out)[before:]
-    assert [r["verdict"] for r in new] == ["no", "yes", "undo"]
+    # n, y, z (takes the y back and asks that question again), s (skips it)
+    assert [r["verdict"] for r in new] == ["no", "yes", "undo", "skip"]
     assert new[2]["undoes"] == new[1]["verdict_id"] and new[0]["reviewer"] == "tester"
+    assert (new[3]["video_id"], new[3]["start"], new[3]["tag"]) == (
+        new[1]["video_id"],
+        new[1]["start"],
+        new[1]["tag"],
+    )
+    assert all(r["score"] is not None for r in (new[0], new[1], new[3]))
+    # each question shows the archive's frame at full size (320x180), not the thumbnail
+    pictures = re.findall(r"^    (/\S+\.jpg)$", proc.stdout, re.MULTILINE)
+    assert len(pictures) == 5 and all(Path(p).is_relative_to(out) for p in pictures)
+    assert all(Image.open(p).size == (320, 180) for p in pictures)
+
+
+def verdicts_cli(out, *args: str) -> tuple[int, str, str]:
+    """`reelcat verdicts …` on an output folder, in this process: (exit code, out, err)."""
+    import contextlib
+    import io
+
+    from orchestration.cli import main
+
+    stdout, stderr = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(stdout), contextlib.redirect_stderr(stderr):
+        code = main(["verdicts", "--config", str(REPO / "reelcat.yaml"), "--out", str(out), *args])
+    return code, stdout.getvalue(), stderr.getvalue()
+
+
+def listed_ids(text: str) -> list[str]:
+    """The short ids of a `reelcat verdicts` table, top to bottom."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("when "))
+    return [
+        re.findall(r"(?<!\S)[0-9a-f]{8}(?!\S)", line)[0]
+        for line in lines[start + 1 :]
+        if line.strip() and not line.startswith("(")
+    ]
+
+
+def test_verdicts_command_lists_filters_and_undoes(out, tmp_path):
+    out = copy_of(out, tmp_path)
+    con = open_catalog(out)
+    names = dict(con.execute("SELECT file_name, video_id FROM video_names").fetchall())
+    con.close()
+    city, sky = names["city.mp4"], names["sky_snow.mp4"]
+    layout = Layout(out)
+    old = append(
+        layout,
+        [Verdict("frame", city, t, t, "fire", "no", reviewer="ann") for t in (1.0, 2.0, 3.0)],
+    )
+    time.sleep(0.01)
+    since = datetime.now().astimezone()
+    time.sleep(0.01)
+    new = append(
+        layout,
+        [
+            Verdict("frame", sky, 12.5, 12.5, "snow field", "yes", reviewer="bob", score=0.4),
+            Verdict("video", sky, 0.0, 20.0, "beach", "no", reviewer="bob", source="button"),
+            Verdict("frame", sky, 4.0, 4.0, "snow field", "skip", reviewer="bob", score=0.3),
+        ],
+    )
+    time.sleep(0.01)
+    replaced = append(
+        layout, [Verdict("frame", sky, 12.5, 12.5, "snow field", "no", reviewer="bob")]
+    )
+
+    code, text, _ = verdicts_cli(out)
+    assert code == 0
+    header, first = text.splitlines()[:2]
+    assert header.split() == [
+        "when",
+        "reviewer",
+        "video",
+        "time",
+        "tag",
+        "verdict",
+        "scope",
+        "source",
+        "id",
+        "status",
+    ]
+    assert first.split()[2:] == [
+        "bob",
+        "sky_snow.mp4",
+        "0:12.5",
+        "snow",
+        "field",
+        "no",
+        "frame",
+        "cli",
+        replaced[0][:8],
+        "in",
+        "force",
+    ]
+    ids = listed_ids(text)
+    assert new[2][:8] not in ids  # skips only with --all
+    assert set(ids) == {v[:8] for v in old + new[:2] + replaced}
+    assert ids.index(replaced[0][:8]) < ids.index(new[0][:8]) < ids.index(old[0][:8])
+    assert "replaced" in text.splitlines()[1 + ids.index(new[0][:8])]
+    assert "whole video" in text  # the video-wide "no"
+    assert new[2][:8] in listed_ids(verdicts_cli(out, "--all")[1])
+    assert set(listed_ids(verdicts_cli(out, "--tag", "fire")[1])) == {v[:8] for v in old}
+    assert set(listed_ids(verdicts_cli(out, "--video", "city.mp4")[1])) == {v[:8] for v in old}
+    assert set(listed_ids(verdicts_cli(out, "--video", sky)[1])) == {
+        v[:8] for v in new[:2] + replaced
+    }
+    assert set(listed_ids(verdicts_cli(out, "--reviewer", "ann")[1])) == {v[:8] for v in old}
+    assert set(listed_ids(verdicts_cli(out, "--since", since.isoformat())[1])) == {
+        v[:8] for v in new[:2] + replaced
+    }
+    code, text, _ = verdicts_cli(out, "--limit", "2")
+    assert len(listed_ids(text)) == 2 and "(the newest 2 of 6: --limit N shows more)" in text
+    assert verdicts_cli(out, "--since", "last tuesday")[0] == 2
+
+    # --undo: an unknown id is an error, and nothing is written
+    rows = len(whole_log(out))
+    code, _, err = verdicts_cli(out, "--undo", old[0][:8], "f" * 33)
+    assert code == 2 and "no verdict" in err and len(whole_log(out)) == rows
+    code, text, _ = verdicts_cli(out, "--undo", old[0][:6])  # a unique prefix will do
+    assert code == 0 and "undid 1 answer" in text
+    (undo,) = whole_log(out)[rows:]
+    assert (undo["verdict"], undo["undoes"]) == ("undo", old[0])
+    for again, message in ((old[0], "already undone"), (undo["verdict_id"], "is an undo")):
+        code, _, err = verdicts_cli(out, "--undo", again)
+        assert code == 2 and message in err
+    assert len(whole_log(out)) == rows + 1
+
+    # --undo-since: every answer since then, narrowed by the filters; the replaced "yes"
+    # too, so it cannot come back; the skip only with --all
+    code, text, _ = verdicts_cli(out, "--undo-since", since.isoformat(), "--tag", "snow field")
+    assert code == 0 and "undid 2 answers" in text
+    undone = {r["undoes"] for r in whole_log(out)[rows + 1 :]}
+    assert undone == {new[0], replaced[0]}
+    assert [v["verdict_id"] for v in in_force(out) if v["video_id"] == sky] == [new[1]]
+    code, text, _ = verdicts_cli(out, "--undo-since", since.isoformat(), "--all")
+    assert code == 0 and "undid 2 answers" in text  # the whole-video "no" and the skip
+    assert not [v for v in in_force(out) if v["video_id"] == sky]
+    assert "nothing to undo" in verdicts_cli(out, "--undo-since", since.isoformat())[1]
+
+    # a prefix more than one id starts with is an error too (17 ids: two share a digit)
+    more = append(layout, [Verdict("frame", city, t, t, "crowd", "no") for t in range(17)])
+    firsts = [v[0] for v in more]
+    shared = next(c for c in firsts if firsts.count(c) > 1)
+    rows = len(whole_log(out))
+    code, _, err = verdicts_cli(out, "--undo", more[0][:8], shared)
+    assert code == 2 and "ambiguous" in err and len(whole_log(out)) == rows
+
+
+def test_skipped_and_unsure_questions_come_back_when_the_score_moves(out, tmp_path):
+    from reelcat.config import load_config
+    from reelcat.feedback.review_session import ReviewSession
+
+    out = copy_of(out, tmp_path)
+    cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(out)}, environ={})
+    session = ReviewSession(cfg)
+    asked, pairs = [], set()
+    for a in session.questions(40):  # one per video and tag: no answer covers another
+        if (a.question.video_id, a.question.tag) not in pairs:
+            pairs.add((a.question.video_id, a.question.tag))
+            asked.append(a.question)
+    assert len(asked) >= 7
+    key = lambda q: (q.video_id, round(q.t, 3), q.tag)  # noqa: E731
+    layout = Layout(out)
+
+    def said(q, verdict, score, **kw):
+        return append(
+            layout, [Verdict("frame", q.video_id, q.t, q.t, q.tag, verdict, score=score, **kw)]
+        )[0]
+
+    skipped = session.skip(asked[0].video_id, asked[0].t, asked[0].tag)
+    assert [r["score"] for r in whole_log(out) if r["verdict_id"] == skipped] == [
+        pytest.approx(asked[0].score)
+    ]
+    said(asked[1], "skip", asked[1].score + 0.25)  # the score moved since: ask again
+    said(asked[2], "unsure", asked[2].score - 0.05)  # within 0.1: not yet
+    said(asked[3], "unsure", asked[3].score + 0.3)  # moved: ask again
+    said(asked[4], "no", asked[4].score + 0.5)  # a yes or no holds whatever the score
+    undone = said(asked[5], "skip", asked[5].score)
+    append(
+        layout,
+        [
+            Verdict(
+                "frame",
+                asked[5].video_id,
+                asked[5].t,
+                asked[5].t,
+                asked[5].tag,
+                "undo",
+                undoes=undone,
+            )
+        ],
+    )
+    said(asked[6], "unsure", None)  # no score recorded: holds
+    settled = session.answered()
+    assert [key(q) in settled for q in asked[:7]] == [True, False, True, False, True, False, True]
+    again = {key(a.question) for a in ReviewSession(cfg).questions(40)}
+    assert key(asked[0]) not in again and key(asked[4]) not in again
+    assert key(asked[1]) in again and key(asked[3]) in again
 
 
 def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_path):

@@ -9,22 +9,35 @@ from __future__ import annotations
 
 import html
 import http.client
+import io
 import json
 import os
+import re
+import subprocess
+import sys
 import threading
 import urllib.error
 import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from PIL import Image
 
 from catalog.build import open_catalog
+from reelcat.feedback import question_media
+from reelcat.feedback.questions import Question
+from reelcat.feedback.review_session import Asked, ReviewSession
 from reelcat.storage.layout import Layout
+from reelcat.storage.parquet import write_table
+from reelcat.storage.schemas import LEARNING_CHANGES
 from reelcat.synthetic.archive import Shot, make_video
+from reelcat.tools import ffprobe_path
 from reelcat.web.app import make_server
 
-from .conftest import materialize, tiny_config
+from .conftest import REPO, ffmpeg_calls, materialize, tiny_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -106,6 +119,62 @@ def post(srv, path: str, body: dict | bytes) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
+def post_form(srv, path: str, fields: dict) -> tuple[int, str]:
+    """POST an HTML form the way the pages do; returns the status and where it redirects."""
+    host, port = srv.server_address[:2]
+    con = http.client.HTTPConnection(host, port, timeout=60)
+    try:
+        headers = {"Content-Type": "application/x-www-form-urlencoded"}
+        con.request("POST", path, body=urlencode(fields), headers=headers)
+        resp = con.getresponse()
+        resp.read()
+        return resp.status, resp.getheader("Location") or ""
+    finally:
+        con.close()
+
+
+def browser_frame_width(srv, path: str) -> int:
+    """How wide the question's frame is, as a real browser ends up showing it."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True
+        )
+        try:
+            page = browser.new_page()
+            page.goto(srv.url + path)
+            page.wait_for_function("document.querySelector('#frame').naturalWidth > 0")
+            return page.evaluate("document.querySelector('#frame').naturalWidth")
+        finally:
+            browser.close()
+
+
+def shown_question(srv, path: str = "/questions") -> tuple[tuple[str, float, str], str]:
+    """The (video, t, tag) a questions page asks, and the page."""
+    status, _, body = get(srv, path)
+    page = body.decode()
+    assert status == 200, page
+    m = re.search(
+        r'id="question" data-video-id="([^"]+)" data-t="([^"]+)"\s+data-tag="([^"]+)"', page
+    )
+    assert m, page
+    return (m[1], float(m[2]), html.unescape(m[3])), page
+
+
+def answer_rows(page: str) -> dict[str, dict]:
+    """verdict id -> status, cell texts and whether it has an Undo button, of a page's
+    answers table (newest first, as listed)."""
+    rows = {}
+    for vid, status, inner in re.findall(
+        r'<tr data-verdict-id="([0-9a-f]+)" data-status="([^"]+)">(.*?)</tr>', page
+    ):
+        cells = [
+            html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td>(.*?)</td>", inner)
+        ]
+        rows[vid] = {"status": status, "cells": cells, "undo": f'data-undo="{vid}"' in inner}
+    return rows
+
+
 def test_archive_page_shows_heat_map_and_riskiest_first(server):
     status, ctype, body = get(server, "/")
     page = body.decode()
@@ -169,12 +238,13 @@ def test_files_outside_the_output_folder_are_refused(server):
 
 def test_styles_and_scripts_are_files_not_inline(server):
     vid = video_ids(server.out)["blood_kitchen.mp4"]
-    for path in ("/", f"/video/{vid}", "/questions"):
+    for path in ("/", f"/video/{vid}", "/questions", "/verdicts"):
         status, headers, body = get_with_headers(server, path)
         page = body.decode()
         assert status == 200, path
         policy = headers["Content-Security-Policy"]
         assert "style-src 'self'" in policy and "script-src 'self'" in policy, path
+        assert "media-src 'self'" in policy, path
         assert "unsafe-inline" not in policy, path
         assert "<style" not in page and "style=" not in page, path
         assert '<link rel="stylesheet" href="/static/style.css">' in page, path
@@ -241,6 +311,302 @@ def test_whole_video_wrong_and_undo_through_the_api(server):
     assert post(server, "/api/undo", {"verdict_id": reply["verdict_id"]})[0] == 409
 
 
+def test_questions_show_the_archive_frame_at_full_size_and_a_clip(server, tmp_path):
+    (vid, t, _), page = shown_question(server)
+    ext = question_media.clip_format()
+    frame_url, clip_url = f"/frame/{vid}/{t:.3f}.jpg", f"/clip/{vid}/{t:.3f}.{ext}"
+    assert f'<img id="frame" src="{frame_url}"' in page
+    assert f'<video id="clip" src="{clip_url}" controls muted loop' in page
+    status, ctype, jpeg = get(server, frame_url)
+    assert status == 200 and ctype == "image/jpeg"
+    assert Image.open(io.BytesIO(jpeg)).size == (320, 180)  # the archive's own pixels
+    thumbnail = re.search(r'data-fallback="/files/([^"]+)"', page)[1]
+    assert Image.open(server.out / thumbnail).size == (160, 90)  # what it falls back to
+    status, ctype, clip = get(server, clip_url)
+    assert status == 200 and ctype == f"video/{ext}"
+    (tmp_path / f"clip.{ext}").write_bytes(clip)
+    probe = json.loads(
+        subprocess.run(
+            [
+                ffprobe_path(),
+                "-v",
+                "error",
+                "-show_entries",
+                "format=duration:stream=codec_name,width,height",
+                "-of",
+                "json",
+                str(tmp_path / f"clip.{ext}"),
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    )
+    assert float(probe["format"]["duration"]) == pytest.approx(4.0, abs=0.3)
+    (stream,) = probe["streams"]
+    assert stream["codec_name"] in ("h264", "vp9")
+    assert (stream["width"], stream["height"]) == (320, 180)
+    # cut once, kept under the output folder, served again without ffmpeg
+    assert Layout(server.out).question_media(vid, t, "jpg").read_bytes() == jpeg
+    calls = ffmpeg_calls()
+    assert get(server, frame_url)[2] == jpeg and get(server, clip_url)[2] == clip
+    assert ffmpeg_calls() == calls
+    for path, status, reason in (
+        (f"/frame/not-a-video/{t}.jpg", 404, "no catalogued video"),
+        (f"/frame/{vid}/99.jpg", 400, "outside video"),
+        (f"/frame/{vid}/-1.jpg", 400, "outside video"),
+        (f"/frame/{vid}/soon.jpg", 400, "t must be a number"),
+        (f"/frame/{vid}/nan.jpg", 400, "finite"),
+        (f"/frame/{vid}/1.png", 404, "no frame"),
+        (f"/clip/{vid}/1.avi", 404, "no clip"),
+    ):
+        got, _, body = get(server, path)
+        assert got == status and reason in html.unescape(body.decode()), path
+
+
+def test_a_missing_or_broken_archive_file_falls_back_to_the_thumbnail(server, catalogue):
+    archive, out = catalogue
+    vid = video_ids(out)["snow_sky.mp4"]
+    source, moved = archive / "snow_sky.mp4", archive / "snow_sky.moved"
+    # a question about that video: one asked again after its answer was undone
+    _, reply = post(
+        server, "/api/answer", {"video_id": vid, "t": 3.0, "tag": "snow field", "verdict": "yes"}
+    )
+    assert post(server, "/api/undo", {"verdict_id": reply["verdict_id"]})[0] == 200
+    ext = question_media.clip_format()
+    source.rename(moved)
+    try:
+        asked, page = shown_question(server, f"/questions?again={reply['verdict_id']}")
+        assert asked == (vid, 3.0, "snow field")
+        assert re.search(r'<img id="frame" src="/files/thumbnails/[^"]+\.jpg"', page)
+        assert 'id="no-archive"' in page and "missing or unreadable" in page
+        status, _, body = get(server, f"/frame/{vid}/3.3.jpg")
+        assert status == 404 and b"missing or unreadable" in body
+        assert get(server, f"/clip/{vid}/3.3.{ext}")[0] == 404
+        thumb = re.search(r'src="/files/([^"]+)"', page)[1]
+        question = Asked(Question(vid, 3.3, "snow field", 0.5, "uncertain", 0.0), "x", thumb)
+        assert str(out / thumb) in server.session.picture(question)  # the terminal's
+        source.write_bytes(b"not a video any more")  # there, but ffmpeg cannot read it
+        status, _, body = get(server, f"/frame/{vid}/3.3.jpg")
+        assert status == 404 and b"ffmpeg could not" in body
+        assert not Layout(out).question_media(vid, 3.3, "jpg").exists()
+        again = f"/questions?again={reply['verdict_id']}"
+        assert f'<img id="frame" src="/frame/{vid}/3.000.jpg"' in shown_question(server, again)[1]
+        if CHROMIUM.exists():  # the browser falls back to the thumbnail (/static/keys.js)
+            assert browser_frame_width(server, again) == 160
+    finally:
+        source.unlink(missing_ok=True)
+        moved.rename(source)
+    assert get(server, f"/frame/{vid}/3.3.jpg")[0] == 200
+
+
+def test_answers_page_lists_filters_and_undoes(server):
+    ids = video_ids(server.out)
+    beach, snow = ids["beach_fire.mp4"], ids["snow_sky.mp4"]
+    given = []
+    for vid, t, tag, verdict in (
+        (beach, 2.0, "beach", "yes"),
+        (snow, 7.0, "sky with clouds", "no"),
+        (snow, 8.0, "sky with clouds", "unsure"),
+    ):
+        status, reply = post(
+            server, "/api/answer", {"video_id": vid, "t": t, "tag": tag, "verdict": verdict}
+        )
+        assert status == 200
+        given.append(reply["verdict_id"])
+    page = get(server, "/verdicts")[2].decode()
+    rows = answer_rows(page)
+    assert [v for v in rows if v in given] == given[::-1]  # newest first
+    assert all(rows[v]["status"] == "in force" and rows[v]["undo"] for v in given)
+    when, reviewer, video, time, tag, verdict, scope, source, short, status = rows[given[1]][
+        "cells"
+    ][:10]
+    assert (reviewer, video, time, tag, verdict, scope, source, short, status) == (
+        "web",
+        "snow_sky.mp4",
+        "0:07",
+        "sky with clouds",
+        "no",
+        "frame",
+        "question",
+        given[1][:8],
+        "in force",
+    )
+    assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d", when)
+    assert 'href="/verdicts"' in get(server, "/")[2].decode()  # linked from the archive
+    assert 'href="/verdicts"' in get(server, "/questions")[2].decode()  # and the questions
+
+    def listed(**query) -> dict[str, dict]:
+        status, _, body = get(server, "/verdicts?" + urlencode(query))
+        assert status == 200
+        return answer_rows(body.decode())
+
+    by_tag = listed(tag="sky with clouds")
+    assert set(given[1:]) <= set(by_tag) and given[0] not in by_tag
+    assert all(r["cells"][4] == "sky with clouds" for r in by_tag.values())
+    assert given[0] in listed(video="beach_fire.mp4") and given[1] not in listed(video=beach)
+    assert set(given[1:]) <= set(listed(video=snow))
+    assert set(given) <= set(listed(reviewer="web")) and not listed(reviewer="nobody")
+    assert not listed(since="2999-01-01") and set(given) <= set(listed(since="2000-01-01"))
+    assert list(listed(limit=1)) == [given[2]]
+    assert "The newest 1 of" in get(server, "/verdicts?limit=1")[2].decode()
+    assert get(server, "/verdicts?since=soon")[0] == 400
+    assert get(server, "/verdicts?limit=lots")[0] == 400
+
+    # Undo from the page comes back to the page, filters kept
+    back = "/verdicts?" + urlencode({"tag": "sky with clouds"})
+    assert post_form(server, "/api/undo", {"verdict_id": given[1], "back": back}) == (303, back)
+    row = listed(tag="sky with clouds")[given[1]]
+    assert row["status"] == "undone" and not row["undo"]
+    # undo rows (and skips) are listed with all=1 only
+    (undo_row,) = [r for r in log(server) if r["undoes"] == given[1]]
+    assert undo_row["verdict_id"] not in listed()
+    assert listed(all=1)[undo_row["verdict_id"]]["cells"][9] == f"undoes {given[1][:8]}"
+    # a `back` that is not one of the review pages is not followed
+    status, location = post_form(
+        server, "/api/undo", {"verdict_id": given[2], "back": "https://example.com/"}
+    )
+    assert status == 303 and location == f"/questions?again={given[2]}"
+
+
+def test_answers_page_shows_what_the_last_learning_step_changed(server):
+    layout = Layout(server.out)
+    kept = layout.learning_changes.read_bytes() if layout.learning_changes.exists() else None
+    changes = [
+        {
+            "tag": "beach",
+            "answers": 3,
+            "videos_answered": 1,
+            "accept_before": 0.5,
+            "accept_after": 0.5,
+            "direction_moved": False,
+            "frames_changed": 0,
+            "videos_changed": 0,
+            "sampled_frames": 30,
+            "decision": "kept: all answers are about one video",
+            "verdict_ids": ["a" * 32],
+        },
+        {
+            "tag": "snow field",
+            "answers": 12,
+            "videos_answered": 2,
+            "accept_before": 0.42,
+            "accept_after": 0.47,
+            "direction_moved": True,
+            "frames_changed": 9,
+            "videos_changed": 2,
+            "sampled_frames": 30,
+            "decision": "moved toward 5 <yes> answers",
+            "verdict_ids": ["b" * 32],
+        },
+    ]
+    write_table(
+        pa.Table.from_pylist(changes, schema=LEARNING_CHANGES),
+        layout.learning_changes,
+        LEARNING_CHANGES,
+    )
+    try:
+        page = get(server, "/verdicts")[2].decode()
+        learning = page[page.index('id="learning"') :]
+        snow = re.search(r'<tr data-tag="snow field">(.*?)</tr>', learning)[1]
+        cells = [html.unescape(c) for c in re.findall(r"<td[^>]*>(.*?)</td>", snow)]
+        assert cells == [
+            "snow field",
+            "0.42 → 0.47",
+            "9 of 30",
+            "2",
+            "12 (2 videos)",
+            "yes",
+            "moved toward 5 <yes> answers",
+        ]
+        assert learning.index('data-tag="snow field"') < learning.index('data-tag="beach"')
+        assert "kept: all answers are about one video" in learning
+        brief = re.search(r'id="learning-brief">(.*?)</p>', get(server, "/")[2].decode())[1]
+        assert "1 of 2 answered tags changed: snow field 0.42 → 0.47 (9 frames)" in brief
+    finally:
+        if kept is None:
+            layout.learning_changes.unlink()
+        else:
+            layout.learning_changes.write_bytes(kept)
+
+
+def test_video_page_lists_its_answers_whatever_tags_it_shows(server):
+    vid = video_ids(server.out)["snow_sky.mp4"]
+    page = get(server, f"/video/{vid}")[2].decode()
+    assert 'data-wrong="waterfall"' not in page  # not a tag the video page shows
+    _, wrong = post(
+        server,
+        "/api/answer",
+        {
+            "video_id": vid,
+            "tag": "waterfall",
+            "verdict": "no",
+            "scope": "video",
+            "source": "button",
+        },
+    )
+    _, frame = post(
+        server, "/api/answer", {"video_id": vid, "t": 4.0, "tag": "kitchen", "verdict": "no"}
+    )
+    page = get(server, f"/video/{vid}")[2].decode()
+    rows = answer_rows(page[page.index('id="video-answers"') :])
+    assert rows[wrong["verdict_id"]]["undo"] and rows[frame["verdict_id"]]["undo"]
+    assert rows[wrong["verdict_id"]]["cells"][2:5] == ["whole video", "waterfall", "no"]
+    back = f"/video/{vid}"
+    assert post_form(server, "/api/undo", {"verdict_id": wrong["verdict_id"], "back": back}) == (
+        303,
+        back,
+    )
+    page = get(server, back)[2].decode()
+    row = answer_rows(page[page.index('id="video-answers"') :])[wrong["verdict_id"]]
+    assert row["status"] == "undone" and not row["undo"]
+
+
+PROMPT = re.compile(r"Is this '(.+?)'\? (\S+) at ([\d.]+) s")
+
+
+def test_a_skip_on_the_page_is_not_asked_in_the_terminal_and_back(server):
+    names = {v: k for k, v in video_ids(server.out).items()}
+    (vid, t, tag), _ = shown_question(server)
+    status, reply = post(server, "/api/skip", {"video_id": vid, "t": t, "tag": tag})
+    assert status == 200
+    skip = next(r for r in log(server) if r["verdict_id"] == reply["verdict_id"])
+    assert skip["verdict"] == "skip" and skip["reviewer"] == "web"
+    assert skip["score"] == pytest.approx(server.session.score_at(vid, t, tag))
+    # the terminal review (its own process, same output folder) does not ask it
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "orchestration.cli",
+            "review",
+            "--out",
+            str(server.out),
+            "-n",
+            "20",
+            "--reviewer",
+            "terminal",
+        ],
+        input="n\nq\n",
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    asked = PROMPT.findall(proc.stdout)
+    assert len(asked) == 2 and (tag, names[vid], f"{t:.1f}") not in asked, proc.stdout
+    (answer,) = [r for r in log(server) if r["reviewer"] == "terminal"]
+    assert answer["verdict"] == "no" and answer["score"] is not None
+    answered = (answer["video_id"], answer["start"], answer["tag"])
+    assert (answer["tag"], names[answer["video_id"]], f"{answer['start']:.1f}") == asked[0]
+    # and the page does not ask what the terminal answered, nor the skipped one
+    assert shown_question(server)[0] not in ((vid, t, tag), answered)
+    fresh = ReviewSession(server.cfg)  # what the next `reelcat review` asks
+    queue = {(a.question.video_id, a.question.t, a.question.tag) for a in fresh.questions(40)}
+    assert (vid, t, tag) not in queue and answered not in queue
+
+
 def shown(page) -> tuple[str, float, str]:
     q = page.locator("#question")
     return (
@@ -278,6 +644,12 @@ def test_questions_answered_in_a_real_browser(server):
             page.goto(server.url + "/questions")
             first = shown(page)
             answered = int(page.locator("#progress").get_attribute("data-answered"))
+            # the frame at the archive's full size (not the 160x90 thumbnail), and a clip
+            page.wait_for_function("document.querySelector('#frame').complete")
+            assert page.evaluate("document.querySelector('#frame').naturalWidth") == 320
+            page.wait_for_function("document.querySelector('#clip').readyState >= 1")
+            duration = page.evaluate("document.querySelector('#clip').duration")
+            assert duration == pytest.approx(4.0, abs=0.3)
 
             with page.expect_navigation():
                 page.click("#no")
@@ -309,7 +681,9 @@ def test_questions_answered_in_a_real_browser(server):
             rows = len(log(server))
             with page.expect_navigation():
                 page.keyboard.press("s")
-            assert shown(page) != second and len(log(server)) == rows  # skipping writes nothing
+            assert shown(page) != second
+            skip = verdict_row(server, second, "skip")  # a skip is a row of the log
+            assert len(log(server)) == rows + 1 and skip["score"] is not None
 
             vid = video_ids(out)["blood_kitchen.mp4"]
             page.goto(f"{server.url}/video/{vid}")
@@ -334,3 +708,39 @@ def test_questions_answered_in_a_real_browser(server):
             print(f"screenshot: {archive_shot}")
         finally:
             browser.close()
+
+
+def test_answers_outlive_a_rescore_that_takes_their_tag_off_the_video(server, catalogue):
+    """Last in this module: it re-runs the pipeline over the shared catalogue."""
+    archive, out = catalogue
+    vid = video_ids(out)["beach_fire.mp4"]
+
+    def top_tags() -> list[str]:
+        con = open_catalog(out)
+        try:
+            return con.execute(
+                "SELECT top_tags FROM video_summaries WHERE video_id = ?", [vid]
+            ).fetchone()[0]
+        finally:
+            con.close()
+
+    assert "beach" in top_tags()
+    status, reply = post(
+        server,
+        "/api/answer",
+        {"video_id": vid, "tag": "beach", "verdict": "no", "scope": "video", "source": "button"},
+    )
+    assert status == 200
+    materialize(archive, out)  # what the verdict sensor starts: learn, re-score, rebuild
+    assert "beach" not in top_tags()
+    page = get(server, f"/video/{vid}")[2].decode()
+    assert 'data-wrong="beach"' not in page  # the tag is gone from the video's timelines
+    row = answer_rows(page[page.index('id="video-answers"') :])[reply["verdict_id"]]
+    assert row["status"] == "in force" and row["undo"]  # but the answer and its Undo are not
+    assert answer_rows(get(server, "/verdicts")[2].decode())[reply["verdict_id"]]["undo"]
+    back = f"/video/{vid}"
+    assert post_form(server, "/api/undo", {"verdict_id": reply["verdict_id"], "back": back}) == (
+        303,
+        back,
+    )
+    assert any(r["undoes"] == reply["verdict_id"] for r in log(server))

@@ -66,11 +66,13 @@ def test_python_and_sql_agree_on_a_scripted_verdict_sequence(work):
     first_snow = min(t for t in times if t >= 10)
     assert model[first_snow] and not model[times[2]]  # sky first, snow from 10 s
 
-    # "yes" on a sky frame: that frame only
+    # "yes" on a sky frame: that frame and the rest of its shot (the sky frames around
+    # it, 0-10 s), nothing of the snow shot
+    sky_shot = {t: True for t in times if t < 10}
     append(layout, [Verdict("frame", vid, times[2], times[2], TAG, "yes")])
     py = python_labels(work, vid)
     assert py == sql_labels(work, vid)
-    assert py[times[2]] and py == {**model, times[2]: True}
+    assert py == {**model, **sky_shot}
 
     # a newer whole-video "no" overrides the older frame "yes" everywhere
     (video_no,) = append(layout, [Verdict("video", vid, 0.0, duration, TAG, "no")])
@@ -78,18 +80,24 @@ def test_python_and_sql_agree_on_a_scripted_verdict_sequence(work):
     assert py == sql_labels(work, vid)
     assert not any(py.values())
 
-    # a newer "yes" between two stored frames answers the nearest one (and only it)
+    # a newer "yes" between two stored frames answers the nearest one (and its shot)
     between = times[5] + 0.3 * (times[6] - times[5])
     append(layout, [Verdict("frame", vid, between, between, TAG, "yes")])
+    con = open_catalog(work)
+    anchors = con.execute(
+        "SELECT t FROM frame_verdicts WHERE video_id = ? AND tag = ? AND anchor", [vid, TAG]
+    ).fetchall()
+    con.close()
+    assert anchors == [(times[5],)]
     py = python_labels(work, vid)
     assert py == sql_labels(work, vid)
-    assert [t for t, on in py.items() if on] == [times[5]]
+    assert [t for t, on in py.items() if on] == sorted(sky_shot)
 
     # undoing the whole-video "no" brings back the model and both frame answers
     append(layout, [Verdict("video", vid, 0.0, duration, TAG, "undo", undoes=video_no)])
     py = python_labels(work, vid)
     assert py == sql_labels(work, vid)
-    assert py == {**model, times[2]: True, times[5]: True}
+    assert py == {**model, **sky_shot}
 
     # the review session counts those frames as answered (no question about them again)
     answered = ReviewSession(tiny_config(work, work)).answered()

@@ -103,6 +103,14 @@ def thresholds_for(group: Group, emb: np.ndarray) -> tuple[float, float]:
     return accept, accept - 2 * float(sims.std() + 0.01)
 
 
+def typical_members(group: Group, emb: np.ndarray, review: float) -> np.ndarray:
+    """The members a name speaks for (row indices into emb): those at least `review`
+    similar to the centroid. Clustering puts every frame in some group, so a group's
+    edge holds frames that only look a little like it; naming the group is not a
+    "yes" about those."""
+    return group.members[emb[group.members] @ group.centroid >= review]
+
+
 def preview(group: Group, emb: np.ndarray) -> dict:
     """How many frames the name would label (accepted) or ask about (uncertain)."""
     accept, review = thresholds_for(group, emb)
@@ -127,8 +135,8 @@ def name_group(
     max_without_confirm: int = 50,
     confirmed: bool = False,
 ) -> dict:
-    """Make `name` a tag from the group: members get "yes" verdicts, the prototype is
-    stored for propagation. Refuses a name already in use, and a change of more than
+    """Make `name` a tag from the group: its typical members get "yes" verdicts, the
+    prototype is stored for propagation. Refuses a name already in use, and a change of more than
     `max_without_confirm` frames unless confirmed."""
     name = name.strip()
     if not name:
@@ -168,7 +176,7 @@ def name_group(
                 reviewer=reviewer,
                 source="cluster",
             )
-            for i in group.members
+            for i in typical_members(group, emb, info["review"])
         ],
     )
     return info

@@ -1,162 +1,188 @@
-"""Learning from people's verdicts, on stored embeddings only: no video is decoded.
+"""Learning from people's answers, on stored embeddings only: what an answer may change
+beyond its own shot. Pure: reelcat.feedback.step reads the answers and writes the
+result; the quality benchmark's simulated reviewer calls the same `adapt`.
 
-For each tag with answers, the tag itself moves toward what people said: a linear probe
-on the stored image embeddings starts at the tag's text embedding and is moved by the
-yes/no frames (an L2-regularised logistic regression on top of the tag's current score,
-see `fit_probe`), so look-alikes of a rejected frame score lower and those of an accepted
-one higher — but only when the answers carry across videos (see `examples_generalise`).
-Then the tag's accept threshold is re-fitted for the best expected F1 over the archive,
-where the answers correct the model's own scores near the frames they are about, and it
-moves only if the answers themselves prefer the new cut to the old (see `fit_threshold`).
-Tags nobody answered about are left exactly as they were. Pure: reelcat.feedback.step
-reads the answers and writes the result."""
+An answer always fixes its own frame and shot (the `frame_verdicts` view). A vocabulary
+tag's accept level, which reaches every video, moves only when the answers support it:
+
+- Evidence first: at least MIN_ANSWERS answers about the tag, both "yes" and "no", from
+  at least MIN_VIDEOS videos. One answer, or a handful, never moves a tag archive-wide.
+- The level moves past archive frames only where at least MIN_FLIPPED answers from two
+  or more videos lie between the old and the new level (the frames whose label would
+  flip), and they clearly say the move is right: accepting more needs their "yes" share
+  above YES_SHARE_TO_ACCEPT with 90% confidence, accepting fewer needs it below
+  YES_SHARE_TO_REJECT with 90% confidence, and so must the MIN_FLIPPED of them nearest
+  the new level on their own (so one stray answer far out does not drag it there).
+  Answers that agree with the model (every "yes" above the level, every "no" below)
+  leave nothing to flip: they never move it.
+- The question queue picks frames by the model's score, so among frames of about the
+  same score the answers are a fair sample: the shares above compare answers only with
+  the frames between the two levels. Weighting each answer by the archive frames its
+  score band holds per answer (`ask_weights`, the inverse of the chance the queue asked
+  about such a frame) says how many frames a move flips; it ranks the moves that pass.
+- A tag's direction in the image space never moves. Measured on the quality benchmark
+  (benchmarks/feedback_loop.py), a probe fitted to every frame of one half of the
+  archive lowers the other half's F1 on average, and by up to 0.56 for one tag: with
+  this few answers it would learn the answered videos' look, not the tag.
+
+Taught concepts (named groups) have no text embedding: their prototype is the group's
+centroid moved toward the "yes" answers and away from the "no" answers (`teach_concept`).
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from reelcat.tagging.scoring import TextBank, score_embeddings
 
-MIN_ANSWERS_FOR_THRESHOLD = 4
+MIN_ANSWERS = 6  # answers about a tag before anything beyond their shots changes
+MIN_VIDEOS = 2  # ... from at least this many videos
+MIN_FLIPPED = 6  # answers between the old and the new level, at least
+YES_SHARE_TO_ACCEPT = 0.5  # accept more only where most of the flipped answers say yes
+YES_SHARE_TO_REJECT = 0.25  # accept fewer only where few of them do
+CONFIDENCE_Z = 1.2816  # one-sided 90% (Wilson bounds on a weighted share)
+SCORE_BAND = 0.05  # width of the score bands answers are weighted in
+MAX_STEP = 0.1  # a level stops at most this far past the last answer it moved past
+STEP_PAST_LAST = 0.01  # ... and this far when no answer lies beyond
+MAX_WEIGHT_RATIO = 3.0  # no answer weighs more than this many times the median answer
 
 
 @dataclass
 class Examples:
-    yes: list[np.ndarray]
-    no: list[np.ndarray]
-    yes_videos: list[str] | None = None  # where each example came from, when known
-    no_videos: list[str] | None = None
+    """The answers in force about one tag, one row per answer (its anchor frame)."""
+
+    embeddings: np.ndarray  # (n, dim) unit vectors
+    said_yes: np.ndarray  # (n,) bool
+    videos: np.ndarray  # (n,) video ids
+    verdict_ids: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, yes: list, no: list, yes_videos: list, no_videos: list) -> Examples:
+        emb = np.asarray(list(yes) + list(no), np.float32).reshape(len(yes) + len(no), -1)
+        said = np.array([True] * len(yes) + [False] * len(no))
+        return cls(emb, said, np.asarray(list(yes_videos) + list(no_videos), dtype=object))
+
+    def __len__(self) -> int:
+        return len(self.said_yes)
+
+    def subset(self, keep: np.ndarray) -> Examples:
+        ids = [i for i, k in zip(self.verdict_ids, keep, strict=False) if k]
+        return Examples(self.embeddings[keep], self.said_yes[keep], self.videos[keep], ids)
 
 
-MIN_CROSS_VIDEO_AGREEMENT = 0.6
+@dataclass
+class TagDecision:
+    """What the answers about one tag changed beyond their own shots, and why."""
+
+    tag: str
+    answers: int
+    videos: int
+    accept_before: float
+    accept_after: float
+    reason: str
 
 
-def examples_generalise(ex: Examples) -> bool:
-    """Do the answers carry over between videos? Each answered frame's nearest answered
-    frame from another video should mostly share its answer, for the "yes" frames and for
-    the "no" frames alike (each side on its own, so many "no"s cannot hide "yes"s that
-    only match their own video). If not (the model's image space does not separate the
-    two, or all "yes"s come from one video), leaning on examples would only learn that
-    video's look: the tag keeps its text score (its threshold is still re-fitted)."""
-    if not (ex.yes and ex.no) or ex.yes_videos is None or ex.no_videos is None:
-        return bool(ex.yes and ex.no)
-    emb = np.asarray(ex.yes + ex.no, np.float32)
-    label = np.array([True] * len(ex.yes) + [False] * len(ex.no))
-    video = np.asarray(ex.yes_videos + ex.no_videos, dtype=object)
-    sims = emb @ emb.T
-    sims[video[:, None] == video[None, :]] = -np.inf
-    ok = np.isfinite(sims).any(axis=1)
-    if ok.sum() < 4:
-        return True  # (nearly) all from one video: nothing to check against
-    agrees = label[ok] == label[np.argmax(sims[ok], axis=1)]
-    return all(
-        agrees[side].mean() >= MIN_CROSS_VIDEO_AGREEMENT
-        for side in (label[ok], ~label[ok])
-        if side.any()
-    )
+def not_enough(ex: Examples) -> str | None:
+    """Why these answers may not move the tag archive-wide, or None if they may."""
+    n_yes = int(ex.said_yes.sum())
+    n_videos = len(set(ex.videos))
+    if len(ex) < MIN_ANSWERS:
+        return f"{len(ex)} answer(s): fewer than {MIN_ANSWERS}, so only their own shots changed"
+    if n_yes == 0 or n_yes == len(ex):
+        side = "yes" if n_yes else "no"
+        return f"all {len(ex)} answers say {side}: only their own shots changed"
+    if n_videos < MIN_VIDEOS:
+        return "all answers are about one video: only its shots changed"
+    return None
 
 
-PROBE_L2 = 10.0  # pull of the probe toward the text embedding, against the answers
-PROBE_STEPS = 25
+def ask_weights(answer_scores: np.ndarray, archive_scores: np.ndarray) -> np.ndarray:
+    """Per answer: archive frames per answer in its score band (inverse propensity)."""
+    bands = int(np.ceil(1 / SCORE_BAND))
+    a = np.clip((answer_scores / SCORE_BAND).astype(int), 0, bands - 1)
+    s = np.clip((archive_scores / SCORE_BAND).astype(int), 0, bands - 1)
+    frames = np.bincount(s, minlength=bands).astype(np.float64)
+    asked = np.bincount(a, minlength=bands).astype(np.float64)
+    w = np.maximum(frames[a], 1.0) / asked[a]
+    # truncated: one answer far from the rest (an audit item deep in the archive's bulk)
+    # would otherwise outweigh every other answer
+    return np.minimum(w, MAX_WEIGHT_RATIO * float(np.median(w)))
 
 
-def fit_probe(bank: TextBank, j: int, yes: list[np.ndarray], no: list[np.ndarray]) -> np.ndarray:
-    """How far tag j's embedding moves to fit the answers: the probe d (cosine units)
-    maximising sum log P(answer) - PROBE_L2 * |d|^2, with P(yes | e) = sigmoid(logit of
-    the tag's current calibrated score + logit_scale * e @ d). Starting from the text
-    embedding (d = 0) with that prior, few answers move it little; the calibrated
-    score's logit is exactly logit_scale * cosine plus terms not depending on the tag's
-    own embedding, so the fitted P(yes) is the score the moved tag gets. Newton steps."""
-    x = np.asarray(yes + no, np.float64)
-    y = np.array([1.0] * len(yes) + [0.0] * len(no))
-    s = np.clip(_scores_of(bank, j, yes + no).astype(np.float64), 1e-6, 1 - 1e-6)
-    offset = np.log(s / (1 - s))
-    x_scaled = bank.logit_scale * x
-    d = np.zeros(x.shape[1])
-    for _ in range(PROBE_STEPS):
-        p = 0.5 * (1 + np.tanh((offset + x_scaled @ d) / 2))  # sigmoid, without overflow
-        grad = x_scaled.T @ (p - y) + 2 * PROBE_L2 * d
-        hess = (x_scaled * (p * (1 - p))[:, None]).T @ x_scaled + 2 * PROBE_L2 * np.eye(len(d))
-        step = np.linalg.solve(hess, grad)
-        d -= step
-        if np.abs(step).max() < 1e-7:
-            break
-    return d.astype(np.float32)
+def share_bounds(said_yes: np.ndarray) -> tuple[float, float, float]:
+    """The "yes" share of some answers and its Wilson one-sided bounds (90%)."""
+    n = len(said_yes)
+    p = float(said_yes.mean())
+    z2 = CONFIDENCE_Z**2
+    centre = (p + z2 / (2 * n)) / (1 + z2 / n)
+    half = CONFIDENCE_Z * np.sqrt(p * (1 - p) / n + z2 / (4 * n * n)) / (1 + z2 / n)
+    return p, centre - half, centre + half
 
 
-def adapt_bank(bank: TextBank, examples: dict[str, Examples], accept: dict[str, float]) -> TextBank:
-    """A copy of the bank in which each answered tag whose answers generalise (both
-    sides, carrying across videos) and disagree with it somewhere (a "yes" under its
-    accept level or a "no" at or above it) has its embedding moved by `fit_probe`; every
-    other tag, answered or not, keeps its text embedding. Answers that all agree with
-    the model give no reason to move it, however sure the probe would get."""
-    adapted = bank
-    for j, tag in enumerate(bank.tags):
-        ex = examples.get(tag)
-        if not (ex is not None and ex.yes and ex.no and examples_generalise(ex)):
-            continue
-        level = accept.get(tag, 0.5)
-        if _scores_of(bank, j, ex.yes).min() >= level and _scores_of(bank, j, ex.no).max() < level:
-            continue
-        adapted = adapted.with_probe(j, fit_probe(bank, j, ex.yes, ex.no))
-    return adapted
-
-
-ANSWER_REACH = 0.05  # an answer speaks for archive frames within this score of it
-MODEL_VOICE = 1.0  # the model's own score counts as this many answers about each frame
-
-
-def fit_threshold(
-    yes_scores: np.ndarray, no_scores: np.ndarray, default: float, archive_scores: np.ndarray
+def fit_level(
+    scores: np.ndarray,
+    said_yes: np.ndarray,
+    videos: np.ndarray,
+    weights: np.ndarray,
+    level: float,
 ) -> float:
-    """The accept level with the best expected F1 over the archive.
-
-    Each archive frame is "yes" with probability p: its calibrated score, corrected by
-    the answers about frames scored within ANSWER_REACH of it (the score counts as
-    MODEL_VOICE answers). The questions sit near the current threshold, so they correct
-    the model where it is unsure, while the rest of the archive keeps the model's own
-    estimate: the threshold cannot run off to where nobody answered (plain accuracy
-    over such a biased sample of answers does). Few answers, or no "yes": the default.
-    The cut moves only when it does strictly better than the default on the answers
-    themselves (F1 over the answered frames). Otherwise a few "yes" answers low in the
-    score range speak for the thousands of frames scored near them and the cut falls to
-    the floor, accepting most of the archive; and answers that agree with the default
-    (every "yes" above it, every "no" below) would still move it wherever the model's
-    own scores, not the people, put the optimum."""
-    if len(yes_scores) + len(no_scores) < MIN_ANSWERS_FOR_THRESHOLD or not len(yes_scores):
-        return default
-    s = np.sort(np.asarray(archive_scores, np.float64))[::-1]
-    if not len(s):
-        return default
-    answered = np.concatenate([yes_scores, no_scores])
-    said_yes = np.concatenate([np.ones(len(yes_scores)), np.zeros(len(no_scores))])
-    p = np.empty(len(s))
-    for i in range(0, len(s), 4096):  # (frames x answers) a block at a time
-        near = np.abs(s[i : i + 4096, None] - answered[None, :]) <= ANSWER_REACH
-        p[i : i + 4096] = (MODEL_VOICE * s[i : i + 4096] + near @ said_yes) / (
-            MODEL_VOICE + near.sum(axis=1)
+    """The accept level the answers support (see the module docstring), or `level` when
+    no move passes. A move flips the answers between the old level and the k-th answered
+    score beyond it. Among the moves that pass, the one flipping the most
+    weighted frames the right way."""
+    best, best_gain = level, 0.0
+    above = np.unique(scores[scores >= level])
+    below = np.unique(scores[scores < level])[::-1]
+    moves = [(True, s, nxt) for s, nxt in zip(above, [*above[1:], None], strict=False)] + [
+        (False, s, nxt) for s, nxt in zip(below, [*below[1:], None], strict=False)
+    ]
+    for raising, edge, nxt in moves:
+        # halfway to the next answered score, and no further than MAX_STEP past the last
+        # answer it flips: nobody spoke for the frames beyond
+        step = min(abs(nxt - edge) / 2, MAX_STEP) if nxt is not None else STEP_PAST_LAST
+        if raising:
+            flipped = (scores >= level) & (scores <= edge)
+            new = edge + step
+        else:
+            flipped = (scores < level) & (scores >= edge)
+            new = edge - step
+        if flipped.sum() < MIN_FLIPPED or len(set(videos[flipped])) < MIN_VIDEOS:
+            continue
+        # the whole stretch, and its far end (the MIN_FLIPPED answers nearest the new
+        # level) on its own, must say so with confidence
+        far = np.flatnonzero(flipped)[np.argsort(scores[flipped])]
+        far = far[-MIN_FLIPPED:] if raising else far[:MIN_FLIPPED]
+        (share, low, high), (_, far_low, far_high) = (
+            share_bounds(said_yes[flipped]),
+            share_bounds(said_yes[far]),
         )
-    # accepting the k highest-scored frames: expected F1 = 2 TP / (positives + k)
-    expected_f1 = 2 * np.cumsum(p) / (p.sum() + np.arange(1, len(s) + 1))
-    cut = float(np.clip(s[int(np.argmax(expected_f1))], 0.05, 0.95))
+        if raising and max(high, far_high) < YES_SHARE_TO_REJECT:
+            gain = (YES_SHARE_TO_REJECT - share) * weights[flipped].sum()
+        elif not raising and min(low, far_low) > YES_SHARE_TO_ACCEPT:
+            gain = (share - YES_SHARE_TO_ACCEPT) * weights[flipped].sum()
+        else:
+            continue
+        if gain > best_gain:
+            best, best_gain = float(np.clip(new, 0.01, 0.99)), gain
+    return best
 
-    def f1_on_answers(c: float) -> float:
-        accepted = answered >= c
-        return 2 * float(said_yes[accepted].sum()) / (accepted.sum() + said_yes.sum())
 
-    return cut if f1_on_answers(cut) > f1_on_answers(default) else default
+def _level_for(bank: TextBank, j: int, ex: Examples, archive_scores: np.ndarray, level: float):
+    scores = _scores_of(bank, j, ex.embeddings)
+    weights = ask_weights(scores, archive_scores)
+    return fit_level(scores, ex.said_yes, ex.videos, weights, level)
 
 
 @dataclass
 class Adaptation:
     id: str
-    bank: TextBank
-    accept: dict[str, float]  # tag -> accept level fitted to its answers
+    accept: dict[str, float]  # tag -> accept level in force (baseline unless moved)
     answers: dict[str, int]  # tag -> yes/no answers
+    decisions: dict[str, TagDecision]
 
 
 def adapt(
@@ -165,33 +191,34 @@ def adapt(
     baseline_accept: dict[str, float],
     archive: np.ndarray,
 ) -> Adaptation:
-    """The whole learning rule: each answered tag moved by `adapt_bank`, then its accept
-    level re-fitted by `fit_threshold` over `archive` (stored embeddings of a sample of
-    the archive) scored with the moved bank. The product (reelcat.feedback.step) and the
-    quality benchmark's simulated reviewer both call this."""
-    adapted = adapt_bank(bank, examples, baseline_accept)
-    scores = score_embeddings(archive, adapted)[1] if len(archive) else None
-    accept: dict[str, float] = {}
-    answers: dict[str, int] = {}
-    for tag, ex in examples.items():
-        if tag not in adapted.tags:
+    """The whole learning rule over the answered vocabulary tags (see the module
+    docstring): per tag, the accept level the answers support. `archive` is stored
+    embeddings of (a sample of) the archive: how many frames each answer stands for."""
+    scores = score_embeddings(archive, bank)[1] if len(archive) else None
+    accept, answers, decisions = {}, {}, {}
+    for tag, ex in sorted(examples.items()):
+        if tag not in bank.tags or not len(ex):
             continue
-        answers[tag] = len(ex.yes) + len(ex.no)
-        j = adapted.tags.index(tag)
-        yes_s, no_s = (_scores_of(adapted, j, e) for e in (ex.yes, ex.no))
-        accept[tag] = fit_threshold(
-            yes_s,
-            no_s,
-            baseline_accept.get(tag, 0.5),
-            scores[:, j] if scores is not None else np.zeros(0),
+        j = bank.tags.index(tag)
+        level = baseline_accept.get(tag, 0.5)
+        answers[tag] = len(ex)
+        why = not_enough(ex)
+        after = level
+        if why is None:
+            after = _level_for(
+                bank, j, ex, scores[:, j] if scores is not None else np.zeros(0), level
+            )
+        accept[tag] = after
+        decisions[tag] = TagDecision(
+            tag, len(ex), len(set(ex.videos)), level, after, why or _explain(level, after)
         )
     digest = hashlib.sha256(
         json.dumps(
             {
                 t: [
-                    len(examples[t].yes),
-                    len(examples[t].no),
-                    round(float(np.sum(examples[t].yes)) + float(np.sum(examples[t].no)), 5),
+                    int(examples[t].said_yes.sum()),
+                    len(examples[t]),
+                    round(float(examples[t].embeddings.sum()), 5),
                 ]
                 for t in sorted(answers)
             }
@@ -199,11 +226,57 @@ def adapt(
             sort_keys=True,
         ).encode()
     ).hexdigest()[:8]
-    return Adaptation(f"fb-{digest}", adapted, accept, answers)
+    return Adaptation(f"fb-{digest}", accept, answers, decisions)
 
 
-def _scores_of(bank: TextBank, j: int, embeddings: list[np.ndarray]) -> np.ndarray:
+def _explain(before: float, after: float) -> str:
+    if after < before:
+        return (
+            f"threshold {before:.2f} → {after:.2f}: most answers between the two levels "
+            "say yes, so the tag is accepted on more frames"
+        )
+    if after > before:
+        return (
+            f"threshold {before:.2f} → {after:.2f}: few answers between the two levels say "
+            "yes, so the tag is accepted on fewer frames"
+        )
+    return "the answers do not clearly support a new threshold: only their own shots changed"
+
+
+def _scores_of(bank: TextBank, j: int, embeddings: np.ndarray) -> np.ndarray:
     """Tag j's calibrated scores of some frames, with its rivals as in the archive."""
-    if not embeddings:
+    if not len(embeddings):
         return np.zeros(0, np.float32)
     return score_embeddings(np.asarray(embeddings, np.float32), bank)[1][:, j]
+
+
+# --- taught concepts -----------------------------------------------------------------
+ROCCHIO_YES = 0.75  # pull of the mean "yes" answer on the prototype (centroid: 1)
+ROCCHIO_NO = 0.25  # push of the mean "no" answer
+
+
+@dataclass
+class Concept:
+    prototype: np.ndarray  # unit vector
+    accept: float  # cosine to the prototype
+    review: float
+
+
+def teach_concept(centroid: np.ndarray, accept: float, review: float, ex: Examples) -> Concept:
+    """A named group's tag after its answers: the group's centroid moved toward the mean
+    "yes" answer and away from the mean "no" one (Rocchio's relevance feedback), and its
+    accept level (cosine to the prototype) moved by the same rule as a vocabulary tag's
+    (`fit_level`; the group's members count as "yes" answers)."""
+    proto = np.asarray(centroid, np.float64)
+    if len(ex):
+        yes, no = ex.embeddings[ex.said_yes], ex.embeddings[~ex.said_yes]
+        if len(yes):
+            proto = proto + ROCCHIO_YES * yes.mean(0)
+        if len(no):
+            proto = proto - ROCCHIO_NO * no.mean(0)
+    proto = (proto / max(np.linalg.norm(proto), 1e-8)).astype(np.float32)
+    if not_enough(ex) is not None:
+        return Concept(proto, accept, review)
+    sims = ex.embeddings @ proto
+    cut = fit_level(sims, ex.said_yes, ex.videos, np.ones(len(sims)), accept)
+    return Concept(proto, cut, cut - max(accept - review, 0.02))

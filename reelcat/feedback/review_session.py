@@ -15,8 +15,9 @@ import numpy as np
 
 from reelcat.config import Config, model_id
 from reelcat.feedback.groups import load_named_groups
+from reelcat.feedback.question_media import MediaError, archive_file, frame
 from reelcat.feedback.questions import Question, question_queue, tag_precision
-from reelcat.feedback.verdicts import Verdict, VerdictError, append, effective, log
+from reelcat.feedback.verdicts import Verdict, VerdictError, append, effective, log, take_back
 from reelcat.storage.layout import Layout
 from reelcat.storage.thumbnails import export_thumbnails
 from reelcat.storage.views import embeddings, video_file_names
@@ -24,6 +25,26 @@ from reelcat.tagging.scores import load_archive_scores, open_archive
 from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.thresholds import Threshold, load_thresholds
 from reelcat.tagging.vocabulary import load_vocabulary
+
+SCORE_MOVED = 0.1  # a skipped or "not sure" question is asked again past this change
+
+# What people said about each (video, stored frame, tag), oldest first: the answer in
+# force there (the `frame_verdicts` rule) with the score it was given at, and every skip
+# no undo names, on the stored frame nearest its time.
+ASKED_BEFORE = """
+WITH said AS (
+    SELECT fv.video_id, fv.t, fv.tag, fv.verdict, v.score, v.start, fv.answered_at
+    FROM frame_verdicts AS fv JOIN verdicts AS v ON v.verdict_id = fv.verdict_id
+),
+skips AS (
+    SELECT s.video_id, f.t, s.tag, s.verdict, s.score, s.start, s.answered_at
+    FROM verdicts AS s JOIN frames AS f ON f.video_id = s.video_id
+    WHERE s.verdict = 'skip' AND s.scope = 'frame'
+      AND s.verdict_id NOT IN (SELECT undoes FROM verdicts WHERE undoes IS NOT NULL)
+    QUALIFY row_number() OVER (PARTITION BY s.verdict_id ORDER BY abs(f.t - s.start), f.t) = 1
+)
+SELECT * FROM (SELECT * FROM said UNION ALL SELECT * FROM skips) ORDER BY answered_at
+"""
 
 
 @dataclass
@@ -61,6 +82,7 @@ class ReviewSession:
         """Re-read scores and thresholds (after a re-score)."""
         self.vocabulary_id = scored_vocabulary_id(self.cfg, self.vocab)
         self.videos = load_archive_scores(self.cfg, self.vocab, apply_verdicts=False)
+        self.by_id = {v.video_id: v for v in self.videos}
         self.thresholds: dict[str, Threshold] = load_thresholds(self.layout, self.vocab)
         con = self.store()
         try:
@@ -109,19 +131,44 @@ class ReviewSession:
             return None
         return emb[int(_nearest(times, np.array([t]))[0])]
 
+    def score_at(self, video_id: str, t: float, tag: str) -> float | None:
+        """The model's score now for `tag` on the stored frame nearest `t` (people's
+        answers not applied); None when the video or tag has no scores."""
+        v = self.by_id.get(video_id)
+        if v is None or tag not in v.scores or not len(v.times):
+            return None
+        return float(v.scores[tag][int(np.argmin(np.abs(v.times - t)))])
+
     def answered(self) -> set[tuple[str, float, str]]:
-        """(video, stored frame time, tag) with an answer in force, whatever its scope
-        (the `frame_verdicts` rule); an undone answer asks the question again."""
+        """(video, stored frame time, tag) of the questions not to ask now. The one rule,
+        for the review page and `reelcat review` alike: a "yes" or "no" in force on the
+        frame (the `frame_verdicts` rule, whatever its scope) settles it; otherwise the
+        newest "not sure" in force or skip there does, until the model's score at the
+        time it was given moves by more than SCORE_MOVED. An undone answer settles
+        nothing: the question is asked again."""
         con = self.store()
         try:
-            return {
-                (v, round(t, 3), tag)
-                for v, t, tag in con.execute(
-                    "SELECT video_id, t, tag FROM frame_verdicts"
-                ).fetchall()
-            }
+            rows = con.execute(ASKED_BEFORE).fetchall()
         finally:
             con.close()
+        sure: set[tuple[str, float, str]] = set()
+        newest: dict[tuple[str, float, str], tuple[float | None, str, float]] = {}
+        for video_id, t, tag, verdict, score, start, _ in rows:
+            key = (video_id, round(t, 3), tag)
+            if verdict in ("yes", "no"):
+                sure.add(key)
+            else:  # unsure or skip, oldest first: the newest stays
+                newest[key] = (score, video_id, start)
+        return sure | {
+            key
+            for key, (score, video_id, start) in newest.items()
+            if not self._score_moved(score, self.score_at(video_id, start, key[2]))
+        }
+
+    @staticmethod
+    def _score_moved(then: float | None, now: float | None) -> bool:
+        """Whether the model's score moved by more than SCORE_MOVED (unknown: it did not)."""
+        return then is not None and now is not None and abs(now - then) > SCORE_MOVED + 1e-9
 
     def questions(self, n: int = 20, tags: list[str] | None = None, seed: int = 0) -> list[Asked]:
         queue = question_queue(
@@ -167,7 +214,8 @@ class ReviewSession:
         end: float | None = None,
         source: str = "question",
     ) -> str:
-        """Record one answer; returns its verdict id (for undo)."""
+        """Record one answer (or a skip, verdict 'skip'); returns its verdict id (for
+        undo). An answer about a frame records the model's score there now."""
         self.validate(video_id, tag)
         (vid,) = append(
             self.layout,
@@ -183,10 +231,16 @@ class ReviewSession:
                     model_id=self.model_id,
                     vocabulary_id=self.vocabulary_id,
                     source=source,
+                    score=self.score_at(video_id, t, tag) if scope == "frame" else None,
                 )
             ],
         )
         return vid
+
+    def skip(self, video_id: str, t: float, tag: str, source: str = "question") -> str:
+        """Leave a question for later: a 'skip' row with the model's score now (see
+        `answered` for when it is asked again). Returns its verdict id."""
+        return self.answer(video_id, t, tag, "skip", source=source)
 
     def log(self) -> list[dict]:
         con = self.store()
@@ -195,30 +249,35 @@ class ReviewSession:
         finally:
             con.close()
 
-    def undo(self, verdict_id: str) -> str:
-        rows = [v for v in self.log() if v["verdict_id"] == verdict_id]
-        if not rows:
-            raise VerdictError(f"no verdict {verdict_id!r} to undo")
-        r = rows[0]
-        (vid,) = append(
-            self.layout,
-            [
-                Verdict(
-                    scope=r["scope"],
-                    video_id=r["video_id"],
-                    start=r["start"],
-                    end=r["end"],
-                    tag=r["tag"],
-                    verdict="undo",
-                    reviewer=self.reviewer,
-                    model_id=self.model_id,
-                    vocabulary_id=self.vocabulary_id,
-                    undoes=verdict_id,
-                    source=r["source"],
-                )
-            ],
-        )
-        return vid
+    def undo(self, *ids: str) -> list[dict]:
+        """Take back answers or skips by id (or unique id prefix), all or nothing; returns
+        their log rows, each with `undo_id` (reelcat.feedback.verdicts.take_back)."""
+        con = self.store()
+        try:
+            return take_back(
+                con,
+                self.layout,
+                list(ids),
+                reviewer=self.reviewer,
+                model_id=self.model_id,
+                vocabulary_id=self.vocabulary_id,
+            )
+        finally:
+            con.close()
+
+    def picture(self, asked: Asked) -> str:
+        """The question's frame as a file path: the archive's full-resolution frame (cut
+        now), or the stored thumbnail when the archive file cannot give it."""
+        q = asked.question
+        con = self.store()
+        try:
+            return str(frame(self.layout, archive_file(con, q.video_id), q.video_id, q.t))
+        except MediaError as exc:
+            if asked.thumbnail:
+                return f"{self.layout.out / asked.thumbnail}  (thumbnail: {exc})"
+            return f"no picture: {exc}"
+        finally:
+            con.close()
 
     def progress(self) -> dict:
         """Answers in force (undone ones do not count), and per-tag precision estimates."""

@@ -21,6 +21,7 @@
     feedback/concepts.parquet                         taught concepts' prototypes and levels
     pictures/                                         the heat map, the tag chart
     thumbnails/<video_id>/<frame>.jpg                 frames people look at
+    media/<video_id>/<ms>.{jpg,mp4,webm}              a question's full-size frame and clip
     catalog.duckdb                                    views and tables over the above
 
 SQL never spells a path: `sql_macros` defines one DuckDB macro per path (relative to
@@ -156,6 +157,11 @@ class Layout:
 
     def thumbnail(self, video_id: str, frame: int) -> Path:
         return self.out / "thumbnails" / video_id / f"{frame:06d}.jpg"
+
+    def question_media(self, video_id: str, t: float, ext: str) -> Path:
+        """The full-resolution frame (jpg) or the clip (mp4, webm) of a question about
+        `video_id` at `t` seconds, cut from the archive file when first asked for."""
+        return self.out / "media" / video_id / f"{round(t * 1000):d}.{ext}"
 
     # --- the catalogue
     @property

@@ -13,7 +13,7 @@ import re
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from reelcat.feedback.verdicts import ANSWERS, SCOPES, VerdictError
+from reelcat.feedback.verdicts import ANSWERS, SCOPES, UnknownVerdict, VerdictError
 from reelcat.web.errors import HttpError
 from reelcat.web.pages import video_href
 
@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 SOURCES = ("question", "audit", "button")
 VERDICT_ID = re.compile(r"^[0-9a-f]{32}$")
+BACK = re.compile(r"/(verdicts|video/)[!-\[\]-~]*")  # our pages; printable, no backslash
 
 
 # ----------------------------------------------------------------------------- fields
@@ -42,7 +43,8 @@ def _text(body: dict, field: str) -> str:
     return value
 
 
-def _seconds(value: object) -> float:
+def seconds(value: object) -> float:
+    """A time in seconds from a field or a URL; HttpError 400 unless a finite number."""
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise HttpError(400, f"t must be a number of seconds, not {value!r}")
     try:
@@ -57,6 +59,23 @@ def _seconds(value: object) -> float:
 # ----------------------------------------------------------------------------- actions
 
 
+def _check_question(server: ReviewServer, video_id: str, tag: str) -> float:
+    """Refuse an unknown video or tag (call under the lock); returns the video's length."""
+    try:
+        server.fresh_session().validate(video_id, tag)
+    except VerdictError as exc:
+        raise HttpError(400, str(exc)) from None
+    duration = server.durations().get(video_id)
+    if duration is None:
+        raise HttpError(400, f"video {video_id!r} was not catalogued: nothing to answer")
+    return float(duration)
+
+
+def _check_time(video_id: str, t: float, duration: float) -> None:
+    if not 0 <= t <= duration + 1.0:
+        raise HttpError(400, f"t={t:g} is outside video {video_id!r} (0 to {duration:g} s)")
+
+
 def answer(server: ReviewServer, body: dict) -> dict:
     """Validate and record one answer; returns the new verdict's id and what it was about.
 
@@ -67,32 +86,22 @@ def answer(server: ReviewServer, body: dict) -> dict:
     video_id, tag, verdict = _text(body, "video_id"), _text(body, "tag"), _text(body, "verdict")
     if verdict not in ANSWERS:
         raise HttpError(400, f"verdict must be yes, no or unsure, not {verdict!r}")
-    source = body.get("source") or "question"
-    if source not in SOURCES:
-        raise HttpError(400, f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    source = _source(body)
     scope = body.get("scope") or "frame"
     if scope not in SCOPES:
         raise HttpError(400, f"scope must be {' or '.join(SCOPES)}, not {scope!r}")
     if scope == "frame":
         _require(body, "t")
-        t = _seconds(body["t"])
+        t = seconds(body["t"])
     with server.lock:
-        session = server.fresh_session()
-        try:
-            session.validate(video_id, tag)
-        except VerdictError as exc:
-            raise HttpError(400, str(exc)) from None
-        duration = server.durations().get(video_id)
-        if duration is None:
-            raise HttpError(400, f"video {video_id!r} was not catalogued: nothing to answer")
+        duration = _check_question(server, video_id, tag)
         if scope == "video":
-            start, end = 0.0, float(duration)
-        elif not 0 <= t <= duration + 1.0:
-            raise HttpError(400, f"t={t:g} is outside video {video_id!r} (0 to {duration:g} s)")
+            start, end = 0.0, duration
         else:
+            _check_time(video_id, t, duration)
             start = end = t
         try:
-            verdict_id = session.answer(
+            verdict_id = server.session.answer(
                 video_id, start, tag, verdict, scope=scope, end=end, source=source
             )
         except VerdictError as exc:
@@ -108,22 +117,28 @@ def answer(server: ReviewServer, body: dict) -> dict:
     }
 
 
+def _source(body: dict) -> str:
+    source = body.get("source") or "question"
+    if source not in SOURCES:
+        raise HttpError(400, f"source must be one of {', '.join(SOURCES)}, not {source!r}")
+    return source
+
+
 def undo(server: ReviewServer, body: dict) -> dict:
-    """Take back one answer (a newer 'undo' row); an undo itself cannot be undone."""
+    """Take back one answer or skip (a newer 'undo' row); an undo itself cannot be undone."""
     _require(body, "verdict_id")
     verdict_id = _text(body, "verdict_id")
+    if not VERDICT_ID.match(verdict_id):  # a whole id: the page never undoes by prefix
+        raise HttpError(404, f"no verdict {verdict_id!r} to undo")
     with server.lock:
-        rows = server.session.log()
-        row = next((r for r in rows if r["verdict_id"] == verdict_id), None)
-        if row is None:
-            raise HttpError(404, f"no verdict {verdict_id!r} to undo")
-        if row["verdict"] == "undo":
-            raise HttpError(409, "an undo cannot itself be undone: answer again instead")
-        if any(r["undoes"] == verdict_id for r in rows):
-            raise HttpError(409, f"verdict {verdict_id!r} is already undone")
-        undo_id = server.session.undo(verdict_id)
+        try:
+            (row,) = server.session.undo(verdict_id)
+        except UnknownVerdict:
+            raise HttpError(404, f"no verdict {verdict_id!r} to undo") from None
+        except VerdictError as exc:
+            raise HttpError(409, str(exc)) from None
     return {
-        "undo_id": undo_id,
+        "undo_id": row["undo_id"],
         "undoes": verdict_id,
         "scope": row["scope"],
         "video_id": row["video_id"],
@@ -132,13 +147,16 @@ def undo(server: ReviewServer, body: dict) -> dict:
 
 
 def skip(server: ReviewServer, body: dict) -> dict:
-    """Leave a question for later: not asked again until the server restarts. Writes
-    nothing."""
+    """Leave a question for later: a 'skip' row in the verdict log with the model's score
+    now, so neither the page nor `reelcat review` asks it again until that score moves
+    (ReviewSession.answered)."""
     _require(body, "video_id", "t", "tag")
-    video_id, t, tag = _text(body, "video_id"), _seconds(body["t"]), _text(body, "tag")
+    video_id, t, tag = _text(body, "video_id"), seconds(body["t"]), _text(body, "tag")
+    source = _source(body)
     with server.lock:
-        key = server.skip(video_id, t, tag)
-    return {"skipped": list(key)}
+        _check_time(video_id, t, _check_question(server, video_id, tag))
+        verdict_id = server.session.skip(video_id, t, tag, source=source)
+    return {"verdict_id": verdict_id, "skipped": [video_id, t, tag]}
 
 
 ACTIONS: dict[str, Callable[[ReviewServer, dict], dict]] = {
@@ -149,7 +167,11 @@ ACTIONS: dict[str, Callable[[ReviewServer, dict], dict]] = {
 
 
 def next_page(path: str, body: dict, result: dict) -> str:
-    """Where a form post goes next (a JSON post gets `result` instead)."""
+    """Where a form post goes next (a JSON post gets `result` instead): the page named in
+    `back` when it is one of ours (the answers list, a video page), otherwise as below."""
+    back = str(body.get("back") or "")
+    if BACK.fullmatch(back):
+        return back
     if path == "/api/answer":
         if result["scope"] == "video":
             return f"{video_href(result['video_id'])}?last={result['verdict_id']}"
@@ -158,5 +180,4 @@ def next_page(path: str, body: dict, result: dict) -> str:
         if result["scope"] == "video":
             return video_href(result["video_id"])
         return f"/questions?again={result['undoes']}"
-    last = body.get("last")
-    return f"/questions?last={last}" if last and VERDICT_ID.match(str(last)) else "/questions"
+    return f"/questions?last={result['verdict_id']}"  # a skip: its notice and Undo

@@ -10,7 +10,14 @@ by default: a reviewer's local tool, with no login.
     GET  /                      heat map, review queue (riskiest first), cleared videos
     GET  /video/<video_id>      summary, severity strip, word cloud, tag chart, timelines,
                                 flagged peak frames, "that's wrong" buttons
-    GET  /questions             one question at a time; keys y / n / u / s / z
+    GET  /questions             one question at a time (the frame at full size, a clip
+                                around it); keys y / n / u / s / z
+    GET  /verdicts              the answers given, newest first, with Undo, and what the
+                                last learning step changed; ?tag= &video= &reviewer=
+                                &since= &limit= &all=1 (skips and undo rows too)
+    GET  /frame/<video_id>/<t>.jpg     the archive's frame at t seconds, full size
+    GET  /clip/<video_id>/<t>.mp4      about 4 s around t (.webm where ffmpeg lacks
+                                       libx264); both cut from the archive file once
     GET  /files/<path>          PNG or JPEG from inside the output folder, nothing else
     GET  /picture/<video_id>/<kind>.png   the video's cloud, tags chart or severity
                                 strip, drawn on request
@@ -18,10 +25,11 @@ by default: a reviewer's local tool, with no login.
     POST /api/answer            {video_id, t, tag, verdict: yes|no|unsure, source,
                                  scope: frame (default) | video}
     POST /api/undo              {verdict_id}
-    POST /api/skip              {video_id, t, tag}
+    POST /api/skip              {video_id, t, tag}: a 'skip' row in the verdict log
 
 POST bodies are JSON (the reply is JSON) or an HTML form (the reply is a 303 back to the
-page), so the pages work with or without JavaScript. A request that fails validation is
+page, or to `back` when it names the answers list or a video page), so the pages work
+with or without JavaScript. A request that fails validation is
 a 4xx with the reason and writes nothing.
 """
 
@@ -35,6 +43,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from reelcat.config import Config
+from reelcat.feedback import question_media
 from reelcat.feedback.review_session import ReviewSession
 from reelcat.storage.layout import Layout
 from reelcat.video_pictures import NoSuchPicture, video_picture
@@ -45,10 +54,12 @@ LOG = logging.getLogger("reelcat.web.app")
 
 MAX_BODY = 64 * 1024
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+MEDIA_TYPES = {"jpg": "image/jpeg", "mp4": "video/mp4", "webm": "video/webm"}
 STATIC = Path(__file__).resolve().parent / "static"
 STATIC_TYPES = {"style.css": "text/css; charset=utf-8", "keys.js": "text/javascript; charset=utf-8"}
 POLICY = (
-    "default-src 'none'; img-src 'self'; style-src 'self'; script-src 'self'; form-action 'self'"
+    "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'; "
+    "script-src 'self'; form-action 'self'"
 )
 
 
@@ -68,7 +79,6 @@ class ReviewServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.session = ReviewSession(cfg, reviewer)
         self._signature = self._files_signature()
-        self.skipped: set[tuple[str, float, str]] = set()
         super().__init__(address, ReviewHandler)
 
     @property
@@ -96,16 +106,6 @@ class ReviewServer(ThreadingHTTPServer):
     def durations(self) -> dict[str, float]:
         """video_id -> duration of the videos that can be answered about."""
         return {v.video_id: v.duration for v in self.session.videos}
-
-    # Skipped questions are kept until the server restarts (call these under the lock).
-
-    def skip(self, video_id: str, t: float, tag: str) -> tuple[str, float, str]:
-        key = (video_id, round(t, 3), tag)
-        self.skipped.add(key)
-        return key
-
-    def was_skipped(self, video_id: str, t: float, tag: str) -> bool:
-        return (video_id, round(t, 3), tag) in self.skipped
 
 
 def make_server(
@@ -182,6 +182,11 @@ class ReviewHandler(BaseHTTPRequestHandler):
                 self._html(pages.video_page(self.server, video_id, query))
             elif parts.path == "/questions":
                 self._html(pages.questions_page(self.server, query))
+            elif parts.path == "/verdicts":
+                self._html(pages.verdicts_page(self.server, query))
+            elif parts.path.startswith(("/frame/", "/clip/")):
+                kind, _, rest = parts.path[1:].partition("/")
+                self._question_media(kind, unquote(rest))
             elif parts.path.startswith("/files/"):
                 self._file(parts.path[len("/files/") :])
             elif parts.path.startswith("/picture/"):
@@ -225,6 +230,32 @@ class ReviewHandler(BaseHTTPRequestHandler):
         except NoSuchPicture as exc:
             raise HttpError(404, str(exc)) from None
         self._send(200, png, "image/png")
+
+    def _question_media(self, kind: str, rest: str) -> None:
+        """/frame/<video_id>/<t>.jpg or /clip/<video_id>/<t>.<mp4|webm>: cut from the
+        archive file (reelcat.feedback.question_media), kept for the next time."""
+        video_id, _, name = rest.rpartition("/")
+        stem, _, ext = name.rpartition(".")
+        if ext != ("jpg" if kind == "frame" else question_media.clip_format()):
+            raise HttpError(404, f"no {kind} {name!r}: ask for <seconds>.jpg or .mp4/.webm")
+        t = api.seconds(stem)
+        with data.open_catalogue(self.server.layout) as con:
+            info = data.video(con, video_id)
+            if info is None or not info["ok"]:
+                raise HttpError(404, f"no catalogued video {video_id!r}")
+            duration = info["duration"] or 0.0
+            if not 0 <= t <= duration:
+                raise HttpError(400, f"t={t:g} is outside video {video_id!r} (0 to {duration:g} s)")
+            try:
+                source = question_media.archive_file(con, video_id)
+            except question_media.MediaError as exc:
+                raise HttpError(404, str(exc)) from None
+        cut = question_media.frame if kind == "frame" else question_media.clip
+        try:
+            path = cut(self.server.layout, source, video_id, t)
+        except question_media.MediaError as exc:
+            raise HttpError(404, str(exc)) from None
+        self._send(200, path.read_bytes(), MEDIA_TYPES[ext])
 
     def _static(self, name: str) -> None:
         """One of the pages' own files, by exact name."""

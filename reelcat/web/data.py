@@ -1,4 +1,5 @@
-"""Every read the review pages need, as DuckDB queries over the pipeline's catalogue.
+"""Every read the review pages need: DuckDB queries over the pipeline's catalogue, and
+the learning step's report of what it changed.
 
 The catalogue (`Layout.catalog`, built by catalog/build.py) is opened read-only for one
 request and closed after it: the pipeline replaces the file atomically when it re-runs,
@@ -13,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 import duckdb
+import pyarrow.parquet as pq
 
 from reelcat.storage.layout import Layout
 from reelcat.storage.views import dict_rows
@@ -118,3 +120,16 @@ def verdict(con: duckdb.DuckDBPyConnection, verdict_id: str | None) -> dict | No
     if not verdict_id:
         return None
     return _one(con, "SELECT * FROM verdicts WHERE verdict_id = ?", [verdict_id])
+
+
+# --- learning
+
+
+def learning_changes(layout: Layout) -> list[dict]:
+    """What the last learning step changed, one row per answered tag
+    (`Layout.learning_changes`, schema LEARNING_CHANGES), the tags whose frames changed
+    first; none before the first step that had answers."""
+    if not layout.learning_changes.exists():
+        return []
+    rows = pq.read_table(layout.learning_changes).to_pylist()
+    return sorted(rows, key=lambda r: (-(r["frames_changed"] or 0), r["tag"]))

@@ -1,4 +1,5 @@
-"""The review pages as HTML: the archive, one video, the questions, an error.
+"""The review pages as HTML: the archive, one video, the questions, the answers given
+(with what the last learning step changed), an error.
 
 Each page function reads what it shows (the catalogue through reelcat.web.data, the
 review session under the server's lock) and returns the whole document as bytes. Pages
@@ -13,12 +14,13 @@ import math
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
-import numpy as np
-
+from reelcat.feedback import question_media, verdict_list
 from reelcat.feedback.questions import Question
 from reelcat.feedback.review_session import Asked, ReviewSession
+from reelcat.feedback.verdict_list import Filters, clock
+from reelcat.feedback.verdicts import VerdictError
 from reelcat.storage.layout import Layout
 from reelcat.web import data
 from reelcat.web.errors import HttpError
@@ -26,7 +28,8 @@ from reelcat.web.errors import HttpError
 if TYPE_CHECKING:
     from reelcat.web.app import ReviewServer
 
-QUESTION_BATCH = 20  # questions computed per page view; the first not skipped is shown
+QUESTION_BATCH = 20  # questions computed per page view; the first is shown
+VERDICTS_SHOWN = 50  # answers the answers page lists unless ?limit= says otherwise
 QUEUE_LIMIT = 500  # videos listed on the archive page
 REASONS = {
     "uncertain": "the model is unsure: the score sits between the review and accept thresholds",
@@ -40,16 +43,6 @@ REASONS = {
 
 def esc(value: object) -> str:
     return html.escape(str(value), quote=True)
-
-
-def clock(t: float | None) -> str:
-    """Seconds as m:ss (h:mm:ss past an hour), tenths when not whole."""
-    if t is None or not math.isfinite(t):
-        return "?"
-    whole = abs(t - round(t)) < 0.05
-    secs = f"{t % 60:02.0f}" if whole else f"{t % 60:04.1f}"
-    minutes, hours = int(t // 60) % 60, int(t // 3600)
-    return f"{hours}:{minutes:02d}:{secs}" if hours else f"{minutes}:{secs}"
 
 
 def video_href(video_id: str) -> str:
@@ -77,7 +70,7 @@ def page(title: str, body: str, *, keys: bool = False) -> bytes:
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>{esc(title)} · reelcat</title><link rel="stylesheet" href="/static/style.css"></head>
 <body><header><strong>reelcat review</strong><a href="/">Archive</a>
-<a href="/questions">Questions</a></header>
+<a href="/questions">Questions</a><a href="/verdicts">Answers</a></header>
 <main>{body}</main>{script}</body></html>"""
     return doc.encode("utf-8")
 
@@ -142,7 +135,9 @@ def archive_page(server: ReviewServer) -> bytes:
     body = f"""
 <h1>The archive</h1>
 <p>{counts.get("review", 0)} of {total} videos need review.
-<a href="/questions">Answer questions</a> about uncertain frames ({answered} answered so far).</p>
+<a href="/questions">Answer questions</a> about uncertain frames ({answered} answered so far;
+<a href="/verdicts" id="answers-link">see and undo the answers</a>).</p>
+{learning_brief(data.learning_changes(layout))}
 <div class="card">{picture(layout, layout.heatmap, "heat map of sensitive content")}</div>
 <h2>Review first ({len(to_review)})</h2>{queue_table(to_review)}
 <h2>Cleared ({len(cleared)})</h2>{queue_table(cleared)}{more}
@@ -150,6 +145,28 @@ def archive_page(server: ReviewServer) -> bytes:
 <div class="card">{picture(layout, layout.tag_frequencies_chart, "tag frequencies")}</div>
 """
     return page("Archive", body)
+
+
+def learning_brief(changes: list[dict]) -> str:
+    """One line on what the last learning step changed, linking to the details."""
+    if not changes:
+        return ""
+    moved = [c for c in changes if c["frames_changed"] or c["accept_after"] != c["accept_before"]]
+    shown = ", ".join(
+        f"{esc(c['tag'])} {threshold_change(c)} ({c['frames_changed'] or 0} frames)"
+        for c in moved[:4]
+    )
+    what = f"{len(moved)} of {len(changes)} answered tags changed" + (f": {shown}" if shown else "")
+    return (
+        f'<p class="notice" id="learning-brief">The last learning step: {what}. '
+        f'<a href="/verdicts#learning">What and why</a></p>'
+    )
+
+
+def threshold_change(change: dict) -> str:
+    """A tag's accept threshold before → after the learning step ("?" where unknown)."""
+    before, after = change["accept_before"], change["accept_after"]
+    return " → ".join("?" if x is None else f"{x:.2f}" for x in (before, after))
 
 
 def queue_table(rows: list[dict]) -> str:
@@ -197,6 +214,7 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
         flagged = data.flagged(con, video_id)
         marked = data.marked_wrong(con, video_id)
         last = data.verdict(con, query.get("last"))
+        answers, answered = verdict_list.listed(con, Filters(video=video_id, limit=VERDICTS_SHOWN))
     name = info["file_name"]
     duration = info["duration"] or 0.0
     top = list(summary.get("top_tags") or [])
@@ -260,7 +278,23 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
             + f'<div></div><div class="muted axis"><span>0:00</span><span>{clock(duration)}'
             "</span></div><div></div></div>"
         )
+    parts.append(video_answers_html(video_id, answers, answered))
     return page(name, "".join(parts))
+
+
+def video_answers_html(video_id: str, rows: list[dict], matching: int) -> str:
+    """Every answer about the video, whether or not its tag is still shown above (a
+    re-score can take a tag off the video), each in force with its Undo."""
+    more = (
+        f' <a href="/verdicts?{urlencode({"video": video_id})}">All {matching}</a>'
+        if matching > len(rows)
+        else ""
+    )
+    return (
+        f'<h2>Answers about this video ({matching})</h2><div id="video-answers">'
+        + answers_table(rows, back=video_href(video_id), video=False)
+        + f"{more}</div>"
+    )
 
 
 def wrong_button(video_id: str, tag: str, marked: dict | None) -> str:
@@ -282,19 +316,13 @@ def wrong_button(video_id: str, tag: str, marked: dict | None) -> str:
 # ----------------------------------------------------------------------------- questions
 
 
-def _score_at(session: ReviewSession, video_id: str, t: float, tag: str) -> float:
-    for v in session.videos:
-        if v.video_id == video_id and tag in v.scores and len(v.times):
-            return float(v.scores[tag][int(np.argmin(np.abs(v.times - t)))])
-    return float("nan")
-
-
 def _asked_again(session: ReviewSession, row: dict) -> Asked:
     """The question whose answer was just undone, asked again."""
     vid, t, tag = row["video_id"], row["start"], row["tag"]
     thumbs = session.thumbnails({vid: [t]})
     reason = "audit" if row["source"] == "audit" else "again"
-    question = Question(vid, t, tag, _score_at(session, vid, t, tag), reason, 0.0)
+    score = session.score_at(vid, t, tag)
+    question = Question(vid, t, tag, float("nan") if score is None else score, reason, 0.0)
     return Asked(question, row["file_name"], thumbs.get((vid, t)))
 
 
@@ -308,21 +336,18 @@ def questions_page(server: ReviewServer, query: dict[str, str]) -> bytes:
         if again is not None and again["scope"] == "frame" and again["verdict"] != "undo":
             current: Asked | None = _asked_again(session, again)
         else:
-            asked = session.questions(QUESTION_BATCH + len(server.skipped))
-            current = next(
-                (
-                    a
-                    for a in asked
-                    if not server.was_skipped(a.question.video_id, a.question.t, a.question.tag)
-                ),
-                None,
-            )
+            current = next(iter(session.questions(QUESTION_BATCH)), None)
         progress = session.progress()
-        skipped = len(server.skipped)
     last_id = last["verdict_id"] if last and last["verdict"] != "undo" else None
 
     parts = []
-    if last_id:
+    if last_id and last["verdict"] == "skip":
+        parts.append(
+            f'<p class="notice" id="recorded">Skipped {esc(last["tag"])} at '
+            f"{clock(last['start'])} of {esc(last['file_name'])}: it is asked again when "
+            "the model's score there moves.</p>"
+        )
+    elif last_id:
         parts.append(
             f'<p class="notice" id="recorded">Recorded <b>{esc(last["verdict"])}</b> '
             f"for {esc(last['tag'])} at {clock(last['start'])} of "
@@ -336,21 +361,43 @@ def questions_page(server: ReviewServer, query: dict[str, str]) -> bytes:
         f"Undo <kbd>z</kbd></button></form>"
     )
     if current is None:
-        note = (
-            f" You skipped {skipped}: they come back when the server restarts." if skipped else ""
-        )
         parts.append(
             f'<div class="card" id="question" data-empty="1"><h1>No questions '
-            f"waiting</h1><p>Every uncertain frame has an answer.{note}</p>"
+            f"waiting</h1><p>Every uncertain frame has an answer (a skipped one comes back "
+            f"when the model's score there moves).</p>"
             f'<div class="buttons">{undo}</div></div>'
         )
     else:
-        parts.append(question_html(current, last_id, undo))
+        parts.append(question_html(current, question_frame(server, current), undo))
     parts.append(progress_html(progress))
+    parts.append('<p><a href="/verdicts" id="answers-link">The answers given so far</a></p>')
     return page("Questions", "".join(parts), keys=True)
 
 
-def question_html(current: Asked, last_id: str | None, undo: str) -> str:
+def question_frame(server: ReviewServer, current: Asked) -> str:
+    """The question's frame at full size with a clip around it, both cut from the archive
+    file when the browser asks (/frame/…, /clip/…); the stored thumbnail when the
+    archive file is missing or unreadable."""
+    q = current.question
+    alt = f"frame at {clock(q.t)} of {current.file_name}"
+    thumb = file_href(current.thumbnail) if current.thumbnail else None
+    try:
+        with data.open_catalogue(server.layout) as con:
+            question_media.archive_file(con, q.video_id)
+    except question_media.MediaError as exc:
+        shown = f'<img id="frame" src="{esc(thumb)}" alt="{esc(alt)}">' if thumb else ""
+        return f'{shown}<p class="muted" id="no-archive">{esc(exc)}: the stored thumbnail.</p>'
+    where = f"{quote(q.video_id, safe='')}/{q.t:.3f}"
+    clip = f"/clip/{where}.{question_media.clip_format()}"
+    return (
+        f'<img id="frame" src="/frame/{esc(where)}.jpg" alt="{esc(alt)}"'
+        + (f' data-fallback="{esc(thumb)}"' if thumb else "")
+        + f'><video id="clip" src="{esc(clip)}" controls muted loop playsinline '
+        f'preload="metadata" title="{question_media.CLIP_SECONDS:g} s around it"></video>'
+    )
+
+
+def question_html(current: Asked, picture: str, undo: str) -> str:
     """ "Is this X?" with the frame, why it is asked, and the answer / skip / undo buttons."""
     q = current.question
     source = "audit" if q.reason == "audit" else "question"
@@ -360,28 +407,22 @@ def question_html(current: Asked, last_id: str | None, undo: str) -> str:
     )
     score = f" · model score {q.score:.2f}" if math.isfinite(q.score) else ""
     why = REASONS.get(q.reason, "you undid your answer: answer it again")
-    img = (
-        f'<img src="{esc(file_href(current.thumbnail))}" alt="frame at {clock(q.t)} of '
-        f'{esc(current.file_name)}">'
-        if current.thumbnail
-        else '<p class="muted">(no thumbnail stored for this frame)</p>'
-    )
-    key = hidden(video_id=q.video_id, t=repr(q.t), tag=q.tag)
+    key = hidden(video_id=q.video_id, t=repr(q.t), tag=q.tag, source=source)
     return f"""
 <div class="question" id="question" data-video-id="{esc(q.video_id)}" data-t="{q.t!r}"
  data-tag="{esc(q.tag)}" data-reason="{esc(q.reason)}">
-<div>{img}</div>
+<div class="media">{picture}</div>
 <div>
 <h1>Is this <u>{esc(q.tag)}</u>?</h1>
 <p>{where}{score}</p>
 <p><span class="badge reason">{esc(q.reason)}</span> <span class="muted">{esc(why)}</span></p>
 <div class="buttons">
-<form method="post" action="/api/answer">{key}{hidden(source=source)}
+<form method="post" action="/api/answer">{key}
 <button class="yes" name="verdict" value="yes" data-key="y" id="yes">Yes <kbd>y</kbd></button>
 <button class="no" name="verdict" value="no" data-key="n" id="no">No <kbd>n</kbd></button>
 <button name="verdict" value="unsure" data-key="u" id="unsure">Not sure <kbd>u</kbd></button>
 </form>
-<form method="post" action="/api/skip">{key}{hidden(last=last_id)}
+<form method="post" action="/api/skip">{key}
 <button data-key="s" id="skip">Skip <kbd>s</kbd></button></form>
 {undo}
 </div></div></div>"""
@@ -412,6 +453,134 @@ def progress_html(progress: dict) -> str:
     return (
         f'<h2>Progress</h2><p id="progress" data-answered="{progress["answered"]}">'
         f"{progress['answered']} answered so far.</p>{table}"
+    )
+
+
+# ----------------------------------------------------------------------------- answers
+
+
+def verdicts_page(server: ReviewServer, query: dict[str, str]) -> bytes:
+    """The answers given, newest first, filtered by the query, each in force with its
+    Undo; and what the last learning step changed. It reads the verdict log, not the
+    tags' scores, so a re-score changes nothing here."""
+    filters = page_filters(query)
+    with data.open_catalogue(server.layout) as con:
+        rows, matching = verdict_list.listed(con, filters)
+    back = "/verdicts" + (f"?{urlencode(query)}" if query else "")
+    more = (
+        f'<p class="muted">The newest {len(rows)} of {matching} shown: raise the limit '
+        "for more.</p>"
+        if matching > len(rows)
+        else ""
+    )
+    what = "rows of the log" if filters.everything else "answers"
+    body = (
+        f'<h1>Answers</h1><p id="matching" data-matching="{matching}">{matching} {what} '
+        "match. An Undo takes one back (a newer undo row; the log keeps both).</p>"
+        + filters_form(query)
+        + answers_table(rows, back=back)
+        + more
+        + learning_html(data.learning_changes(server.layout))
+    )
+    return page("Answers", body)
+
+
+def page_filters(query: dict[str, str]) -> Filters:
+    """The answers page's query parameters as list filters (HttpError 400 when bad)."""
+    try:
+        since = verdict_list.parse_since(query["since"]) if query.get("since") else None
+    except VerdictError as exc:
+        raise HttpError(400, f"since: {exc}") from None
+    limit = query.get("limit") or str(VERDICTS_SHOWN)
+    if not limit.isdigit() or not 1 <= int(limit) <= 10_000:
+        raise HttpError(400, f"limit must be a whole number from 1 to 10000, not {limit!r}")
+    return Filters(
+        tag=query.get("tag") or None,
+        video=query.get("video") or None,
+        reviewer=query.get("reviewer") or None,
+        since=since,
+        limit=int(limit),
+        everything=query.get("all") in ("1", "on", "true"),
+    )
+
+
+def filters_form(query: dict[str, str]) -> str:
+    """The answers page's filters as a GET form, filled in with the current ones."""
+    fields = "".join(
+        f'<label>{label} <input name="{name}" value="{esc(query.get(name, ""))}"'
+        f' placeholder="{esc(hint)}"></label>'
+        for name, label, hint in (
+            ("tag", "Tag", "any"),
+            ("video", "Video", "file name or id"),
+            ("reviewer", "Reviewer", "anyone"),
+            ("since", "Since", "2026-12-01T14:30"),
+            ("limit", "Limit", str(VERDICTS_SHOWN)),
+        )
+    )
+    checked = " checked" if query.get("all") in ("1", "on", "true") else ""
+    return (
+        f'<form method="get" action="/verdicts" class="filters card">{fields}'
+        f'<label><input type="checkbox" name="all" value="1"{checked}> skips and undos too'
+        f'</label><button class="small">Show</button></form>'
+    )
+
+
+def answers_table(rows: list[dict], *, back: str, video: bool = True) -> str:
+    """Log rows as a table (reelcat.feedback.verdict_list.cells), with an Undo button on
+    each answer in force and each skip; the Undo comes back to `back`."""
+    if not rows:
+        return '<p class="muted">No answers.</p>'
+    names = [n for n in verdict_list.cells(rows[0]) if video or n != "video"]
+    head = "".join(f"<th>{esc(n)}</th>" for n in names)
+    body = []
+    for r in rows:
+        c = verdict_list.cells(r)
+        tds = "".join(
+            f'<td><a href="{esc(video_href(r["video_id"]))}">{esc(c[n])}</a></td>'
+            if n == "video"
+            else f"<td>{esc(c[n])}</td>"
+            for n in names
+        )
+        button = (
+            f'<form method="post" action="/api/undo" class="inline">'
+            f"{hidden(verdict_id=r['verdict_id'], back=back)}"
+            f'<button class="small" data-undo="{esc(r["verdict_id"])}">Undo</button></form>'
+            if r["status"] in verdict_list.UNDOABLE
+            else ""
+        )
+        body.append(
+            f'<tr data-verdict-id="{esc(r["verdict_id"])}" data-status="{esc(r["status"])}">'
+            f"{tds}<td>{button}</td></tr>"
+        )
+    return (
+        f'<table class="answers"><thead><tr>{head}<th></th></tr></thead><tbody>'
+        + "".join(body)
+        + "</tbody></table>"
+    )
+
+
+def learning_html(changes: list[dict]) -> str:
+    """Per answered tag, what the last learning step changed and why (its own words)."""
+    if not changes:
+        return (
+            '<h2 id="learning">What the last learning step changed</h2><p class="muted">'
+            "Nothing yet: the catalogue learns from the answers on its next run.</p>"
+        )
+    rows = "".join(
+        f'<tr data-tag="{esc(c["tag"])}"><td>{esc(c["tag"])}</td>'
+        f'<td class="num">{threshold_change(c)}</td>'
+        f'<td class="num">{c["frames_changed"]} of {c["sampled_frames"]}</td>'
+        f'<td class="num">{c["videos_changed"]}</td>'
+        f'<td class="num">{c["answers"]} ({c["videos_answered"]} videos)</td>'
+        f"<td>{'yes' if c['direction_moved'] else 'no'}</td>"
+        f"<td>{esc(c['decision'] or '')}</td></tr>"
+        for c in changes
+    )
+    return (
+        '<h2 id="learning">What the last learning step changed</h2>'
+        '<table class="learning"><thead><tr><th>Tag</th><th>Threshold</th>'
+        "<th>Frames changed</th><th>Videos changed</th><th>Answers</th><th>Tag moved</th>"
+        f"<th>Why</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 
 

@@ -26,10 +26,11 @@ _LEARNED_FROM = [video_frames, verdict_log]
         "feedback",
         _LEARNED_FROM,
         {
-            "tag_adaptations": "Each answered tag's embedding moved toward the frames people said "
-            "yes to and away from the no's, when the answers carry across videos."
+            "tag_adaptations": "What people's answers changed beyond their own shots, per tag "
+            "(feedback/changes.parquet: threshold before/after, frames and videos changed, "
+            "the answers behind it, in plain words), and the concepts they taught "
+            "(feedback/concepts.parquet)."
         },
-        kinds=frozenset({"numpy"}),
     )
     + table_specs(
         "feedback",
@@ -45,19 +46,18 @@ def tag_adaptations(context: dg.AssetExecutionContext, settings: ReelcatSettings
     """Learn from the verdict log on stored embeddings; the log itself is never rewritten."""
     cfg = settings.load()
     report = learn_from_verdicts(cfg)
-    for change in report.changes:
-        context.log.info(str(change))
+    for c in report.changes:
+        context.log.info(f"{c['tag']}: {c['decision']}")
     moved = [r for r in report.thresholds if r["source"] == "verdicts"]
     yield dg.MaterializeResult(
         asset_key="tag_adaptations",
         metadata={
-            "adaptation": report.adaptation_id or "none",
             "refitted": report.refitted,
             "tags_answered": len(report.changes),
-            "answers": sum(c.answers for c in report.changes),
-            "changes": dg.MetadataValue.md(
-                "\n".join(f"- {c}" for c in report.changes) or "no verdicts yet"
-            ),
+            "answers": sum(c["answers"] for c in report.changes),
+            "frames_changed": sum(c["frames_changed"] for c in report.changes),
+            "concepts": len(report.concepts),
+            "changes": dg.MetadataValue.md(changes_table(report.changes)),
         },
     )
     yield dg.MaterializeResult(
@@ -75,4 +75,21 @@ def tag_adaptations(context: dg.AssetExecutionContext, settings: ReelcatSettings
                 )
             ),
         },
+    )
+
+
+def changes_table(changes: list[dict]) -> str:
+    """Per tag, in plain words: what the answers changed beyond their own shots."""
+    if not changes:
+        return "no answers in force"
+    return (
+        "| tag | answers | threshold | frames changed | videos changed | why |\n"
+        + ("|---|---|---|---|---|---|\n")
+        + "\n".join(
+            f"| {c['tag']} | {c['answers']} ({c['videos_answered']} videos) | "
+            f"{c['accept_before']:.2f} → {c['accept_after']:.2f} | "
+            f"{c['frames_changed']} of {c['sampled_frames']} sampled | {c['videos_changed']} | "
+            f"{c['decision']} |"
+            for c in changes
+        )
     )

@@ -122,7 +122,7 @@ def test_a_no_holds_through_a_full_rerun_and_rescoring_decodes_nothing(
     assert con.execute("SELECT count(*) FROM verdicts WHERE video_id = ?", [vid]).fetchone()[0] == 1
 
 
-def test_learning_moves_the_answered_tag_and_reports_the_change(out, tmp_path):
+def test_learning_reports_what_answers_changed_and_why(out, tmp_path):
     from reelcat.config import load_config
     from reelcat.feedback.step import learn_from_verdicts
 
@@ -130,19 +130,31 @@ def test_learning_moves_the_answered_tag_and_reports_the_change(out, tmp_path):
     cfg = load_config(REPO / "reelcat.yaml", overrides={"output_dir": str(out)}, environ={})
     con = open_catalog(out)
     rows = con.execute(
-        "SELECT f.video_id, f.t, n.file_name FROM frames f JOIN video_names n "
+        "SELECT f.video_id, f.t FROM frames f JOIN video_names n "
         "USING (video_id) WHERE n.file_name = 'sky_snow.mp4'"
     ).fetchall()
+    baseline = dict(con.execute("SELECT tag, accept FROM thresholds").fetchall())
     con.close()
     verdicts = [
-        Verdict("frame", v, t, t, "snow field", "yes" if t >= 10 else "no") for v, t, _ in rows
+        Verdict("frame", v, t, t, "snow field", "yes" if t >= 10 else "no") for v, t in rows
     ]
-    append(Layout(out), verdicts)
-    changes = {c.tag: c for c in learn_from_verdicts(cfg).changes}
-    change = changes["snow field"]
-    assert change.answers == len(verdicts)
-    assert "'snow field' threshold" in str(change) and "sampled frames accepted" in str(change)
-    assert Layout(out).adaptation.exists()
+    ids = append(Layout(out), verdicts)
+    report = learn_from_verdicts(cfg)
+    (change,) = report.changes
+    # every answer about one video: its shots change, nothing else does
+    assert change["tag"] == "snow field" and change["answers"] == len(verdicts)
+    assert change["videos_answered"] == 1
+    assert change["accept_after"] == change["accept_before"] == baseline["snow field"]
+    assert change["frames_changed"] == 0 and change["videos_changed"] == 0
+    assert change["decision"] == "all answers are about one video: only its shots changed"
+    assert sorted(change["verdict_ids"]) == sorted(ids)
+    assert not Layout(out).adaptation.exists()
+    con = open_catalog(out)
+    assert con.execute("SELECT * FROM thresholds").fetchall()
+    con.close()
+    import pyarrow.parquet as pq
+
+    assert pq.read_table(Layout(out).learning_changes).to_pylist() == report.changes
 
 
 def test_terminal_review_records_answers_and_undo(out, tmp_path):
@@ -372,7 +384,7 @@ def test_skipped_and_unsure_questions_come_back_when_the_score_moves(out, tmp_pa
 
 def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_path):
     from catalog.build import build_catalog
-    from reelcat.feedback.groups import find_groups, name_group
+    from reelcat.feedback.groups import find_groups, name_group, typical_members
     from reelcat.tagging.vocabulary import load_vocabulary
 
     work = copy_of(out, tmp_path)
@@ -411,7 +423,9 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     info = name_group(Layout(work), group, "night lights", emb, vids, times, vocab.names)
     assert info["accepted"] >= 5
     members = [v for v in in_force(work) if v["tag"] == "night lights"]
-    assert len(members) == group.size and all(v["source"] == "cluster" for v in members)
+    typical = typical_members(group, emb, info["review"])
+    assert 0 < len(members) == len(typical) <= group.size
+    assert all(v["source"] == "cluster" for v in members)
     build_catalog(
         work,
         model_id=settings[0],
@@ -436,9 +450,11 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     from reelcat.feedback.groups import Group, preview
     from reelcat.feedback.review_session import ReviewSession
 
-    # name half of the biggest group: the other half are look-alikes nobody has answered
-    big = max(groups, key=lambda g: g.size)
-    half = big.members[::2]
+    # name the biggest group's members in every other of its videos: those in the rest
+    # are look-alikes nobody has answered (not even through a named member's shot)
+    big = max(groups, key=lambda g: (g.videos, g.size))
+    named_videos = sorted({vids[i] for i in big.members})[::2]
+    half = np.array([i for i in big.members if vids[i] in named_videos])
     centroid = emb[half].mean(0) / np.linalg.norm(emb[half].mean(0))
     other = Group(99, half, centroid, float((emb[half] @ centroid).mean()), big.videos)
     band = preview(other, emb)
@@ -462,9 +478,9 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
     asked = [a.question for a in session.questions(10, tags=["look-alike"])]
     assert asked and all(q.tag == "look-alike" for q in asked)
     outside = {(vids[i], round(float(times[i]), 3)) for i in outsiders}
-    in_band = [q for q in asked if band.review <= q.score < band.accept]
-    assert in_band and all((q.video_id, round(q.t, 3)) in outside for q in in_band)
-    q = in_band[0]
+    # (its members, and their shots, are answered already: questions are about the rest)
+    assert all((q.video_id, round(q.t, 3)) in outside for q in asked)
+    q = asked[0]
     session.answer(q.video_id, q.t, "look-alike", "no")
     assert [
         v["verdict"]
@@ -475,82 +491,85 @@ def test_naming_a_group_creates_a_tag_and_propagates_to_look_alikes(out, tmp_pat
         session.answer(q.video_id, q.t, "look-alikes", "yes")
 
 
-def test_probe_follows_answers_that_carry_across_videos():
-    from reelcat.feedback.learning import Examples, adapt_bank, examples_generalise
-    from reelcat.tagging.scoring import TextBank, score_embeddings
+def _answers(scores, said, videos):
+    return np.asarray(scores, float), np.asarray(said, bool), np.asarray(videos, dtype=object)
+
+
+def test_one_answer_or_agreeing_answers_never_move_a_tag_archive_wide():
+    from reelcat.feedback.learning import Examples, adapt
+    from reelcat.tagging.scoring import TextBank
 
     rng = np.random.default_rng(0)
+    dim = 8
+    pos = np.eye(dim, dtype=np.float32)[:2]
+    bank = TextBank(["a", "b"], pos, np.zeros((0, dim), np.float32), np.zeros((0, 2), bool), 10.0)
+    archive = rng.normal(size=(400, dim)).astype(np.float32)
+    archive /= np.linalg.norm(archive, axis=1, keepdims=True)
+    one = Examples(archive[:1], np.array([False]), np.array(["v1"], dtype=object), ["id1"])
+    learned = adapt(bank, {"a": one}, {"a": 0.5, "b": 0.5}, archive)
+    assert learned.accept == {"a": 0.5}
+    assert "fewer than 6" in learned.decisions["a"].reason
+    # twelve answers from four videos, every "yes" above the level and every "no" below
+    from reelcat.tagging.scoring import score_embeddings
 
-    def unit(x):
-        return (x / np.linalg.norm(x, axis=-1, keepdims=True)).astype(np.float32)
-
-    bank = TextBank(
-        ["a", "b", "c"],
-        unit(rng.normal(size=(3, 16))),
-        unit(rng.normal(size=(2, 16))),
-        np.ones((2, 3), bool),
-        14.0,
+    scores = score_embeddings(archive, bank)[1][:, 0]
+    hi, lo = np.argsort(-scores)[:6], np.argsort(scores)[:6]
+    agree = Examples(
+        archive[np.r_[hi, lo]],
+        np.r_[np.ones(6, bool), np.zeros(6, bool)],
+        np.array([f"v{i % 4}" for i in range(12)], dtype=object),
     )
-    look_yes, look_no = unit(rng.normal(size=16)), unit(rng.normal(size=16))
-    yes = list(unit(look_yes + 0.3 * rng.normal(size=(6, 16))))
-    no = list(unit(look_no + 0.3 * rng.normal(size=(6, 16))))
-    ex = Examples(yes, no, ["v1", "v2", "v3"] * 2, ["v1", "v2", "v3"] * 2)
-    assert examples_generalise(ex)
-    _, before = score_embeddings(np.asarray(yes + no), bank)
-    _, after = score_embeddings(np.asarray(yes + no), adapt_bank(bank, {"b": ex}, {"b": 0.5}))
-    np.testing.assert_allclose(after[:, [0, 2]], before[:, [0, 2]], atol=1e-6)
-    # the text score mixes the answers up; the moved tag tells them apart
-    assert before[:6, 1].min() < before[6:, 1].max() and after[:6, 1].min() > after[6:, 1].max()
-    # every "yes" from one video: its look cannot be told from the tag's, the tag stays
-    one_video = Examples(yes, no, ["v1"] * 6, ["v2", "v3"] * 3)
-    assert not examples_generalise(one_video)
-    assert adapt_bank(bank, {"b": one_video}, {"b": 0.5}) is bank
-    # the moved tag agrees with every answer at a level between them: nothing to correct
-    moved = adapt_bank(bank, {"b": ex}, {"b": 0.5})
-    level = float(after[:6, 1].min() + after[6:, 1].max()) / 2
-    assert adapt_bank(moved, {"b": ex}, {"b": level}) is moved
-    # a level that one "yes" falls under: the tag moves again
-    assert adapt_bank(moved, {"b": ex}, {"b": float(after[:6, 1].max())}) is not moved
+    assert scores[hi].min() >= 0.5 > scores[lo].max()
+    learned = adapt(bank, {"a": agree}, {"a": 0.5}, archive)
+    assert learned.accept["a"] == 0.5
+    assert "do not clearly support" in learned.decisions["a"].reason
 
 
-def test_threshold_follows_the_answers_where_they_are_and_the_model_elsewhere():
-    from reelcat.feedback.learning import fit_threshold
+def test_the_level_moves_only_past_answers_that_clearly_support_it():
+    from reelcat.feedback.learning import MIN_FLIPPED, fit_level
 
-    # an archive whose scores spread evenly from 0 to 1
-    archive = np.linspace(0.0, 1.0, 1001)
-    # answers only where the model is sure: its own scores as probabilities would put the
-    # best expected-F1 cut at 0.38 (F1(c) = (1 - c^2) / (1.5 - c) is largest there), but
-    # the answers cannot tell 0.38 from the default, so the default stays
-    plain = fit_threshold(np.array([0.9, 0.95]), np.array([0.05, 0.1]), 0.3, archive)
-    assert plain == 0.3
-    # one "no" at 0.35: now the answers prefer a cut above it, and it goes just above
-    assert (
-        0.35
-        < fit_threshold(np.array([0.9, 0.95]), np.array([0.05, 0.1, 0.35]), 0.3, archive)
-        < 0.45
+    weights = np.ones(20)
+    # seven "no" answers from four videos between 0.30 and 0.52, a "yes" at 0.74: the
+    # level rises past the "no"s, halfway to the "yes" at most MAX_STEP beyond
+    scores, said, videos = _answers(
+        [0.05, 0.1, 0.31, 0.35, 0.38, 0.42, 0.45, 0.48, 0.52, 0.74, 0.9],
+        [0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 1],
+        ["v1", "v2", "v1", "v2", "v3", "v4", "v1", "v2", "v3", "v4", "v1"],
     )
-    # people say the frames scored 0.45-0.65 are not the tag: the cut moves above them
-    noes = np.linspace(0.45, 0.65, 9)
-    above = fit_threshold(np.array([0.9, 0.95]), noes, 0.3, archive)
-    assert 0.65 < above < 0.72
-    # and frames scored 0.2-0.4 are: it moves down to take them in
-    yeses = np.linspace(0.2, 0.4, 9)
-    below = fit_threshold(yeses, np.array([0.05, 0.1]), 0.6, archive)
-    assert 0.14 < below < 0.2
-    # too few answers, or no "yes": the default
-    assert fit_threshold(np.array([0.9]), np.array([0.1]), 0.3, archive) == 0.3
-    assert fit_threshold(np.array([]), np.array([0.1, 0.2, 0.4, 0.5]), 0.3, archive) == 0.3
+    level = fit_level(scores, said, videos, weights[: len(scores)], 0.3)
+    assert level == pytest.approx(0.52 + 0.1)
+    # the same "no"s from one video: nothing moves
+    level = fit_level(scores, said, np.full(len(scores), "v1", object), weights[:11], 0.3)
+    assert level == 0.3
+    # two "yes" among them (a third): not clearly few enough, nothing moves
+    noisy = said.copy()
+    noisy[[3, 6]] = True
+    assert fit_level(scores, noisy, videos, weights[:11], 0.3) == 0.3
+    # "yes" answers below the level from several videos lower it; one stray "yes" far
+    # below the rest (a "no" between) does not drag it further down
+    scores, said, videos = _answers(
+        [0.02, 0.08, 0.12, 0.14, 0.16, 0.18, 0.2, 0.22, 0.25, 0.6],
+        [1, 0, 1, 1, 1, 1, 1, 1, 1, 1],
+        ["v1", "v2", "v3", "v1", "v2", "v3", "v1", "v2", "v3", "v1"],
+    )
+    assert MIN_FLIPPED <= 8
+    level = fit_level(scores, said, videos, weights[: len(scores)], 0.3)
+    assert level == pytest.approx(0.12 - (0.12 - 0.08) / 2)
 
 
-def test_a_low_yes_does_not_drag_the_threshold_down_to_the_floor():
-    from reelcat.feedback.learning import fit_threshold
+def test_a_taught_concept_follows_its_answers():
+    from reelcat.feedback.learning import Examples, teach_concept
 
-    # most of an archive scores low for a tag; a few frames score high
-    archive = np.r_[np.linspace(0.0, 0.12, 2000), np.linspace(0.5, 0.9, 30)]
-    # one "yes" among the low scores (a missed frame) next to "no"s there and above
-    yes = np.array([0.9, 0.85, 0.8, 0.1])
-    no = np.array([0.35, 0.3, 0.25, 0.2, 0.15, 0.12])
-    # alone, that yes would speak for the ~1000 frames scored near it and the cut would
-    # drop to 0.05, accepting half the archive; on the answers that cut is worse than the
-    # default 0.3, so the default stays
-    assert fit_threshold(yes, no, 0.3, archive) == 0.3
+    dim = 6
+    centroid = np.eye(dim, dtype=np.float32)[0]
+    near = np.array([[0.8, 0.6, 0, 0, 0, 0]] * 4 + [[0.7, 0, 0.71, 0, 0, 0]] * 4, np.float32)
+    near /= np.linalg.norm(near, axis=1, keepdims=True)
+    said = np.r_[np.ones(4, bool), np.zeros(4, bool)]  # the e1 side is the concept
+    ex = Examples(near, said, np.array(["v1", "v2", "v3", "v4"] * 2, dtype=object))
+    taught = teach_concept(centroid, 0.9, 0.6, ex)
+    assert taught.prototype @ near[0] > centroid @ near[0]  # toward the "yes" answers
+    assert taught.prototype @ near[4] < centroid @ near[4]  # away from the "no" answers
+    assert taught.prototype @ near[0] > taught.prototype @ near[4]
+    # too few answers: the prototype moves, the group's levels stay
+    few = teach_concept(centroid, 0.9, 0.6, Examples(near[:2], said[:2], ex.videos[:2]))
+    assert (few.accept, few.review) == (0.9, 0.6)

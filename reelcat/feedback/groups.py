@@ -195,3 +195,18 @@ def load_named_groups(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
             "SELECT tag, centroid, accept, review FROM named_groups ORDER BY tag"
         ).fetchall()
     }
+
+
+def load_concepts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
+    """Every named group as a tag in force (the `concepts` view: as the answers taught
+    it): {tag: {centroid (its prototype), accept, review}}."""
+    return {
+        tag: {
+            "centroid": np.asarray(prototype, dtype=np.float32),
+            "accept": accept,
+            "review": review,
+        }
+        for tag, prototype, accept, review in con.execute(
+            "SELECT tag, prototype, accept, review FROM concepts ORDER BY tag"
+        ).fetchall()
+    }

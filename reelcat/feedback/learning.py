@@ -62,7 +62,8 @@ class Examples:
 
     @classmethod
     def of(cls, yes: list, no: list, yes_videos: list, no_videos: list) -> Examples:
-        emb = np.asarray(list(yes) + list(no), np.float32).reshape(len(yes) + len(no), -1)
+        rows = list(yes) + list(no)
+        emb = np.asarray(rows, np.float32).reshape(len(rows), -1 if rows else 0)
         said = np.array([True] * len(yes) + [False] * len(no))
         return cls(emb, said, np.asarray(list(yes_videos) + list(no_videos), dtype=object))
 

@@ -1,9 +1,10 @@
 """Run the feedback loop's learning step for the configured archive (the `tag_adaptations`
 and `tag_thresholds` assets call it).
 
-Reads the stored embeddings and the answers in force (the `frame_verdicts` rule), writes
-the adaptation (or removes it when no answer is left) and the thresholds table: every
-tag's baseline from the model's own scores, and the accept level the answers moved.
+Reads the stored embeddings and the answers in force (the `frame_verdicts` rule) and
+writes the thresholds table (every tag's baseline from the model's own scores, and the
+accept level the answers moved: reelcat.feedback.learning), the taught concepts, and
+per tag what the answers changed and why.
 """
 
 from __future__ import annotations
@@ -17,11 +18,12 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
-from reelcat.feedback.adaptation import adaptation_id, remove_adaptation, save_adaptation
-from reelcat.feedback.learning import Examples, adapt
+from reelcat.feedback.adaptation import remove_adaptation
+from reelcat.feedback.groups import load_named_groups
+from reelcat.feedback.learning import Examples, TagDecision, adapt, not_enough, teach_concept
 from reelcat.storage.layout import GENESIS, Layout
 from reelcat.storage.parquet import write_rows
-from reelcat.storage.schemas import THRESHOLDS
+from reelcat.storage.schemas import CONCEPTS, LEARNING_CHANGES, THRESHOLDS
 from reelcat.storage.views import embeddings, open_store
 from reelcat.tagging.scoring import score_embeddings
 from reelcat.tagging.step import text_bank
@@ -34,76 +36,73 @@ FIT_KEY = "reelcat.fit"  # the thresholds file's metadata: what they were fitted
 
 
 @dataclass
-class Change:
-    tag: str
-    answers: int
-    accept_before: float  # the baseline: what the model's own scores give
-    accept_after: float
-    frames_before: int  # accepted among the sampled frames
-    frames_after: int
-    sampled: int
-
-    def __str__(self) -> str:
-        return (
-            f"'{self.tag}' threshold {self.accept_before:.2f} → {self.accept_after:.2f} "
-            f"after {self.answers} answers; {self.frames_before} → {self.frames_after} "
-            f"of {self.sampled} sampled frames accepted"
-        )
-
-
-@dataclass
 class LearningReport:
-    changes: list[Change]
+    changes: list[dict]  # LEARNING_CHANGES rows: what the answers changed per tag
     thresholds: list[dict]  # the thresholds table in force
-    adaptation_id: str | None
+    concepts: list[dict]  # CONCEPTS rows: taught concepts as they stand
     refitted: bool = True  # False: nothing it depends on changed, the last fit stands
 
 
-def archive_sample(con: duckdb.DuckDBPyConnection, n: int = ARCHIVE_SAMPLE) -> np.ndarray:
-    """Stored embeddings of about n of the archive's frames: all of them in an archive
-    that small, else a fixed pseudo-random share (by a hash of video and time, so the
-    sample does not change between runs)."""
+def archive_sample(
+    con: duckdb.DuckDBPyConnection, n: int = ARCHIVE_SAMPLE
+) -> tuple[np.ndarray, np.ndarray]:
+    """Stored embeddings of about n of the archive's frames, and their video ids: all of
+    them in an archive that small, else a fixed pseudo-random share (by a hash of video
+    and time, so the sample does not change between runs)."""
     ((total,),) = con.execute("SELECT count(*) FROM frames").fetchall()
     step = max(1, -(-total // n))
     table = con.sql(
-        "SELECT embedding FROM frames WHERE hash(video_id, t) % $step = 0 ORDER BY video_id, t",
+        "SELECT video_id, embedding FROM frames WHERE hash(video_id, t) % $step = 0 "
+        "ORDER BY video_id, t",
         params={"step": step},
     ).to_arrow_table()
-    return embeddings(table.column("embedding"))
+    return embeddings(table.column("embedding")), table.column("video_id").to_numpy(False)
+
+
+# One example per answer in force: a frame answer's own frame (its anchor, not its whole
+# shot), a video answer's frame the model scored highest for the tag.
+EXAMPLES_SQL = """
+WITH answered AS (
+    SELECT verdict_id, tag, verdict, video_id, t FROM frame_verdicts
+    WHERE anchor AND verdict IN ('yes', 'no')
+    UNION ALL
+    SELECT v.verdict_id, v.tag, v.verdict, v.video_id, v.t
+    FROM frame_verdicts AS v JOIN frame_tags AS g USING (video_id, t, tag)
+    WHERE v.scope = 'video' AND v.verdict IN ('yes', 'no')
+    QUALIFY row_number() OVER (PARTITION BY v.verdict_id ORDER BY g.score DESC, v.t) = 1
+)
+SELECT a.verdict_id, a.tag, a.verdict, a.video_id, f.embedding
+FROM answered AS a JOIN frames AS f USING (video_id, t)
+ORDER BY a.tag, a.video_id, a.t
+"""
 
 
 def labelled_examples(con: duckdb.DuckDBPyConnection) -> dict[str, Examples]:
-    """Embeddings of the frames people said yes or no about, per tag."""
-    table = con.sql(
-        "SELECT v.tag, v.verdict, v.video_id, f.embedding FROM frame_verdicts AS v "
-        "JOIN frames AS f USING (video_id, t) WHERE v.verdict IN ('yes', 'no') "
-        "ORDER BY v.tag, v.video_id, v.t"
-    ).to_arrow_table()
+    """The answers in force per tag, one example each (EXAMPLES_SQL)."""
+    table = con.sql(EXAMPLES_SQL).to_arrow_table()
     emb = embeddings(table.column("embedding"))
-    examples: dict[str, Examples] = {}
-    for i, (tag, verdict, video) in enumerate(
-        zip(
-            table.column("tag").to_pylist(),
-            table.column("verdict").to_pylist(),
-            table.column("video_id").to_pylist(),
-            strict=True,
-        )
-    ):
-        ex = examples.setdefault(tag, Examples([], [], [], []))
-        getattr(ex, verdict).append(emb[i])
-        getattr(ex, f"{verdict}_videos").append(video)
+    tags = np.asarray(table.column("tag").to_pylist(), dtype=object)
+    said_yes = np.asarray(table.column("verdict").to_pylist(), dtype=object) == "yes"
+    videos = np.asarray(table.column("video_id").to_pylist(), dtype=object)
+    ids = table.column("verdict_id").to_pylist()
+    examples = {}
+    for tag in sorted(set(tags)):
+        rows = np.flatnonzero(tags == tag)
+        examples[tag] = Examples(emb[rows], said_yes[rows], videos[rows], [ids[i] for i in rows])
     return examples
 
 
 def fit_inputs(cfg: Config, vocab: Vocabulary, layout: Layout) -> dict:
     """What the thresholds and the adaptation are fitted from, besides the archive's size:
-    the vocabulary, the model and sampling, and the answers (the log's file names: it is
-    append-only, so a new answer or undo is a new name)."""
-    names = (
-        sorted(p.name for p in layout.verdicts_dir.glob("*.parquet") if p.name != GENESIS)
-        if layout.verdicts_dir.is_dir()
-        else []
-    )
+    the vocabulary, the model and sampling, and the answers and named groups (the logs'
+    file names: they are append-only, so a new answer, undo or name is a new name)."""
+    names = [
+        p.name
+        for folder in (layout.verdicts_dir, layout.named_groups_dir)
+        if folder.is_dir()
+        for p in sorted(folder.glob("*.parquet"))
+        if p.name != GENESIS
+    ]
     return {
         "vocabulary_id": vocab.id,
         "model_id": model_id(cfg.model),
@@ -127,7 +126,8 @@ def last_fit(layout: Layout) -> dict | None:
 
 
 def learn_from_verdicts(cfg: Config) -> LearningReport:
-    """Adapt tags and thresholds to the answers in force; report what changed per tag.
+    """Move thresholds and teach concepts from the answers in force; record per tag what
+    changed (feedback/changes.parquet) and the taught concepts (feedback/concepts.parquet).
 
     Archive-wide, so fitted again only when its inputs change (`fit_inputs`) or the
     archive grew or shrank by REFIT_GROWTH since: an ordinary night with new videos keeps
@@ -138,55 +138,92 @@ def learn_from_verdicts(cfg: Config) -> LearningReport:
     inputs = fit_inputs(cfg, vocab, layout)
     frames = stored_frames(layout.frames_dir(mid, cfg.sampling.id))
     fitted = last_fit(layout)
+    remove_adaptation(layout)  # (tags' directions no longer move: see learning.py)
     if (
         fitted is not None
         and fitted["inputs"] == inputs
         and fitted["frames"] / REFIT_GROWTH <= frames <= fitted["frames"] * REFIT_GROWTH
     ):
-        rows = pq.read_table(layout.thresholds).to_pylist()
-        return LearningReport([], rows, adaptation_id(layout), refitted=False)
+        return LearningReport(
+            _rows(layout.learning_changes),
+            pq.read_table(layout.thresholds).to_pylist(),
+            _rows(layout.concepts),
+            refitted=False,
+        )
     fit = {FIT_KEY: json.dumps({"inputs": inputs, "frames": frames})}
-    base = text_bank(cfg, vocab)
+    bank = text_bank(cfg, vocab)
     con = open_store(layout, model_id=mid, sampling_id=cfg.sampling.id, vocabulary_id=vocab.id)
     try:
-        sample = archive_sample(con)
-        examples = {tag: ex for tag, ex in labelled_examples(con).items() if tag in vocab.names}
+        sample, sample_videos = archive_sample(con)
+        examples = labelled_examples(con)
+        groups = load_named_groups(con)
     finally:
         con.close()
-    base_scores = score_embeddings(sample, base)[1] if len(sample) else None
-    baseline = baseline_thresholds(
-        {tag: base_scores[:, j] for j, tag in enumerate(base.tags)}
-        if base_scores is not None
-        else {},
-        vocab,
-    )
+    scores = score_embeddings(sample, bank)[1] if len(sample) else np.zeros((0, len(bank.tags)))
+    baseline = baseline_thresholds({tag: scores[:, j] for j, tag in enumerate(bank.tags)}, vocab)
     baseline_accept = {tag: b.accept for tag, b in baseline.items()}
-    if not examples:
-        remove_adaptation(layout)
-        rows = threshold_rows(baseline, {}, {})
-        write_rows(rows, layout.thresholds, THRESHOLDS, fit)
-        return LearningReport([], rows, None)
-    adaptation = adapt(base, examples, baseline_accept, sample)
-    save_adaptation(layout, adaptation.bank, adaptation.id)
-    rows = threshold_rows(baseline, adaptation.accept, adaptation.answers)
+    learned = adapt(
+        bank, {t: ex for t, ex in examples.items() if t in vocab.names}, baseline_accept, sample
+    )
+    rows = threshold_rows(baseline, learned.accept, learned.answers)
     write_rows(rows, layout.thresholds, THRESHOLDS, fit)
-    after = score_embeddings(sample, adaptation.bank)[1] if len(sample) else None
-    changes = []
-    for tag, accept in adaptation.accept.items():
-        j = vocab.names.index(tag)
-        n_before = n_after = 0
-        if base_scores is not None:
-            n_before = int((base_scores[:, j] >= baseline_accept[tag]).sum())
-            n_after = int((after[:, j] >= accept).sum())
-        changes.append(
-            Change(
-                tag,
-                adaptation.answers[tag],
-                baseline_accept[tag],
-                accept,
-                n_before,
-                n_after,
-                len(sample),
-            )
+    changes = [
+        _change(d, examples[tag], scores[:, bank.tags.index(tag)], sample_videos)
+        for tag, d in learned.decisions.items()
+    ]
+    concepts = []
+    for tag, g in groups.items():
+        ex = examples.get(tag) or Examples.of([], [], [], [])
+        taught = teach_concept(g["centroid"], g["accept"], g["review"], ex)
+        concepts.append(
+            {
+                "tag": tag,
+                "prototype": taught.prototype.tolist(),
+                "accept": taught.accept,
+                "review": taught.review,
+                "answers": len(ex),
+            }
         )
-    return LearningReport(changes, rows, adaptation.id)
+        if len(ex):
+            sims = sample @ g["centroid"] if len(sample) else np.zeros(0)
+            after = sample @ taught.prototype if len(sample) else np.zeros(0)
+            decision = TagDecision(
+                tag,
+                len(ex),
+                len(set(ex.videos)),
+                g["accept"],
+                taught.accept,
+                not_enough(ex) or "a taught concept: its prototype follows the answers",
+            )
+            changes.append(_change(decision, ex, sims, sample_videos, after))
+    write_rows(changes, layout.learning_changes, LEARNING_CHANGES)
+    write_rows(concepts, layout.concepts, CONCEPTS)
+    return LearningReport(changes, rows, concepts)
+
+
+def _change(
+    d: TagDecision,
+    ex: Examples,
+    before: np.ndarray,
+    videos: np.ndarray,
+    after: np.ndarray | None = None,
+) -> dict:
+    """One LEARNING_CHANGES row: which sampled frames' labels the decision flipped."""
+    after = before if after is None else after
+    flipped = (before >= d.accept_before) != (after >= d.accept_after)
+    return {
+        "tag": d.tag,
+        "answers": d.answers,
+        "videos_answered": d.videos,
+        "accept_before": d.accept_before,
+        "accept_after": d.accept_after,
+        "frames_changed": int(flipped.sum()),
+        "videos_changed": len(set(videos[flipped])),
+        "sampled_frames": len(before),
+        "decision": d.reason,
+        "verdict_ids": list(ex.verdict_ids),
+    }
+
+
+def _rows(path) -> list[dict]:
+    return pq.read_table(path).to_pylist() if path.exists() else []

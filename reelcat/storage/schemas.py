@@ -235,7 +235,6 @@ LEARNING_CHANGES = pa.schema(
         ("videos_answered", pa.int32()),  # videos those answers are about
         ("accept_before", pa.float64()),  # the baseline (the model's own scores)
         ("accept_after", pa.float64()),
-        ("direction_moved", pa.bool_()),  # the tag's embedding moved toward the answers
         ("frames_changed", pa.int64()),  # sampled frames whose accepted/rejected flipped
         ("videos_changed", pa.int64()),  # videos holding such frames
         ("sampled_frames", pa.int64()),

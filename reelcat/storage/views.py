@@ -20,6 +20,7 @@ import pyarrow as pa
 from reelcat.storage.layout import GENESIS, RESULT_TABLES, Layout
 from reelcat.storage.parquet import write_table
 from reelcat.storage.schemas import (
+    CONCEPTS,
     FRAME_ERRORS,
     FRAME_TAGS,
     FRAMES,
@@ -36,7 +37,7 @@ from reelcat.storage.schemas import (
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
 BASE_VIEWS = """manifest frame_errors video_names frames frame_tags verdicts verdicts_effective
-    frame_verdicts named_groups""".split()  # in dependency order
+    frame_verdicts named_groups taught_concepts concepts""".split()  # in dependency order
 
 
 RESULT_SCHEMAS = {
@@ -88,6 +89,7 @@ def _stand_ins(
             VERDICTS.append(pa.field("file_name", pa.string())),
         ),
         "named_groups": (has_files(layout.named_groups_dir), NAMED_GROUPS),
+        "taught_concepts": (layout.concepts.exists(), CONCEPTS),
     }
 
 

@@ -572,14 +572,13 @@ def learning_html(changes: list[dict]) -> str:
         f'<td class="num">{c["frames_changed"]} of {c["sampled_frames"]}</td>'
         f'<td class="num">{c["videos_changed"]}</td>'
         f'<td class="num">{c["answers"]} ({c["videos_answered"]} videos)</td>'
-        f"<td>{'yes' if c['direction_moved'] else 'no'}</td>"
         f"<td>{esc(c['decision'] or '')}</td></tr>"
         for c in changes
     )
     return (
         '<h2 id="learning">What the last learning step changed</h2>'
         '<table class="learning"><thead><tr><th>Tag</th><th>Threshold</th>'
-        "<th>Frames changed</th><th>Videos changed</th><th>Answers</th><th>Tag moved</th>"
+        "<th>Frames changed</th><th>Videos changed</th><th>Answers</th>"
         f"<th>Why</th></tr></thead><tbody>{rows}</tbody></table>"
     )
 

@@ -40,3 +40,4 @@ SELECT v.video_id, v.frames, v.blank_frames,
                 'nothing recognised with confidence') END AS about
 FROM results_video_frames AS v
 LEFT JOIN per_video AS p USING (video_id)
+ORDER BY v.video_id

@@ -19,3 +19,4 @@ SELECT video_id, tag,
        coverage AS tf, df::INTEGER AS df, idf, coverage * idf AS tfidf,
        coverage * mean_score * idf AS weight, ubiquitous
 FROM weighted
+ORDER BY video_id, tag

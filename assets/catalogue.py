@@ -9,7 +9,6 @@ from assets.tagging import frame_tags
 from catalog.build import build_catalog, open_catalog
 from reelcat.config import model_id
 from reelcat.tagging.scores import results_key
-from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.vocabulary import load_vocabulary
 
 _UPSTREAM = [video_manifest, video_frames, frame_tags, verdict_log] + [
@@ -41,7 +40,7 @@ def catalog_asset(context: dg.AssetExecutionContext, settings: ReelcatSettings):
         model_id=model_id(cfg.model),
         sampling_id=cfg.sampling.id,
         vocab=vocab,
-        vocabulary_id=scored_vocabulary_id(cfg, vocab),
+        vocabulary_id=vocab.id,
         interval_seconds=cfg.sampling.interval_seconds,
         results_key=results_key(cfg, vocab),
     )

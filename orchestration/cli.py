@@ -404,7 +404,6 @@ def _undo_verdicts(cfg: Config, con, args: argparse.Namespace, filters) -> int:
     from reelcat.config import model_id
     from reelcat.feedback import verdict_list
     from reelcat.feedback.verdicts import take_back
-    from reelcat.tagging.step import scored_vocabulary_id
     from reelcat.tagging.vocabulary import load_vocabulary
 
     if args.undo:
@@ -420,7 +419,7 @@ def _undo_verdicts(cfg: Config, con, args: argparse.Namespace, filters) -> int:
         ids,
         reviewer=os.environ.get("USER", "anonymous"),
         model_id=model_id(cfg.model),
-        vocabulary_id=scored_vocabulary_id(cfg, load_vocabulary(cfg.vocabulary)),
+        vocabulary_id=load_vocabulary(cfg.vocabulary).id,
     )
     for row in rows:
         row["status"] = "undone"

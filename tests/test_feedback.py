@@ -148,7 +148,6 @@ def test_learning_reports_what_answers_changed_and_why(out, tmp_path):
     assert change["frames_changed"] == 0 and change["videos_changed"] == 0
     assert change["decision"] == "all answers are about one video: only its shots changed"
     assert sorted(change["verdict_ids"]) == sorted(ids)
-    assert not Layout(out).adaptation.exists()
     con = open_catalog(out)
     assert con.execute("SELECT * FROM thresholds").fetchall()
     con.close()

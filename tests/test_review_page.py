@@ -514,7 +514,6 @@ def test_answers_page_shows_what_the_last_learning_step_changed(server):
             "9 of 30",
             "2",
             "12 (2 videos)",
-            "yes",
             "moved toward 5 <yes> answers",
         ]
         assert learning.index('data-tag="snow field"') < learning.index('data-tag="beach"')

@@ -22,7 +22,6 @@ from reelcat.storage.layout import Layout
 from reelcat.storage.thumbnails import export_thumbnails
 from reelcat.storage.views import embeddings, video_file_names
 from reelcat.tagging.scores import load_archive_scores, open_archive
-from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.thresholds import Threshold, load_thresholds
 from reelcat.tagging.vocabulary import load_vocabulary
 
@@ -80,7 +79,7 @@ class ReviewSession:
 
     def reload(self) -> None:
         """Re-read scores and thresholds (after a re-score)."""
-        self.vocabulary_id = scored_vocabulary_id(self.cfg, self.vocab)
+        self.vocabulary_id = self.vocab.id
         self.videos = load_archive_scores(self.cfg, self.vocab, apply_verdicts=False)
         self.by_id = {v.video_id: v for v in self.videos}
         self.thresholds: dict[str, Threshold] = load_thresholds(self.layout, self.vocab)

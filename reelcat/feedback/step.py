@@ -18,7 +18,6 @@ import numpy as np
 import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
-from reelcat.feedback.adaptation import remove_adaptation
 from reelcat.feedback.groups import load_named_groups
 from reelcat.feedback.learning import Examples, TagDecision, adapt, not_enough, teach_concept
 from reelcat.storage.layout import GENESIS, Layout
@@ -138,7 +137,6 @@ def learn_from_verdicts(cfg: Config) -> LearningReport:
     inputs = fit_inputs(cfg, vocab, layout)
     frames = stored_frames(layout.frames_dir(mid, cfg.sampling.id))
     fitted = last_fit(layout)
-    remove_adaptation(layout)  # (tags' directions no longer move: see learning.py)
     if (
         fitted is not None
         and fitted["inputs"] == inputs

@@ -37,7 +37,6 @@ from reelcat.tagging.scores import (
     results_key,
     video_chunks,
 )
-from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.thresholds import load_thresholds
 from reelcat.tagging.vocabulary import load_vocabulary
 
@@ -88,7 +87,7 @@ def write_moderation(cfg: Config) -> ModerationResult:
     sensitive = [t for t in vocab.tags if t.sensitive]
     min_seconds = {t.name: t.min_seconds for t in sensitive}
     thresholds = load_thresholds(layout, vocab)
-    tags_dir = layout.tags_dir(mid, scored_vocabulary_id(cfg, vocab))
+    tags_dir = layout.tags_dir(mid, vocab.id)
     frames_files = Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
     results = BatchResults(layout, key, TABLES)
     con = open_archive(cfg, vocab, results=True)

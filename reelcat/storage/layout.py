@@ -16,7 +16,6 @@
     moderation/video_risk.parquet                     archive-wide (the queue's order)
     feedback/verdicts/*.parquet                       people's answers, append-only
     feedback/named_groups/*.parquet                   groups people named
-    feedback/adaptation.npz, feedback/adaptation_id   tags moved by the answers
     feedback/changes.parquet                          what the last learning step changed
     feedback/concepts.parquet                         taught concepts' prototypes and levels
     pictures/                                         the heat map, the tag chart
@@ -125,14 +124,6 @@ class Layout:
     @property
     def named_groups_dir(self) -> Path:
         return self.out / "feedback" / "named_groups"
-
-    @property
-    def adaptation(self) -> Path:
-        return self.out / "feedback" / "adaptation.npz"
-
-    @property
-    def adaptation_id(self) -> Path:
-        return self.out / "feedback" / "adaptation_id"
 
     @property
     def learning_changes(self) -> Path:

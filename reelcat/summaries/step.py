@@ -22,7 +22,6 @@ from reelcat.storage.schemas import SEGMENTS, SUMMARIES, TAG_STATS, VIDEO_FRAMES
 from reelcat.storage.views import define_result_views
 from reelcat.summaries.summarise import summarise, video_summaries_query, video_tags_query
 from reelcat.tagging.scores import load_answers, open_archive, results_key, video_chunks
-from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.thresholds import load_thresholds
 from reelcat.tagging.vocabulary import load_vocabulary
 
@@ -47,7 +46,7 @@ def write_summaries(cfg: Config) -> SummaryResult:
     mid = model_id(cfg.model)
     key = results_key(cfg, vocab)
     thresholds = load_thresholds(layout, vocab)
-    tags_dir = layout.tags_dir(mid, scored_vocabulary_id(cfg, vocab))
+    tags_dir = layout.tags_dir(mid, vocab.id)
     frames_files = Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
     results = BatchResults(layout, key, TABLES)
     con = open_archive(cfg, vocab, results=True)

@@ -22,7 +22,6 @@ from reelcat.config import Config, model_id
 from reelcat.storage.layout import Layout
 from reelcat.storage.views import open_store
 from reelcat.summaries.timeline import blank_frames
-from reelcat.tagging.step import scored_vocabulary_id
 from reelcat.tagging.vocabulary import Vocabulary, load_vocabulary
 
 
@@ -40,8 +39,8 @@ CHUNK_FRAMES = 8192  # frames (times every tag) held in memory at once
 
 
 def results_key(cfg: Config, vocab: Vocabulary) -> str:
-    """What per-video results depend on: the current scores (model, sampling, vocabulary
-    and adaptation), the thresholds in force (whose file also records the answers they
+    """What per-video results depend on: the current scores (model, sampling and
+    vocabulary), the thresholds in force (whose file also records the answers they
     were fitted with, reelcat.feedback.step), the sampling interval and the rules'
     version. Any change computes every video again; none, only new batches. The answers
     people give between two runs count from the run that learns from them (the sensor
@@ -52,7 +51,7 @@ def results_key(cfg: Config, vocab: Vocabulary) -> str:
         RESULTS_VERSION,
         model_id(cfg.model),
         cfg.sampling.id,
-        scored_vocabulary_id(cfg, vocab),
+        vocab.id,
         repr(cfg.sampling.interval_seconds),
         hashlib.sha256(thresholds).hexdigest(),
     ]
@@ -69,7 +68,7 @@ def open_archive(
         Layout(cfg.output_dir),
         model_id=model_id(cfg.model),
         sampling_id=cfg.sampling.id,
-        vocabulary_id=scored_vocabulary_id(cfg, vocab),
+        vocabulary_id=vocab.id,
         results_key=results_key(cfg, vocab) if results else "none",
     )
 
@@ -156,7 +155,7 @@ def load_archive_scores(
     vocab = vocab or load_vocabulary(cfg.vocabulary)
     layout = Layout(cfg.output_dir)
     mid = model_id(cfg.model)
-    tags_dir = layout.tags_dir(mid, scored_vocabulary_id(cfg, vocab))
+    tags_dir = layout.tags_dir(mid, vocab.id)
     con = open_archive(cfg, vocab)
     try:
         if apply_verdicts:

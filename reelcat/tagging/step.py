@@ -1,10 +1,9 @@
 """Score stored frame embeddings against the vocabulary: writes per-video tag files.
 
 Text embeddings are computed once per (model, vocabulary) and cached; a video whose tag
-file exists for this (model, vocabulary) is not scored again. A new vocabulary, or tags
-adapted to people's answers, re-score stored embeddings: no video is decoded. Only the
-current scores are kept: once every video has them, the same vocabulary's earlier
-adaptations are deleted.
+file exists for this (model, vocabulary) is not scored again. A new vocabulary re-scores
+stored embeddings: no video is decoded. People's answers never change scores (they move
+thresholds and cover their own shots: reelcat.feedback).
 """
 
 from __future__ import annotations
@@ -16,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
-from reelcat.feedback.adaptation import adaptation_id, load_adapted_bank
 from reelcat.storage.layout import Layout, safe_name
 from reelcat.storage.parquet import BatchWriter
 from reelcat.storage.schemas import FRAME_TAGS
@@ -46,30 +44,6 @@ def text_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
     return bank
 
 
-def scoring_vocabulary_id(cfg: Config, vocab: Vocabulary) -> str:
-    """The vocabulary id on score rows: plus the feedback adaptation's id when one applies."""
-    adapted = adaptation_id(Layout(cfg.output_dir))
-    return f"{vocab.id}+{adapted}" if adapted else vocab.id
-
-
-def scored_vocabulary_id(cfg: Config, vocab: Vocabulary) -> str:
-    """The vocabulary id whose scores readers should use: the adapted one once its scores
-    exist (learning ran but re-scoring has not yet: the previous scores still stand)."""
-    wanted = scoring_vocabulary_id(cfg, vocab)
-    layout = Layout(cfg.output_dir)
-    if wanted != vocab.id and not Layout.batch_files(layout.tags_dir(model_id(cfg.model), wanted)):
-        return vocab.id
-    return wanted
-
-
-def scoring_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
-    """The vocabulary's text bank, adapted by people's verdicts when they gave some."""
-    adapted = load_adapted_bank(Layout(cfg.output_dir))
-    if adapted is not None and adapted.tags == vocab.names:
-        return adapted
-    return text_bank(cfg, vocab)
-
-
 FRAMES_PER_SCORING_BATCH = 4096  # frames scored at once: memory stays bounded
 
 
@@ -78,7 +52,7 @@ def tag_frames(cfg: Config) -> TagReport:
     vocab = load_vocabulary(cfg.vocabulary)
     layout = Layout(cfg.output_dir)
     mid = model_id(cfg.model)
-    vid_key = scoring_vocabulary_id(cfg, vocab)
+    vid_key = vocab.id
     dst = layout.tags_dir(mid, vid_key)
     report = TagReport()
     frames_files = Layout.batch_files(layout.frames_dir(mid, cfg.sampling.id))
@@ -88,7 +62,7 @@ def tag_frames(cfg: Config) -> TagReport:
         if out.exists() and out.stat().st_mtime >= f.stat().st_mtime:
             report.skipped.append(f.name)
             continue
-        bank = bank or scoring_bank(cfg, vocab)
+        bank = bank or text_bank(cfg, vocab)
         writer = BatchWriter(dst, FRAME_TAGS, row_group=1 << 20, name=f.name)
         try:
             for batch in pq.ParquetFile(f).iter_batches(
@@ -111,8 +85,8 @@ def tag_frames(cfg: Config) -> TagReport:
 
 
 def remove_replaced_scores(layout: Layout, mid: str, vocabulary_id: str, current: str) -> list[str]:
-    """Delete this vocabulary's other score folders (the plain one or older adaptations):
-    the current folder is complete, so nothing reads them again."""
+    """Delete this vocabulary's other score folders (adapted scores an older reelcat
+    wrote, `<vocabulary>+fb-…`): the current folder is complete, nothing reads them."""
     current_dir = layout.tags_dir(mid, current)
     removed = []
     for folder in sorted(layout.tags_root(mid).glob(f"{safe_name(vocabulary_id)}*")):

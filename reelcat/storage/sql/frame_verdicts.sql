@@ -4,9 +4,9 @@
 --     shot: the unbroken run of frames around it, at most shot_seconds() away, that look
 --     like it (cosine of embeddings to the anchor at least shot_cosine());
 --   scope 'video': every frame of the video.
--- On each (frame, tag) the newest covering answer wins, whatever its scope (answers given
--- together: one about that very frame, or its whole video, before another's shot);
--- 'unsure' means "keep the model's score". `anchor` marks the frame an answer was given about
+-- On each (frame, tag) an answer about that very frame or its whole video comes before
+-- one that covers it only as part of another frame's shot; among those the newest wins,
+-- whatever its scope. 'unsure' means "keep the model's score". `anchor` marks the frame an answer was given about
 -- (what learning counts: one answer is one example, however long its shot).
 -- Python (reelcat.tagging.scores, reelcat.feedback) and the catalogue (labels_final)
 -- both read this view.
@@ -54,5 +54,5 @@ video_answers AS (
 )
 SELECT * FROM (SELECT * FROM frame_answers UNION ALL SELECT * FROM video_answers)
 QUALIFY row_number() OVER (PARTITION BY video_id, t, tag
-                           ORDER BY answered_at DESC, anchor OR scope = 'video' DESC,
+                           ORDER BY anchor OR scope = 'video' DESC, answered_at DESC,
                                     verdict_id DESC) = 1;

@@ -1,5 +1,6 @@
-"""A newcomer's two mistaken answers on the bundled sample archive change nothing outside
-their own video and shot, and undoing them restores the catalogue exactly."""
+"""A newcomer's two mistaken answers on the sample archive (`make sample`'s: 12 videos,
+seed 7) change nothing outside their own video and shot, and undoing them restores the
+catalogue exactly."""
 
 from __future__ import annotations
 
@@ -14,8 +15,6 @@ from reelcat.feedback.verdicts import Verdict, append
 from reelcat.storage.layout import RESULT_TABLES, Layout
 
 from .conftest import REPO, materialize
-
-SAMPLE = REPO / "sample_archive"
 
 
 def labels(out) -> set[tuple[str, float, str]]:
@@ -64,8 +63,12 @@ def summary(out, name: str) -> tuple[list[str], str]:
 
 
 def test_two_mistaken_answers_stay_in_their_shots_and_undo_restores_everything(tmp_path, ray_local):
+    from reelcat.synthetic.archive import generate_archive
+
+    sample = tmp_path / "sample_archive"
+    generate_archive(sample, 12, 7)
     out = tmp_path / "out"
-    materialize(SAMPLE, out)
+    materialize(sample, out)
     before_labels, before_files = labels(out), results(out)
     thresholds = pq.read_table(Layout(out).thresholds).to_pylist()
     before_v008 = summary(out, "v008_kitchen.mp4")
@@ -88,7 +91,7 @@ def test_two_mistaken_answers_stay_in_their_shots_and_undo_restores_everything(t
     slide = {t for n, t, tag in before_labels if n == "v008_kitchen.mp4" and tag == "text slide"}
     t = min(kitchen - slide)
     append(Layout(out), [Verdict("frame", ids["v008_kitchen.mp4"], t, t, "text slide", "yes")])
-    materialize(SAMPLE, out)
+    materialize(sample, out)
 
     after = labels(out)
     changed = before_labels ^ after
@@ -121,7 +124,7 @@ def test_two_mistaken_answers_stay_in_their_shots_and_undo_restores_everything(t
     )
     assert done.returncode == 0, done.stderr
     assert "2" in done.stdout
-    materialize(SAMPLE, out)
+    materialize(sample, out)
     assert labels(out) == before_labels
     assert results(out) == before_files  # byte-identical scores, results and summaries
     assert pq.read_table(Layout(out).thresholds).to_pylist() == thresholds

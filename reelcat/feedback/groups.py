@@ -182,31 +182,18 @@ def name_group(
     return info
 
 
-def load_named_groups(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """The groups people named, latest naming per tag (the `named_groups` view):
-    {tag: {centroid, accept, review}}."""
+def load_named_groups(con: duckdb.DuckDBPyConnection, taught: bool = False) -> dict[str, dict]:
+    """The groups people named, latest naming per tag: {tag: {centroid, accept, review}},
+    as named (the `named_groups` view) or, with `taught`, as the answers taught them (the
+    `concepts` view: the centroid is then the moved prototype). One per tag (few)."""
+    view, vector = ("concepts", "prototype") if taught else ("named_groups", "centroid")
     return {
         tag: {
-            "centroid": np.asarray(centroid, dtype=np.float32),
+            "centroid": np.asarray(v, dtype=np.float32),
             "accept": accept,
             "review": review,
         }
-        for tag, centroid, accept, review in con.execute(
-            "SELECT tag, centroid, accept, review FROM named_groups ORDER BY tag"
-        ).fetchall()
-    }
-
-
-def load_concepts(con: duckdb.DuckDBPyConnection) -> dict[str, dict]:
-    """Every named group as a tag in force (the `concepts` view: as the answers taught
-    it): {tag: {centroid (its prototype), accept, review}}."""
-    return {
-        tag: {
-            "centroid": np.asarray(prototype, dtype=np.float32),
-            "accept": accept,
-            "review": review,
-        }
-        for tag, prototype, accept, review in con.execute(
-            "SELECT tag, prototype, accept, review FROM concepts ORDER BY tag"
+        for tag, v, accept, review in con.execute(
+            f"SELECT tag, {vector}, accept, review FROM {view} ORDER BY tag"
         ).fetchall()
     }

@@ -14,7 +14,7 @@ import duckdb
 import numpy as np
 
 from reelcat.config import Config, model_id
-from reelcat.feedback.groups import load_concepts
+from reelcat.feedback.groups import load_named_groups
 from reelcat.feedback.question_media import MediaError, archive_file, frame
 from reelcat.feedback.questions import Question, question_queue, tag_precision
 from reelcat.feedback.verdicts import Verdict, VerdictError, append, effective, log, take_back
@@ -86,7 +86,7 @@ class ReviewSession:
         con = self.store()
         try:
             self.names = video_file_names(con)
-            groups = load_concepts(con)
+            groups = load_named_groups(con, taught=True)
         finally:
             con.close()
         self._emb_cache: dict[str, tuple[np.ndarray, np.ndarray]] = {}

@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 import tempfile
 from pathlib import Path
 
@@ -187,6 +188,19 @@ def materialize(archive: Path, out: Path, **settings):
     )
     assert result.success
     return result
+
+
+def run_cli(*args: str, input: str | None = None) -> tuple[int, str, str]:
+    """`reelcat ARGS` in its own process, as a person runs it: (exit code, out, err)."""
+    proc = subprocess.run(
+        [sys.executable, "-m", "orchestration.cli", *args],
+        input=input,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    return proc.returncode, proc.stdout, proc.stderr
 
 
 def copy_of(out: Path, tmp_path: Path) -> Path:

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import re
-import subprocess
-import sys
 import time
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +18,7 @@ from reelcat.storage.layout import Layout
 from reelcat.tagging.scores import VideoFrames
 from reelcat.tagging.thresholds import Threshold
 
-from .conftest import REPO, copy_of, ffmpeg_calls, materialize, store
+from .conftest import REPO, copy_of, ffmpeg_calls, materialize, run_cli, store
 
 
 def read(out, what=effective) -> list[dict]:
@@ -159,27 +157,11 @@ def test_learning_reports_what_answers_changed_and_why(out, tmp_path):
 def test_terminal_review_records_answers_and_undo(out, tmp_path):
     out = copy_of(out, tmp_path)
     before = len(whole_log(out))
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "review",
-            "--out",
-            str(out),
-            "-n",
-            "5",
-            "--reviewer",
-            "tester",
-        ],
-        input="n\ny\nz\ns\nq\n",
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=120,
+    code, stdout, stderr = run_cli(
+        "review", "--out", str(out), "-n", "5", "--reviewer", "tester", input="n\ny\nz\ns\nq\n"
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "Is this '" in proc.stdout and "undone" in proc.stdout
+    assert code == 0, stderr[-2000:]
+    assert "Is this '" in stdout and "undone" in stdout
     new = whole_log(out)[before:]
     # n, y, z (takes the y back and asks that question again), s (skips it)
     assert [r["verdict"] for r in new] == ["no", "yes", "undo", "skip"]
@@ -191,7 +173,7 @@ def test_terminal_review_records_answers_and_undo(out, tmp_path):
     )
     assert all(r["score"] is not None for r in (new[0], new[1], new[3]))
     # each question shows the archive's frame at full size (320x180), not the thumbnail
-    pictures = re.findall(r"^    (/\S+\.jpg)$", proc.stdout, re.MULTILINE)
+    pictures = re.findall(r"^    (/\S+\.jpg)$", stdout, re.MULTILINE)
     assert len(pictures) == 5 and all(Path(p).is_relative_to(out) for p in pictures)
     assert all(Image.open(p).size == (320, 180) for p in pictures)
 

@@ -4,8 +4,6 @@ catalogue exactly."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import UTC, datetime
 
 import pyarrow.parquet as pq
@@ -14,7 +12,7 @@ from catalog.build import open_catalog
 from reelcat.feedback.verdicts import Verdict, append
 from reelcat.storage.layout import RESULT_TABLES, Layout
 
-from .conftest import REPO, materialize
+from .conftest import materialize, run_cli
 
 
 def labels(out) -> set[tuple[str, float, str]]:
@@ -114,16 +112,9 @@ def test_two_mistaken_answers_stay_in_their_shots_and_undo_restores_everything(t
     assert summary(out, "v008_kitchen.mp4")[0][0] == "kitchen"
 
     # undo both from the terminal (everything since before they were given)
-    done = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", "verdicts", "--out", str(out)]
-        + ["--undo-since", since],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    assert done.returncode == 0, done.stderr
-    assert "2" in done.stdout
+    code, stdout, stderr = run_cli("verdicts", "--out", str(out), "--undo-since", since)
+    assert code == 0, stderr
+    assert "2" in stdout
     materialize(sample, out)
     assert labels(out) == before_labels
     assert results(out) == before_files  # byte-identical scores, results and summaries

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import shutil
-import subprocess
-import sys
 
 import pyarrow.parquet as pq
 import pytest
@@ -12,7 +10,7 @@ import pytest
 from catalog.build import open_catalog
 from reelcat.tagging.vocabulary import load_vocabulary
 
-from .conftest import REPO, copy_of, ffmpeg_calls, materialize
+from .conftest import REPO, copy_of, ffmpeg_calls, materialize, run_cli
 
 
 def test_manifest_has_good_videos_and_error_rows(catalogued):
@@ -123,17 +121,6 @@ def test_moved_file_is_not_decoded_again(catalogued, small_archive, tmp_path):
     assert ffmpeg_calls() == before
     con = open_catalog(out)
     assert con.execute("SELECT count(*) FROM frames").fetchone()[0] == 9
-
-
-def run_cli(*args):
-    proc = subprocess.run(
-        [sys.executable, "-m", "orchestration.cli", *args],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    return proc.returncode, proc.stdout, proc.stderr
 
 
 def test_cli_sql_prints_rows_read_only(catalogued):

@@ -14,7 +14,6 @@ import json
 import os
 import re
 import subprocess
-import sys
 import threading
 import urllib.error
 import urllib.request
@@ -37,7 +36,7 @@ from reelcat.synthetic.archive import Shot, make_video
 from reelcat.tools import ffprobe_path
 from reelcat.web.app import make_server
 
-from .conftest import REPO, ffmpeg_calls, materialize, tiny_config
+from .conftest import ffmpeg_calls, materialize, run_cli, tiny_config
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -571,28 +570,12 @@ def test_a_skip_on_the_page_is_not_asked_in_the_terminal_and_back(server):
     assert skip["verdict"] == "skip" and skip["reviewer"] == "web"
     assert skip["score"] == pytest.approx(server.session.score_at(vid, t, tag))
     # the terminal review (its own process, same output folder) does not ask it
-    proc = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "orchestration.cli",
-            "review",
-            "--out",
-            str(server.out),
-            "-n",
-            "20",
-            "--reviewer",
-            "terminal",
-        ],
-        input="n\nq\n",
-        capture_output=True,
-        text=True,
-        cwd=REPO,
-        timeout=300,
+    code, stdout, stderr = run_cli(
+        "review", "--out", str(server.out), "-n", "20", "--reviewer", "terminal", input="n\nq\n"
     )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    asked = PROMPT.findall(proc.stdout)
-    assert len(asked) == 2 and (tag, names[vid], f"{t:.1f}") not in asked, proc.stdout
+    assert code == 0, stderr[-2000:]
+    asked = PROMPT.findall(stdout)
+    assert len(asked) == 2 and (tag, names[vid], f"{t:.1f}") not in asked, stdout
     (answer,) = [r for r in log(server) if r["reviewer"] == "terminal"]
     assert answer["verdict"] == "no" and answer["score"] is not None
     answered = (answer["video_id"], answer["start"], answer["tag"])

@@ -11,6 +11,7 @@
     reelcat verdicts             the answers given, newest first; --undo ID, --undo-since T
     reelcat serve                the review web page on 127.0.0.1
     reelcat groups / name-group  name recurring look-alike frames: a new tag
+    reelcat teach NAME FILE@S …  a new tag from a few example frames
     reelcat synth --videos N --seed S --out DIR   a labelled synthetic archive
 
 It lives beside the Dagster wiring because `run` materialises the asset graph through
@@ -504,6 +505,46 @@ def cmd_name_group(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_teach(args: argparse.Namespace) -> int:
+    """`reelcat teach NAME FILE@SECONDS …`: a new concept from a few example frames."""
+    import numpy as np
+
+    from reelcat.feedback.groups import group_of_examples, name_group
+    from reelcat.tagging.vocabulary import load_vocabulary
+
+    cfg = _config(args)
+    _, rows, emb = _archive_embeddings(cfg)
+    picked = []
+    for example in args.examples:
+        video, _, seconds = example.rpartition("@")
+        try:
+            t = float(seconds)
+        except ValueError:
+            raise VerdictError(f"an example is FILE@SECONDS, not {example!r}") from None
+        frames = [i for i, r in enumerate(rows) if video in (r[0], r[4])]
+        if not frames:
+            raise VerdictError(f"no video {video!r} in the catalogue")
+        picked.append(min(frames, key=lambda i: abs(rows[i][1] - t)))
+    group = group_of_examples(emb, [r[0] for r in rows], picked)
+    info = name_group(
+        Layout(cfg.output_dir),
+        group,
+        args.name,
+        emb,
+        [r[0] for r in rows],
+        np.asarray([r[1] for r in rows]),
+        load_vocabulary(cfg.vocabulary).names,
+        reviewer=args.reviewer,
+        confirmed=args.yes,
+    )
+    print(
+        f"reelcat: '{args.name}' taught from {group.size} examples now labels "
+        f"{info['accepted']} frames; {info['uncertain']} more are uncertain and will be "
+        f"asked about (reelcat review --tag '{args.name}')."
+    )
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     from reelcat.web.app import serve
 
@@ -614,6 +655,12 @@ def build_parser() -> argparse.ArgumentParser:
     ng.add_argument("--seed", type=int, default=0)
     ng.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
     ng.set_defaults(func=cmd_name_group)
+    te = command("teach", "a new concept from a few example frames (FILE@SECONDS …)")
+    te.add_argument("name")
+    te.add_argument("examples", nargs="+", metavar="FILE@SECONDS")
+    te.add_argument("--yes", action="store_true", help="confirm a change of many frames")
+    te.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
+    te.set_defaults(func=cmd_teach)
     sv = command("serve", "the review web page (binds 127.0.0.1)")
     sv.add_argument("--host", default="127.0.0.1")
     sv.add_argument("--port", type=int, default=8765)

@@ -554,3 +554,70 @@ def test_a_taught_concept_follows_its_answers():
     # too few answers: the prototype moves, the group's levels stay
     few = teach_concept(centroid, 0.9, 0.6, Examples(near[:2], said[:2], ex.videos[:2]))
     assert (few.accept, few.review) == (0.9, 0.6)
+
+
+def test_a_concept_taught_from_examples_learns_from_its_answers(out, tmp_path):
+    from reelcat.feedback.review_session import ReviewSession
+    from reelcat.feedback.step import learn_from_verdicts
+
+    from .conftest import tiny_config
+
+    work = copy_of(out, tmp_path)
+    code, _, stderr = run_cli("teach", "lights", "city.mp4@2", "--out", str(work))
+    assert code == 2 and "at least 2" in stderr
+    code, _, stderr = run_cli("teach", "fire", "city.mp4@2", "city.mp4@6", "--out", str(work))
+    assert code == 2 and "already a tag" in stderr
+    code, _, stderr = run_cli("teach", "lights", "nope.mp4@2", "city.mp4@6", "--out", str(work))
+    assert code == 2 and "no video 'nope.mp4'" in stderr
+    assert not [v for v in in_force(work) if v["tag"] == "lights"]  # refused: nothing written
+
+    code, stdout, stderr = run_cli(
+        "teach", "lights", "city.mp4@2", "city.mp4@6", "--out", str(work)
+    )
+    assert code == 0, stderr
+    assert "'lights' taught from 2 examples" in stdout
+    examples = [v for v in in_force(work) if v["tag"] == "lights"]
+    assert sorted(v["start"] for v in examples) == [2.0, 6.0]
+
+    cfg = tiny_config(work, work)
+    session = ReviewSession(cfg)
+    # the look-alikes scored highest outside city.mp4's night shot are not the concept
+    scored = sorted(
+        (
+            (float(s), v.video_id, float(t))
+            for v in session.videos
+            for t, s in zip(v.times, v.scores["lights"], strict=True)
+            if not (session.names[v.video_id] == "city.mp4" and t < 10)
+        ),
+        reverse=True,
+    )
+    nos = scored[:6]
+    assert len({v for _, v, _ in nos}) >= 2
+    for _, video, t in nos:
+        session.answer(video, t, "lights", "no")
+    report = learn_from_verdicts(cfg)
+    (concept,) = report.concepts
+    (change,) = [c for c in report.changes if c["tag"] == "lights"]
+    assert concept["tag"] == "lights" and concept["answers"] == 2 + len(nos)
+    assert change["answers"] == concept["answers"] and len(change["verdict_ids"]) == 2 + len(nos)
+    # the prototype moved away from the "no" frames; the night shot stays accepted
+    before = {
+        (v.video_id, round(float(t), 3)): float(s)
+        for v in session.videos
+        for t, s in zip(v.times, v.scores["lights"], strict=True)
+    }
+    after = ReviewSession(cfg)
+    moved = {
+        (v.video_id, round(float(t), 3)): float(s)
+        for v in after.videos
+        for t, s in zip(v.times, v.scores["lights"], strict=True)
+    }
+    assert all(moved[(v, round(t, 3))] < before[(v, round(t, 3))] for _, v, t in nos)
+    city = [k for k in moved if after.names[k[0]] == "city.mp4" and k[1] < 10]
+    assert city and all(moved[k] >= after.thresholds["lights"].accept for k in city[1:-1])
+    con = store(work)
+    try:
+        (answers,) = con.execute("SELECT answers FROM concepts WHERE tag = 'lights'").fetchone()
+    finally:
+        con.close()
+    assert answers == concept["answers"]

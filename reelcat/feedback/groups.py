@@ -30,6 +30,7 @@ class Group:
     centroid: np.ndarray
     cohesion: float  # mean cosine of members to the centroid
     videos: int
+    picked: bool = False  # a person picked every member (examples), not a clustering
 
     @property
     def size(self) -> int:
@@ -96,11 +97,30 @@ def find_groups(
     return groups
 
 
+MIN_EXAMPLES = 2
+MIN_BAND = 0.1  # cosine: the narrowest band of questions below a group's accept level
+
+
+def group_of_examples(emb: np.ndarray, video_ids: list[str], rows: list[int]) -> Group:
+    """A group made of frames a person picked as examples of a new concept (rows into
+    emb): named like any group, so "a name and a few examples" and "name this group"
+    are one flow."""
+    if len(set(rows)) < MIN_EXAMPLES:
+        raise VerdictError(f"give at least {MIN_EXAMPLES} different example frames")
+    members = np.asarray(sorted(set(rows)))
+    centroid = emb[members].mean(0)
+    centroid /= max(np.linalg.norm(centroid), 1e-8)
+    videos = len({video_ids[i] for i in members})
+    return Group(0, members, centroid, float((emb[members] @ centroid).mean()), videos, True)
+
+
 def thresholds_for(group: Group, emb: np.ndarray) -> tuple[float, float]:
-    """Accept at the similarity most members reach; review a band below it."""
+    """Accept at the similarity most members reach (all of them, less half a band, when
+    a person picked them: each is an example); review a band below it, at least MIN_BAND
+    wide (a few near-identical examples would leave nothing to ask about)."""
     sims = emb[group.members] @ group.centroid
-    accept = float(np.percentile(sims, 20))
-    return accept, accept - 2 * float(sims.std() + 0.01)
+    accept = float(sims.min() - MIN_BAND / 2 if group.picked else np.percentile(sims, 20))
+    return accept, accept - max(2 * float(sims.std() + 0.01), MIN_BAND)
 
 
 def typical_members(group: Group, emb: np.ndarray, review: float) -> np.ndarray:

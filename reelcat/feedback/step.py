@@ -137,6 +137,9 @@ def learn_from_verdicts(cfg: Config) -> LearningReport:
     inputs = fit_inputs(cfg, vocab, layout)
     frames = stored_frames(layout.frames_dir(mid, cfg.sampling.id))
     fitted = last_fit(layout)
+    for path, schema in ((layout.learning_changes, LEARNING_CHANGES), (layout.concepts, CONCEPTS)):
+        if not path.exists():  # (a store from before these files): views bind to them
+            write_rows([], path, schema)
     if (
         fitted is not None
         and fitted["inputs"] == inputs

@@ -12,7 +12,9 @@ tag's accept level, which reaches every video, moves only when the answers suppo
   flip), and they clearly say the move is right: accepting more needs their "yes" share
   above YES_SHARE_TO_ACCEPT with 90% confidence, accepting fewer needs it below
   YES_SHARE_TO_REJECT with 90% confidence, and so must the MIN_FLIPPED of them nearest
-  the new level on their own (so one stray answer far out does not drag it there).
+  the new level on their own (so one stray answer far out does not drag it there). It
+  moves past answers only while they lie at most MAX_GAP apart, and stops at most
+  MAX_STEP beyond the last: nobody spoke for the scores in a wider gap.
   Answers that agree with the model (every "yes" above the level, every "no" below)
   leave nothing to flip: they never move it.
 - The question queue picks frames by the model's score, so among frames of about the
@@ -47,6 +49,7 @@ YES_SHARE_TO_REJECT = 0.25  # accept fewer only where few of them do
 CONFIDENCE_Z = 1.2816  # one-sided 90% (Wilson bounds on a weighted share)
 SCORE_BAND = 0.05  # width of the score bands answers are weighted in
 MAX_STEP = 0.1  # a level stops at most this far past the last answer it moved past
+MAX_GAP = 0.15  # a level moves past answers only while they lie at most this far apart
 STEP_PAST_LAST = 0.01  # ... and this far when no answer lies beyond
 MAX_WEIGHT_RATIO = 3.0  # no answer weighs more than this many times the median answer
 
@@ -141,7 +144,11 @@ def fit_level(
     moves = [(True, s, nxt) for s, nxt in zip(above, [*above[1:], None], strict=False)] + [
         (False, s, nxt) for s, nxt in zip(below, [*below[1:], None], strict=False)
     ]
+    reach = {True: level, False: level}  # how far each way answers lie without a gap
     for raising, edge, nxt in moves:
+        if abs(edge - reach[raising]) > MAX_GAP:
+            continue  # a stretch of scores nobody answered about lies before this edge
+        reach[raising] = edge
         # halfway to the next answered score, and no further than MAX_STEP past the last
         # answer it flips: nobody spoke for the frames beyond
         step = min(abs(nxt - edge) / 2, MAX_STEP) if nxt is not None else STEP_PAST_LAST

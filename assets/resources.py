@@ -11,6 +11,7 @@ machine by default, or the cluster named by `address`, RAY_ADDRESS or `ray.addre
 from __future__ import annotations
 
 import os
+import sys
 from typing import Any
 
 import dagster as dg
@@ -32,6 +33,7 @@ class ReelcatSettings(dg.ConfigurableResource):
     model_pretrained: str | None = Field(None, description="open_clip tag or checkpoint path")
     model_config_file: str | None = Field(None, description="open_clip config JSON")
     random_weights: bool | None = Field(None, description="benchmarks only: random init")
+    _lock: Any = PrivateAttr(None)
 
     def load(self) -> Config:
         overrides: dict[str, Any] = {
@@ -47,6 +49,26 @@ class ReelcatSettings(dg.ConfigurableResource):
             },
         }
         return load_config(self.config_file, overrides=overrides)
+
+    def setup_for_execution(self, context: dg.InitResourceContext) -> None:
+        """In a run, hold the output folder's lock (reelcat.storage.lock) until the run's
+        teardown: a second run on the same folder waits for this one."""
+        from reelcat.storage.lock import OutputLock
+
+        run = context.dagster_run
+        if run is None:  # a sensor or schedule evaluating: it writes nothing
+            return
+        def say(message: str) -> None:
+            if context.log:
+                context.log.warning(message)
+            print(message, file=sys.stderr, flush=True)
+
+        self._lock = OutputLock(self.load().output_dir, f"run {run.run_id[:8]}")
+        self._lock.acquire(say)
+
+    def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.release()
 
 
 class RayResource(dg.ConfigurableResource):

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import tempfile
 from collections.abc import Callable
 from functools import cache
 from pathlib import Path
@@ -21,6 +20,7 @@ import duckdb
 import ffmpeg
 
 from reelcat.storage.layout import Layout
+from reelcat.storage.parquet import temp_file
 from reelcat.tools import ffmpeg_path
 
 CLIP_SECONDS = 4.0  # the clip runs from t - 2 s to t + 2 s (less at the video's ends)
@@ -94,9 +94,7 @@ def clip(layout: Layout, source: dict, video_id: str, t: float) -> Path:
 def _make(dest: Path, output: Callable[[str], ffmpeg.nodes.OutputStream]) -> None:
     """Run ffmpeg's `output(tmp)` into a temporary file beside `dest`, then rename it into
     place (a file that exists is whole); MediaError when ffmpeg fails or writes nothing."""
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dest.stem}.", suffix=dest.suffix, dir=dest.parent)
-    os.close(fd)
+    tmp = str(temp_file(dest.parent, f".{dest.stem}.", dest.suffix))
     cmd = (
         output(tmp)
         .global_args("-hide_banner", "-nostdin", "-loglevel", "error")

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import write_table
+from reelcat.storage.parquet import temp_file, write_table
 from reelcat.storage.schemas import INDEX_BATCHES
 from reelcat.storage.views import embeddings
 
@@ -133,9 +133,8 @@ def extend_index(layout: Layout, model_id: str, sampling_id: str) -> tuple[int, 
 def _save(index, folder, shard) -> None:
     if index is None:
         return
-    folder.mkdir(parents=True, exist_ok=True)
     path = _shard_path(folder, shard)
-    tmp = path.with_suffix(".tmp")
+    tmp = temp_file(folder, f".{path.name}.")
     index.save(str(tmp))
     tmp.replace(path)
 

@@ -22,6 +22,7 @@
     thumbnails/<video_id>/<frame>.jpg                 frames people look at
     media/<video_id>/<ms>.{jpg,mp4,webm}              a question's full-size frame and clip
     catalog.duckdb                                    views and tables over the above
+    .reelcat.lock                                     held by the run writing the folder
 
 SQL never spells a path: `sql_macros` defines one DuckDB macro per path (relative to
 the output folder, which readers set as `file_search_path`), and the .sql files call
@@ -155,6 +156,11 @@ class Layout:
         return self.out / "media" / video_id / f"{round(t * 1000):d}.{ext}"
 
     # --- the catalogue
+    @property
+    def lock(self) -> Path:
+        """Held by the run writing this folder (reelcat.storage.lock)."""
+        return self.out / ".reelcat.lock"
+
     @property
     def catalog(self) -> Path:
         return self.out / "catalog.duckdb"

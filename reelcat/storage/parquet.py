@@ -1,7 +1,9 @@
 """Atomic writes of Parquet tables and small files, and thumbnails from stored frames.
 
 Files are written to a unique temporary name in the same folder and renamed, so a killed
-run never leaves half a file, and a file that exists is complete.
+run never leaves half a file, a file that exists is complete, and two writers never share
+a temporary name. Files get the process umask's permissions (0644 by default), like any
+file a program creates, not mkstemp's private 0600.
 """
 
 from __future__ import annotations
@@ -16,11 +18,26 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def temp_file(folder: Path, prefix: str, suffix: str = ".tmp") -> Path:
+    """A new, empty file with a name unique to its writer in `folder`, readable as the
+    umask allows (rename it over the real name when complete)."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=suffix, dir=folder)
+    os.fchmod(fd, 0o666 & ~_umask())
+    os.close(fd)
+    return Path(tmp)
+
+
 def _replace_atomically(path: Path, write) -> Path:
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
+    tmp = temp_file(path.parent, f".{path.name}.")
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -95,9 +112,7 @@ class BatchWriter:
         if not self._buffered:
             return
         if self._writer is None:
-            self.folder.mkdir(parents=True, exist_ok=True)
-            fd, self._tmp = tempfile.mkstemp(prefix=".batch.", suffix=".tmp", dir=self.folder)
-            os.close(fd)
+            self._tmp = temp_file(self.folder, ".batch.")
             self._writer = pq.ParquetWriter(self._tmp, self.schema, compression="zstd")
         self._writer.write_table(pa.concat_tables(self._buffer), row_group_size=self._buffered)
         self._rows_in_file += self._buffered

@@ -16,7 +16,7 @@ import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
 from reelcat.storage.layout import Layout, safe_name
-from reelcat.storage.parquet import BatchWriter
+from reelcat.storage.parquet import BatchWriter, temp_file
 from reelcat.storage.schemas import FRAME_TAGS
 from reelcat.tagging.scoring import TextBank, build_text_bank, tag_rows
 from reelcat.tagging.vocabulary import Vocabulary, load_vocabulary
@@ -37,8 +37,7 @@ def text_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
     from reelcat.tagging.model import load_model  # torch and open_clip, only to build a bank
 
     bank = build_text_bank(load_model(cfg.model.model_dump_json()), vocab)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp.npz")
+    tmp = temp_file(path.parent, f".{path.name}.", ".tmp.npz")
     bank.to_npz(tmp)
     tmp.replace(path)
     return bank

@@ -5,6 +5,7 @@ import dagster as dg
 from assets.resources import RayResource, ReelcatSettings
 from reelcat.config import model_id
 from reelcat.ingest.step import embed_archive, write_manifest
+from reelcat.preflight import check_before_run
 from reelcat.storage.layout import Layout
 
 
@@ -13,6 +14,7 @@ def video_manifest(context: dg.AssetExecutionContext, settings: ReelcatSettings)
     """Every video file under the archive roots, ffprobed, fingerprinted; bad files are
     rows with status='error' and a reason."""
     cfg = settings.load()
+    check_before_run(cfg)  # model, vocabulary, output folder: before anything is decoded
     report = write_manifest(cfg)
     for r in report.errors:
         context.log.warning(f"{r['path']}: {r['error']}")
@@ -27,6 +29,8 @@ def video_manifest(context: dg.AssetExecutionContext, settings: ReelcatSettings)
             "probed": report.probed,
             "moved": report.moved,
             "unchanged_not_read": report.unchanged,
+            "missing_kept": report.missing,
+            "missing_expired": report.expired,
             "path": dg.MetadataValue.path(str(Layout(cfg.output_dir).manifest)),
             "errors_preview": dg.MetadataValue.md(
                 "| file | reason |\n|---|---|\n" + preview if report.errors else "no errors"

@@ -33,6 +33,9 @@ class ReelcatSettings(dg.ConfigurableResource):
     model_pretrained: str | None = Field(None, description="open_clip tag or checkpoint path")
     model_config_file: str | None = Field(None, description="open_clip config JSON")
     random_weights: bool | None = Field(None, description="benchmarks only: random init")
+    accept_missing_roots: bool | None = Field(
+        None, description="a root that held videos is gone for good: let them leave"
+    )
     _lock: Any = PrivateAttr(None)
 
     def load(self) -> Config:
@@ -40,6 +43,7 @@ class ReelcatSettings(dg.ConfigurableResource):
             "archive_roots": [os.path.abspath(p) for p in self.archive_roots] or None,
             "output_dir": os.path.abspath(self.output_dir) if self.output_dir else None,
             "vocabulary": os.path.abspath(self.vocabulary) if self.vocabulary else None,
+            "accept_missing_roots": self.accept_missing_roots,
             "sampling": {"mode": self.sampling_mode, "interval_seconds": self.interval_seconds},
             "model": {
                 "name": self.model_name,
@@ -58,6 +62,7 @@ class ReelcatSettings(dg.ConfigurableResource):
         run = context.dagster_run
         if run is None:  # a sensor or schedule evaluating: it writes nothing
             return
+
         def say(message: str) -> None:
             if context.log:
                 context.log.warning(message)

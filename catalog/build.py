@@ -4,7 +4,8 @@ The base views (`manifest`, `frames`, `frame_tags`, `verdicts`, `frame_verdicts`
 reelcat's own (reelcat/storage/sql, see reelcat.storage.views), defined here exactly as
 Python readers see them; the tables people query are built from catalog/sql/*.sql.
 Paths are macros relative to the output folder, so the catalogue works wherever that
-folder is moved: reelcat sets DuckDB's `file_search_path` when it opens it (from the
+folder is moved: reelcat opens it read-only through reelcat.storage.readonly, which resolves
+them against the folder and lets a query read nothing else and write nothing (from the
 duckdb shell, start it inside the output folder). The file is built under a unique
 temporary name and renamed, so readers never see half a catalogue.
 """
@@ -19,6 +20,7 @@ import duckdb
 import pyarrow as pa
 
 from reelcat.storage.layout import Layout
+from reelcat.storage.readonly import open_read_only
 from reelcat.storage.views import ensure_logs, open_store, sql
 from reelcat.tagging.vocabulary import Vocabulary
 
@@ -30,11 +32,18 @@ _OBJECTS = """vocabulary thresholds segments video_tags video_summaries tag_freq
 
 
 def open_catalog(out: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the catalogue with its Parquet paths resolved against the output folder."""
+    """Open the catalogue with its Parquet paths resolved against the output folder.
+
+    Read-only (the default, every reader's way in): a connection that cannot write, copy,
+    attach, install, load or change settings, and reads files only inside the output
+    folder (reelcat.storage.readonly). `read_only=False` opens the file itself, writable.
+    """
     layout = Layout(Path(out).resolve())
+    if read_only:
+        return open_read_only(layout)
     if not layout.catalog.exists():
         raise FileNotFoundError(f"no catalogue at {layout.catalog}: run `reelcat run` first")
-    con = duckdb.connect(str(layout.catalog), read_only=read_only)
+    con = duckdb.connect(str(layout.catalog))
     con.execute("SET file_search_path = ?", [str(layout.out)])
     return con
 

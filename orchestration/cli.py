@@ -65,6 +65,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not cfg.archive_roots:
         raise ConfigError("no archive roots: pass --archive DIR or set archive_roots")
     from reelcat.config import model_id
+    from reelcat.preflight import check_before_run
+
+    check_before_run(cfg)  # one line and exit 2 before anything starts
 
     print(f"reelcat: cataloguing {', '.join(map(str, cfg.archive_roots))} -> {cfg.output_dir}")
     print(
@@ -83,6 +86,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         model_name=cfg.model.name,
         model_pretrained=cfg.model.pretrained,
         sampling_mode=cfg.sampling.mode,
+        accept_missing_roots=args.accept_missing_roots or None,
     )
     started = time.perf_counter()
     result = dg.materialize(
@@ -102,11 +106,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not result.success:
         for event in result.all_events:
             if event.is_step_failure:
-                print(
-                    f"reelcat: step {event.step_key} failed: "
-                    f"{event.event_specific_data.error.message.strip()}",
-                    file=sys.stderr,
-                )
+                error = event.event_specific_data.error
+                while error.cause is not None:  # Dagster's wrapper: say the cause
+                    error = error.cause
+                # "package.module.Class: message" -> the message (and the class when it
+                # is not one of reelcat's own, which say everything in their message)
+                name, _, said = error.message.strip().partition(": ")
+                if not name.startswith("reelcat."):
+                    said = f"{name.rsplit('.', 1)[-1]}: {said}" if said else name
+                print(f"reelcat: step {event.step_key} failed: {said}", file=sys.stderr)
         return 1
     print(f"reelcat: done in {time.perf_counter() - started:.1f} s\n")
     from catalog.build import open_catalog
@@ -168,14 +176,32 @@ def cmd_about(args: argparse.Namespace) -> int:
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
+    """Run statements that only read (reelcat.storage.readonly): anything else is refused,
+    one line each, before any of them runs; so is a read outside the output folder."""
+    import duckdb
+
     from catalog.build import open_catalog
+    from reelcat.storage.readonly import Refused, read_statements, refusal
 
     cfg = _config(args)
     con = open_catalog(cfg.output_dir, read_only=True)
-    rel = con.sql(args.query)
-    if rel is None:
-        return 0
-    rel.show(max_rows=args.max_rows, max_width=200)
+    try:
+        for statement in read_statements(con, args.query):
+            rel = con.sql(statement)
+            if rel is not None:
+                rel.show(max_rows=args.max_rows, max_width=200)
+    except Refused as exc:
+        for reason in exc.reasons:
+            print(f"reelcat: refused: {reason}", file=sys.stderr)
+        return 2
+    except duckdb.Error as exc:
+        reason = refusal(exc, cfg.output_dir)
+        if reason is None:
+            raise
+        print(f"reelcat: refused: {reason}", file=sys.stderr)
+        return 2
+    finally:
+        con.close()
     return 0
 
 
@@ -546,10 +572,11 @@ def cmd_teach(args: argparse.Namespace) -> int:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    from reelcat.web.app import serve
+    from reelcat.web.app import check_bind, serve
 
+    check_bind(args.host, args.expose)  # before anything else: one line and exit 2
     cfg = _config(args)
-    serve(cfg, args.host, args.port)
+    serve(cfg, args.host, args.port, expose=args.expose, allow_hosts=args.allow_host or ())
     return 0
 
 
@@ -569,6 +596,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--config", help="reelcat.yaml (default: ./reelcat.yaml or $REELCAT_CONFIG)"
     )
     common.add_argument("--out", help="output folder (overrides the config)")
+    common.add_argument("--debug", action="store_true", help="show tracebacks of errors")
     p = argparse.ArgumentParser(prog="reelcat", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", required=True)
 
@@ -577,6 +605,11 @@ def build_parser() -> argparse.ArgumentParser:
 
     run = command("run", "catalogue the archive (materialise every asset)")
     run.add_argument("--archive", action="append", help="archive folder (repeatable)")
+    run.add_argument(
+        "--accept-missing-roots",
+        action="store_true",
+        help="a root that held videos is missing or empty for good: let its videos leave",
+    )
     run.add_argument("--model", help="open_clip model name")
     run.add_argument("--pretrained", help="open_clip pretrained tag or checkpoint path")
     run.add_argument(
@@ -596,7 +629,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     about.set_defaults(func=cmd_about)
     q = command("sql", "read-only SQL on the catalogue")
-    q.add_argument("query")
+    q.add_argument(
+        "query",
+        help="SELECT (DESCRIBE, SHOW, SUMMARIZE, EXPLAIN too); anything that writes, copies, "
+        "attaches, installs, loads or changes settings is refused",
+    )
     q.add_argument("--max-rows", type=int, default=50)
     q.set_defaults(func=cmd_sql)
     command("tags", "the vocabulary with counts and thresholds").set_defaults(func=cmd_tags)
@@ -661,9 +698,25 @@ def build_parser() -> argparse.ArgumentParser:
     te.add_argument("--yes", action="store_true", help="confirm a change of many frames")
     te.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
     te.set_defaults(func=cmd_teach)
-    sv = command("serve", "the review web page (binds 127.0.0.1)")
-    sv.add_argument("--host", default="127.0.0.1")
+    sv = command("serve", "the review web page (binds 127.0.0.1 unless --expose)")
+    sv.add_argument(
+        "--host",
+        default="127.0.0.1",
+        help="address to bind (default 127.0.0.1); beyond loopback only with --expose",
+    )
     sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument(
+        "--expose",
+        action="store_true",
+        help="allow a --host beyond loopback: no login, so every request then needs the "
+        "access token printed at start",
+    )
+    sv.add_argument(
+        "--allow-host",
+        action="append",
+        metavar="NAME",
+        help="also answer requests addressed to this host name (repeatable)",
+    )
     sv.set_defaults(func=cmd_serve)
     syn = command("synth", "generate a labelled synthetic archive into --out")
     syn.add_argument("--videos", type=int, default=12)
@@ -673,19 +726,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Run a command; an error is one line on stderr (exit 2 for a usage or configuration
+    error, 1 otherwise), the traceback only with --debug."""
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except (ConfigError, FileNotFoundError, VerdictError) as exc:
-        print(f"reelcat: {exc}", file=sys.stderr)
-        return 2
     except Exception as exc:
         import duckdb
 
+        if getattr(args, "debug", False):
+            raise
+        if isinstance(exc, (ConfigError, FileNotFoundError, VerdictError)):
+            print(f"reelcat: {exc}", file=sys.stderr)
+            return 2
         if isinstance(exc, duckdb.Error):
             print(f"reelcat: SQL error: {exc}", file=sys.stderr)
             return 2
-        raise
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+        print(
+            f"reelcat: {type(exc).__name__}: {first} (--debug shows the traceback)",
+            file=sys.stderr,
+        )
+        return 1
 
 
 if __name__ == "__main__":

@@ -94,6 +94,13 @@ class ScheduleConfig(_Section):
 
 class Config(_Section):
     archive_roots: list[Path] = Field(default_factory=list)
+    # a file no longer found stays in the catalogue, status 'missing', this long
+    keep_missing_days: float = Field(30.0, ge=0)
+    # accept that a root that held videos is now missing, unreadable or empty: its videos
+    # leave the catalogue (otherwise the run stops and keeps them, status 'missing')
+    accept_missing_roots: bool = False
+    # a run refuses to start with less free space than this in the output folder
+    min_free_mb: float = Field(256.0, ge=0)
     output_dir: Path = Path("out")
     vocabulary: Path = DEFAULT_VOCABULARY
     sampling: SamplingConfig = SamplingConfig()

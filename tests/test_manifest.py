@@ -3,16 +3,25 @@
 from __future__ import annotations
 
 import shutil
+from datetime import timedelta
 
 import pytest
 
-from reelcat.ingest.manifest import build_manifest, fingerprint, probe_video, scan_roots
+from reelcat.ingest.manifest import (
+    RootProblem,
+    build_manifest,
+    fingerprint,
+    probe_video,
+    scan_roots,
+)
 
 from .conftest import ffprobe_calls, lavfi_video
 
 
 def test_scan_finds_videos_recursively_and_ignores_other_files(small_archive):
-    names = sorted(p.name for p in scan_roots([small_archive]))
+    files, problems = scan_roots([small_archive])
+    assert problems == []
+    names = sorted(p.name for p in files)
     assert names == [
         "bars.mp4",
         "empty.mp4",
@@ -23,9 +32,15 @@ def test_scan_finds_videos_recursively_and_ignores_other_files(small_archive):
     ]
 
 
-def test_missing_root_is_an_error(tmp_path):
-    with pytest.raises(FileNotFoundError, match="archive root does not exist"):
-        scan_roots([tmp_path / "nowhere"])
+def test_a_missing_or_empty_root_is_reported_not_scanned_as_empty(tmp_path):
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "notes.txt").write_text("not a video")
+    files, problems = scan_roots([tmp_path / "nowhere", tmp_path / "empty"])
+    assert files == []
+    assert problems == [
+        RootProblem(str(tmp_path / "nowhere"), "missing"),
+        RootProblem(str(tmp_path / "empty"), "empty"),
+    ]
 
 
 def test_bad_files_are_error_rows_with_reasons(small_archive):
@@ -95,7 +110,7 @@ def test_a_rescan_probes_only_new_changed_and_failed_files(small_archive, tmp_pa
     assert again.table.equals(first.table)
 
     # a changed file is probed again; a moved one keeps its id without a probe; a
-    # deleted one leaves the manifest
+    # deleted one is kept, status 'missing', for keep_missing_days
     lavfi_video(archive / "red.webm", "color=c=blue", duration=3, rate=15)
     (archive / "testsrc.mp4").rename(archive / "renamed.mp4")
     (archive / "sub" / "bars.mp4").unlink()
@@ -107,4 +122,14 @@ def test_a_rescan_probes_only_new_changed_and_failed_files(small_archive, tmp_pa
     assert rows["red.webm"]["video_id"] != old["red.webm"]["video_id"]
     assert [p.rsplit("/", 1)[-1] for p in third.moved] == ["renamed.mp4"]
     assert rows["renamed.mp4"]["video_id"] == old["testsrc.mp4"]["video_id"]
-    assert "bars.mp4" not in rows and "testsrc.mp4" not in rows
+    assert "testsrc.mp4" not in rows and third.missing == [str(archive / "sub" / "bars.mp4")]
+    assert rows["bars.mp4"]["status"] == "missing"
+    assert rows["bars.mp4"]["error"] == "the file is no longer under its archive root"
+    assert rows["bars.mp4"]["video_id"] == old["bars.mp4"]["video_id"]
+    since = rows["bars.mp4"]["missing_since"]
+    later = build_manifest([archive], third.table, MANIFEST, now=since + timedelta(days=29))
+    (kept,) = [r for r in later.table.to_pylist() if r["path"].endswith("bars.mp4")]
+    assert kept["status"] == "missing" and kept["missing_since"] == since
+    gone = build_manifest([archive], later.table, MANIFEST, now=since + timedelta(days=31))
+    assert gone.expired == [str(archive / "sub" / "bars.mp4")]
+    assert not [r for r in gone.table.to_pylist() if r["path"].endswith("bars.mp4")]

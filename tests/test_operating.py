@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import os
+import shutil
 import stat
 import subprocess
 import sys
 
 import pyarrow as pa
 
+from catalog.build import open_catalog
 from reelcat.storage.parquet import BatchWriter, write_bytes_atomic, write_table
 
-from .conftest import REPO, ffmpeg_calls
+from .conftest import REPO, copy_of, ffmpeg_calls, ffprobe_calls, run_cli
 
 
 def test_two_runs_on_one_folder_take_turns_and_decode_once(small_archive, catalogued, tmp_path):
@@ -59,3 +61,117 @@ def test_a_catalogued_folder_is_readable_by_others(catalogued):
         if p.is_file() and not stat.S_IMODE(p.stat().st_mode) & 0o004
     ]
     assert private == []
+
+
+def catalogue_counts(out) -> dict[str, object]:
+    con = open_catalog(out)
+    try:
+        return {
+            "videos": con.execute("SELECT count(*) FROM video_summaries").fetchone()[0],
+            "frames": con.execute("SELECT count(*) FROM frames").fetchone()[0],
+            "statuses": dict(
+                con.execute("SELECT status, count(*) FROM manifest GROUP BY status").fetchall()
+            ),
+        }
+    finally:
+        con.close()
+
+
+def test_an_emptied_or_unmounted_root_never_empties_the_catalogue(
+    small_archive, catalogued, tmp_path
+):
+    out = copy_of(catalogued[0], tmp_path)
+    archive = tmp_path / "archive"
+    shutil.copytree(small_archive, archive)
+    code, _, stderr = run_cli("run", "--archive", str(archive), "--out", str(out))
+    assert code == 0, stderr
+    before = catalogue_counts(out)
+    assert before["statuses"] == {"ok": 3, "error": 3}
+
+    # the disk is not mounted tonight: the same root, empty
+    away = tmp_path / "away"
+    archive.rename(away)
+    archive.mkdir()
+    code, _, stderr = run_cli("run", "--archive", str(archive), "--out", str(out))
+    assert code == 1
+    (said,) = [line for line in stderr.splitlines() if line.startswith("reelcat:")]
+    assert f"archive root {archive} is empty (it held 3 catalogued videos" in said
+    after = catalogue_counts(out)
+    assert after["frames"] == before["frames"] and after["videos"] == before["videos"]
+    assert after["statuses"] == {"missing": 3}
+    con = open_catalog(out)
+    reasons = {e for (e,) in con.execute("SELECT DISTINCT error FROM manifest").fetchall()}
+    con.close()
+    assert reasons == {f"its archive root {archive} is empty"}
+
+    # another folder given by mistake: the old root is no longer one; the same guard
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    code, _, stderr = run_cli("run", "--archive", str(elsewhere), "--out", str(out))
+    assert code == 1 and "is no longer an archive root (it held" in stderr
+    assert catalogue_counts(out)["frames"] == before["frames"]
+
+    # mounted again: every video is back, unchanged, nothing probed or decoded again
+    archive.rmdir()
+    away.rename(archive)
+    probes, decodes = len(ffprobe_calls()), ffmpeg_calls()
+    code, _, stderr = run_cli("run", "--archive", str(archive), "--out", str(out))
+    assert code == 0, stderr
+    assert catalogue_counts(out) == before
+    assert ffmpeg_calls() == decodes
+    assert [c for c in ffprobe_calls()[probes:] if "testsrc" in c or "red.webm" in c] == []
+
+    # gone for good, and the operator says so: they leave
+    shutil.rmtree(archive)
+    archive.mkdir()
+    code, _, stderr = run_cli(
+        "run", "--archive", str(archive), "--out", str(out), "--accept-missing-roots"
+    )
+    assert code == 0, stderr
+    assert catalogue_counts(out) == {"videos": 0, "frames": 0, "statuses": {}}
+
+
+def test_a_root_that_does_not_exist_is_one_line_and_writes_nothing(tmp_path):
+    out = tmp_path / "out"
+    code, _, stderr = run_cli("run", "--archive", str(tmp_path / "nowhere"), "--out", str(out))
+    assert code == 1
+    lines = [line for line in stderr.splitlines() if line.startswith("reelcat:")]
+    assert lines == [
+        f"reelcat: step video_manifest failed: archive root {tmp_path / 'nowhere'} is "
+        "missing. Nothing else ran; the catalogue keeps what it knew. Mount or fix the "
+        "root, or rerun with --accept-missing-roots if its videos are gone for good"
+    ]
+
+
+def one_line(stderr: str) -> str:
+    lines = [line for line in stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and "Traceback" not in stderr, stderr
+    return lines[0]
+
+
+def test_a_bad_configuration_is_one_line_before_anything_runs(small_archive, tmp_path, monkeypatch):
+    out = tmp_path / "out"
+    run = ["run", "--archive", str(small_archive)]
+    code, _, stderr = run_cli(*run, "--out", str(out), "--model", "NoSuchModel")
+    assert code == 2 and one_line(stderr).startswith("reelcat: model NoSuchModel")
+    code, _, stderr = run_cli(*run, "--out", str(out), "--pretrained", str(tmp_path / "w.pt"))
+    assert code == 2 and f"checkpoint file not found: {tmp_path / 'w.pt'}" in one_line(stderr)
+    afile = tmp_path / "a-file"
+    afile.write_text("")
+    code, _, stderr = run_cli(*run, "--out", str(afile))
+    assert (
+        code == 2 and one_line(stderr) == f"reelcat: output folder {afile} is a file, not a folder"
+    )
+    code, _, stderr = run_cli(*run, "--out", "/proc/reelcat-out")
+    assert code == 2 and "output folder /proc/reelcat-out cannot be written" in one_line(stderr)
+    broken = tmp_path / "vocabulary.yaml"
+    broken.write_text("tags:\n  - name: fire\n  - name: fire\n")
+    monkeypatch.setenv("REELCAT_VOCABULARY", str(broken))
+    code, _, stderr = run_cli(*run, "--out", str(out))
+    assert code == 2 and one_line(stderr) == (
+        f"reelcat: vocabulary: {broken}: tag 'fire' appears twice"
+    )
+    assert not (out / "manifest.parquet").exists()  # nothing ran
+    # --debug shows the traceback
+    code, _, stderr = run_cli(*run, "--out", str(afile), "--debug")
+    assert code != 0 and "Traceback" in stderr

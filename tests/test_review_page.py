@@ -106,11 +106,15 @@ def get_with_headers(srv, path: str) -> tuple[int, dict[str, str], bytes]:
         con.close()
 
 
+def own_page(srv) -> dict[str, str]:
+    """The headers a POST from the review page itself carries: its Origin, its token."""
+    return {"Origin": srv.url, "X-Reelcat-Token": srv.csrf_token}
+
+
 def post(srv, path: str, body: dict | bytes) -> tuple[int, dict]:
     data = body if isinstance(body, bytes) else json.dumps(body).encode()
-    req = urllib.request.Request(
-        srv.url + path, data=data, method="POST", headers={"Content-Type": "application/json"}
-    )
+    headers = {"Content-Type": "application/json", **own_page(srv)}
+    req = urllib.request.Request(srv.url + path, data=data, method="POST", headers=headers)
     try:
         with urllib.request.urlopen(req, timeout=30) as resp:
             return resp.status, json.loads(resp.read())
@@ -119,12 +123,14 @@ def post(srv, path: str, body: dict | bytes) -> tuple[int, dict]:
 
 
 def post_form(srv, path: str, fields: dict) -> tuple[int, str]:
-    """POST an HTML form the way the pages do; returns the status and where it redirects."""
+    """POST an HTML form the way the pages do (its Origin, the token as the `csrf` field);
+    returns the status and where it redirects."""
     host, port = srv.server_address[:2]
     con = http.client.HTTPConnection(host, port, timeout=60)
     try:
-        headers = {"Content-Type": "application/x-www-form-urlencoded"}
-        con.request("POST", path, body=urlencode(fields), headers=headers)
+        headers = {"Content-Type": "application/x-www-form-urlencoded", "Origin": srv.url}
+        body = urlencode({**fields, "csrf": srv.csrf_token})
+        con.request("POST", path, body=body, headers=headers)
         resp = con.getresponse()
         resp.read()
         return resp.status, resp.getheader("Location") or ""

@@ -1,7 +1,7 @@
 -- Archive-wide: in how many frames, videos and seconds each tag holds.
 CREATE OR REPLACE TABLE tag_frequencies AS
 WITH n AS (SELECT count(*) AS videos, sum(duration) AS seconds FROM video_names
-           WHERE video_id IN (SELECT video_id FROM manifest WHERE status = 'ok'))
+           WHERE video_id IN (SELECT video_id FROM manifest WHERE catalogued))
 SELECT v.tag, v.category,
        coalesce(sum(t.frames), 0)::BIGINT AS frames,
        count(t.video_id)::BIGINT AS videos,

@@ -7,6 +7,7 @@ SELECT m.video_id, m.path, m.file_name, m.status, m.duration,
        coalesce(s.top_coverage, []::DOUBLE[]) AS top_coverage,
        coalesce(s.top_scores, []::DOUBLE[]) AS top_scores,
        CASE WHEN m.status = 'error' THEN 'not catalogued: ' || m.error
+            WHEN m.status = 'missing' THEN coalesce(s.about, '') || ' [missing: ' || m.error || ']'
             WHEN e.error IS NOT NULL THEN 'not catalogued: ' || e.error
             ELSE coalesce(s.about, 'no frames: nothing to summarise') END AS about
 FROM manifest AS m

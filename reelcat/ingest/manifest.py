@@ -9,6 +9,12 @@ Incremental: the scan only stats files. A file whose (path, size, mtime, inode) 
 the previous manifest's good row keeps that row, unread; a file with a fingerprint the
 previous manifest knew as good (moved or copied) is fingerprinted but not probed; only
 new and changed files, and files that failed last time (errors are retried), are probed.
+
+A file no longer found is not forgotten at once: it stays, `status='missing'`, with its
+frames, tags and summaries, for `keep_missing_days` (the file was deleted or moved off
+the archive), or for as long as its whole root is unavailable (missing, unreadable, or
+suddenly empty: an unmounted disk must not empty the catalogue). It becomes `ok` again,
+unread, when it comes back unchanged.
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ import hashlib
 import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import ffmpeg
@@ -38,7 +45,7 @@ class VideoRecord:
     video_id: str
     path: str
     size_bytes: int
-    status: str  # ok | error
+    status: str  # ok | error | missing
     error: str | None = None
     duration: float | None = None
     width: int | None = None
@@ -50,6 +57,7 @@ class VideoRecord:
     start_time: float = 0.0
     mtime_ns: int | None = None
     inode: int | None = None
+    missing_since: datetime | None = None
 
     def to_row(self) -> dict:
         return asdict(self)
@@ -71,21 +79,38 @@ def fingerprint(path: str | Path) -> str:
     return h.hexdigest()
 
 
-def scan_roots(roots: list[Path]) -> list[Path]:
-    """Video files under the roots, sorted; a missing root is an error, not an empty scan."""
+@dataclass(frozen=True)
+class RootProblem:
+    root: str
+    state: str  # missing | unreadable | empty | no longer an archive root
+
+
+def scan_roots(roots: list[Path]) -> tuple[list[Path], list[RootProblem]]:
+    """Video files under the roots, sorted, and the roots that could not be scanned or
+    held no video file (what that means depends on what they held before)."""
     files: list[Path] = []
+    problems: list[RootProblem] = []
     for root in roots:
         root = Path(root)
         if not root.exists():
-            raise FileNotFoundError(f"archive root does not exist: {root}")
+            problems.append(RootProblem(str(root), "missing"))
+            continue
         if root.is_file():
             files.append(root)
             continue
-        for dirpath, _dirs, names in os.walk(root):
-            for name in names:
-                if Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith("."):
-                    files.append(Path(dirpath) / name)
-    return sorted(set(files))
+        if not os.access(root, os.R_OK | os.X_OK):
+            problems.append(RootProblem(str(root), "unreadable"))
+            continue
+        found = [
+            Path(dirpath) / name
+            for dirpath, _dirs, names in os.walk(root)
+            for name in names
+            if Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith(".")
+        ]
+        if not found:
+            problems.append(RootProblem(str(root), "empty"))
+        files += found
+    return sorted(set(files)), problems
 
 
 def _rotation(stream: dict) -> int:
@@ -156,17 +181,28 @@ def probe_video(path: str | Path) -> VideoRecord:
 
 @dataclass
 class ManifestUpdate:
-    table: pa.Table  # the new manifest (MANIFEST schema), one row per file found
+    table: pa.Table  # the new manifest (MANIFEST schema): files found, and kept missing
     probed: list[str] = field(default_factory=list)  # paths ffprobe read this time
     moved: list[str] = field(default_factory=list)  # known content at a new path
     unchanged: int = 0  # rows kept without reading the file
+    missing: list[str] = field(default_factory=list)  # paths kept as 'missing'
+    expired: list[str] = field(default_factory=list)  # missing too long: dropped now
+    # roots that held catalogued videos and now cannot be scanned or are empty
+    unavailable: dict[RootProblem, int] = field(default_factory=dict)  # -> videos held
+    problems: list[RootProblem] = field(default_factory=list)  # every root not scanned
 
 
 def build_manifest(
-    roots: list[Path], previous: pa.Table | None = None, schema: pa.Schema | None = None
+    roots: list[Path],
+    previous: pa.Table | None = None,
+    schema: pa.Schema | None = None,
+    *,
+    keep_missing_days: float = 30.0,
+    now: datetime | None = None,
 ) -> ManifestUpdate:
-    """The manifest of the files under `roots`, reusing `previous` rows where it can."""
-    paths = scan_roots(roots)
+    """The manifest of the files under `roots`, reusing `previous` rows where it can, and
+    keeping the files no longer found as 'missing' (see the module docstring)."""
+    paths, problems = scan_roots(roots)
     stats = [p.stat() for p in paths]
     listing = pa.table(
         {
@@ -179,9 +215,11 @@ def build_manifest(
     kept = None
     known: dict[str, dict] = {}
     if previous is not None and previous.num_rows:
-        good = previous.filter(pc.equal(previous["status"], "ok"))
+        good = previous.filter(pc.is_in(previous["status"], pa.array(["ok", "missing"])))
         key = ["path", "size_bytes", "mtime_ns", "inode"]
-        kept = good.join(listing, keys=key, join_type="inner").select(previous.column_names)
+        kept = _found_again(
+            good.join(listing, keys=key, join_type="inner").select(previous.column_names)
+        )
         new = listing.join(kept.select(["path"]), keys="path", join_type="left anti")
         todo = [Path(p) for p in sorted(new["path"].to_pylist())]
         if todo:  # fingerprints the previous manifest knew as good, for moved files
@@ -190,7 +228,7 @@ def build_manifest(
             known = {r["video_id"]: r for r in seen_rows.to_pylist()}
     else:
         todo = paths
-    update = ManifestUpdate(table=pa.table({}))
+    update = ManifestUpdate(table=pa.table({}), problems=problems)
     rows = []
     for p in todo:
         if known:
@@ -200,6 +238,9 @@ def build_manifest(
                 rows.append(
                     {
                         **seen,
+                        "status": "ok",
+                        "error": None,
+                        "missing_since": None,
                         "path": str(p),
                         "size_bytes": st.st_size,
                         "mtime_ns": st.st_mtime_ns,
@@ -218,7 +259,67 @@ def build_manifest(
         else pa.Table.from_pylist(rows)
     )
     parts = [fresh] + ([kept.cast(fresh.schema)] if kept is not None and kept.num_rows else [])
-    table = pa.concat_tables(parts).sort_by("path") if parts else fresh
-    update.table = table
+    table = pa.concat_tables(parts)
+    if previous is not None and previous.num_rows:
+        gone = _still_missing(previous, table, roots, problems, update, keep_missing_days, now)
+        table = pa.concat_tables([table, gone.cast(table.schema)])
+    update.table = table.sort_by("path")
     update.unchanged = kept.num_rows if kept is not None else 0
     return update
+
+
+def _found_again(rows: pa.Table) -> pa.Table:
+    """Rows found unchanged at their path: 'ok', whatever they were last time."""
+    n = rows.num_rows
+    rows = rows.set_column(
+        rows.schema.get_field_index("status"), "status", pa.array(["ok"] * n, pa.string())
+    )
+    for name in ("error", "missing_since"):
+        i = rows.schema.get_field_index(name)
+        rows = rows.set_column(i, name, pa.nulls(n, rows.schema.field(name).type))
+    return rows
+
+
+def _under(path: str, root: str) -> bool:
+    return path == root or path.startswith(root.rstrip("/") + "/")
+
+
+def _still_missing(
+    previous: pa.Table,
+    found: pa.Table,
+    roots: list[Path],
+    problems: list[RootProblem],
+    update: ManifestUpdate,
+    keep_days: float,
+    now: datetime | None,
+) -> pa.Table:
+    """The previous catalogued rows whose file (by path, and by content for a moved one)
+    is not found now: kept as 'missing' with the reason, unless missing longer than
+    `keep_days` from a root that is still there."""
+    now = now or datetime.now(UTC)
+    known = previous.filter(pc.is_in(previous["status"], pa.array(["ok", "missing"])))
+    gone = known.filter(
+        pc.invert(
+            pc.or_(
+                pc.is_in(known["path"], found["path"]),
+                pc.is_in(known["video_id"], found["video_id"]),
+            )
+        )
+    )
+    rows = []
+    for r in gone.to_pylist():  # the files gone since the last run: few (or one root's)
+        problem = next((p for p in problems if _under(r["path"], p.root)), None)
+        if problem is None and not any(_under(r["path"], str(root)) for root in roots):
+            problem = RootProblem(str(Path(r["path"]).parent), "no longer an archive root")
+        since = r["missing_since"] or now
+        if problem is not None:
+            update.unavailable[problem] = update.unavailable.get(problem, 0) + 1
+            reason = f"its archive root {problem.root} is {problem.state}"
+        elif now - since > timedelta(days=keep_days):
+            update.expired.append(r["path"])
+            continue
+        else:
+            reason = "the file is no longer under its archive root"
+        rows.append({**r, "status": "missing", "error": reason, "missing_since": since})
+        update.missing.append(r["path"])
+    return pa.Table.from_pylist(rows, schema=previous.schema)

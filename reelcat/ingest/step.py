@@ -21,6 +21,23 @@ from reelcat.storage.parquet import write_table
 from reelcat.storage.schemas import FRAME_ERRORS, MANIFEST
 
 
+class ArchiveRootUnavailable(RuntimeError):
+    """A root that held catalogued videos cannot be scanned or is empty: the run stops
+    with the videos kept (status 'missing') until it is back or the change is accepted."""
+
+    def __init__(self, roots: dict):
+        listed = sorted(roots.items(), key=lambda kv: kv[0].root)
+        said = "; ".join(
+            f"archive root {p.root} is {p.state}"
+            + (f" (it held {n} catalogued videos, kept as 'missing')" if n else "")
+            for p, n in listed[:3]
+        ) + (f"; and {len(listed) - 3} more folders" if len(listed) > 3 else "")
+        super().__init__(
+            f"{said}. Nothing else ran; the catalogue keeps what it knew. Mount or fix "
+            "the root, or rerun with --accept-missing-roots if its videos are gone for good"
+        )
+
+
 @dataclass
 class ManifestReport:
     videos: int  # good files
@@ -29,6 +46,8 @@ class ManifestReport:
     probed: int  # files ffprobe read this time (new, changed, or failed before)
     moved: int  # known content found at a new path (fingerprinted, not probed)
     unchanged: int  # rows kept without reading the file
+    missing: int  # files no longer found, kept (status 'missing')
+    expired: int  # missing longer than keep_missing_days: dropped this run
 
 
 def write_manifest(cfg: Config) -> ManifestReport:
@@ -39,19 +58,34 @@ def write_manifest(cfg: Config) -> ManifestReport:
         previous = pq.read_table(layout.manifest)
         if previous.schema != MANIFEST:  # written by an older reelcat: probe everything
             previous = None
-    update = build_manifest(cfg.archive_roots, previous, MANIFEST)
-    write_table(update.table, layout.manifest, MANIFEST)
+    update = build_manifest(
+        cfg.archive_roots, previous, MANIFEST, keep_missing_days=cfg.keep_missing_days
+    )
     table = update.table
+    # a root that held videos and is now unavailable stops the run (its videos kept as
+    # 'missing'), and so does a root that does not exist or cannot be read at all
+    blocking = dict(update.unavailable) | {
+        p: 0 for p in update.problems if p.state in ("missing", "unreadable")
+    }
+    if blocking and cfg.accept_missing_roots:  # the operator says they are gone
+        held = pc.is_in(table["path"], pa.array(update.missing, pa.string()))
+        table = table.filter(pc.invert(held))
+        update.missing = []
+    write_table(table, layout.manifest, MANIFEST)
+    if blocking and not cfg.accept_missing_roots:
+        raise ArchiveRootUnavailable(blocking)
     ok = pc.equal(table["status"], "ok")
-    errors = table.filter(pc.invert(ok)).select(["path", "error"]).to_pylist()
+    errors = table.filter(pc.equal(table["status"], "error")).select(["path", "error"]).to_pylist()
     seconds = pc.sum(table.filter(ok)["duration"]).as_py() or 0.0
     return ManifestReport(
-        len(table) - len(errors),
+        int(pc.sum(ok).as_py() or 0),
         seconds / 3600,
         errors,
         len(update.probed),
         len(update.moved),
         update.unchanged,
+        len(update.missing),
+        len(update.expired),
     )
 
 

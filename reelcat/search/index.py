@@ -189,7 +189,7 @@ def search_frames(
     current = {
         v
         for (v,) in con.execute(
-            "SELECT video_id FROM manifest WHERE status = 'ok' AND list_contains($ids, video_id)",
+            "SELECT video_id FROM manifest WHERE catalogued AND list_contains($ids, video_id)",
             {"ids": sorted({r["video_id"] for r in rows})},
         ).fetchall()
     }

@@ -27,6 +27,8 @@ MANIFEST = pa.schema(
         # inode) is not fingerprinted or probed again
         ("mtime_ns", pa.int64()),
         ("inode", pa.int64()),
+        # status 'missing': since when the file (or its whole root) has not been found
+        ("missing_since", pa.timestamp("us", tz="UTC")),
     ]
 )
 

@@ -75,7 +75,9 @@ def _stand_ins(
     def has_files(folder: Path) -> bool:
         return folder.is_dir() and any(folder.glob("*.parquet"))
 
-    manifest = MANIFEST.append(pa.field("file_name", pa.string()))
+    manifest = MANIFEST.append(pa.field("file_name", pa.string())).append(
+        pa.field("catalogued", pa.bool_())
+    )
     return {
         "manifest": (layout.manifest.exists(), manifest),
         "frame_errors": (layout.frame_errors.exists(), FRAME_ERRORS),
@@ -126,7 +128,7 @@ def define_result_views(con: duckdb.DuckDBPyConnection, layout: Layout, results_
             con.execute(
                 f"CREATE OR REPLACE VIEW results_{table} AS SELECT * FROM "
                 f"read_parquet({table}_path()) WHERE video_id IN "
-                "(SELECT video_id FROM manifest WHERE status = 'ok')"
+                "(SELECT video_id FROM manifest WHERE catalogued)"
             )
         else:
             _empty(con, f"results_{table}", schema)

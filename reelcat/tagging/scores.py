@@ -100,7 +100,7 @@ def video_chunks(
     videos = con.execute(
         "SELECT f.video_id, count(*) AS n, any_value(m.duration) AS duration "
         "FROM read_parquet($frames) AS f JOIN manifest AS m USING (video_id) "
-        "WHERE m.status = 'ok' AND f.video_id NOT IN (SELECT video_id FROM frame_errors) "
+        "WHERE m.catalogued AND f.video_id NOT IN (SELECT video_id FROM frame_errors) "
         "GROUP BY f.video_id ORDER BY f.video_id",
         {"frames": str(frames_file)},
     ).fetchall()

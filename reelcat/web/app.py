@@ -7,6 +7,21 @@ through one shared `ReviewSession` (reelcat.web.api), so the page and the termin
 review ask and record the same way. It binds 127.0.0.1
 by default: a reviewer's local tool, with no login.
 
+Who it answers (`ReviewServer.host_allowed`; `ReviewHandler._admit`, `_check_origin`,
+`_check_token`):
+  * every request: a Host header naming this server with its port (127.0.0.1, localhost,
+    [::1], the --host given, each --allow-host name; exposed on 0.0.0.0 or ::, any IP
+    address), else 421: a web site whose name was re-pointed at this machine (DNS
+    rebinding) is refused;
+  * every POST: an Origin header equal to the server's own origin (a missing or `null`
+    Origin is refused; the Referer is not accepted instead) and the session's CSRF token
+    (`X-Reelcat-Token` header or `csrf` field, in every page's forms and its <meta>),
+    else 403;
+  * exposed (`--expose`, needed to bind beyond loopback): the access token printed at
+    start, as `?token=` once (it sets an HttpOnly SameSite=Strict cookie) or an
+    `Authorization: Bearer` header, else 401.
+A refused request writes nothing.
+
     GET  /                      heat map, review queue (riskiest first), cleared videos
     GET  /video/<video_id>      summary, severity strip, word cloud, tag chart, timelines,
                                 flagged peak frames, "that's wrong" buttons
@@ -35,14 +50,19 @@ a 4xx with the reason and writes nothing.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import logging
+import secrets
+import socket
+import sys
 import threading
+from collections.abc import Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
-from reelcat.config import Config
+from reelcat.config import Config, ConfigError
 from reelcat.feedback import question_media
 from reelcat.feedback.review_session import ReviewSession
 from reelcat.storage.layout import Layout
@@ -61,6 +81,42 @@ POLICY = (
     "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'; "
     "script-src 'self'; form-action 'self'"
 )
+COOKIE = "reelcat_access"  # holds the access token of an exposed server
+LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+WILDCARDS = ("0.0.0.0", "::", "")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the page on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_bind(host: str, expose: bool) -> None:
+    """Refuse (ConfigError) to bind beyond loopback unless told to expose the page."""
+    if not expose and not is_loopback(host):
+        raise ConfigError(
+            f"--host {host} would serve the review page to the network: add --expose "
+            "(every request then needs the access token printed at start)"
+        )
+
+
+def _bracketed(name: str) -> str:
+    """A host name as a Host header writes it (an IPv6 address in brackets)."""
+    return f"[{name}]" if ":" in name and not name.startswith("[") else name
+
+
+def _same(given: object, secret: str | None) -> bool:
+    """Whether `given` is the secret (compared in constant time)."""
+    return (
+        isinstance(given, str)
+        and secret is not None
+        and secrets.compare_digest(given.encode(), secret.encode())
+    )
 
 
 class ReviewServer(ThreadingHTTPServer):
@@ -68,7 +124,17 @@ class ReviewServer(ThreadingHTTPServer):
 
     daemon_threads = True
 
-    def __init__(self, address: tuple[str, int], cfg: Config, reviewer: str):
+    def __init__(
+        self,
+        address: tuple[str, int],
+        cfg: Config,
+        reviewer: str,
+        *,
+        expose: bool = False,
+        allow_hosts: Iterable[str] = (),
+    ):
+        host = address[0]
+        check_bind(host, expose)
         self.cfg = cfg
         self.layout = Layout(Path(cfg.output_dir).resolve())
         if not self.layout.catalog.exists():
@@ -79,7 +145,19 @@ class ReviewServer(ThreadingHTTPServer):
         self.lock = threading.Lock()
         self.session = ReviewSession(cfg, reviewer)
         self._signature = self._files_signature()
+        # Sent by the page's forms and script with every POST (a cross-site page cannot
+        # read it); asked of every request when exposed.
+        self.csrf_token = secrets.token_urlsafe(32)
+        self.access_token = secrets.token_urlsafe(32) if expose else None
+        if ":" in host:
+            self.address_family = socket.AF_INET6
         super().__init__(address, ReviewHandler)
+        port = self.server_address[1]
+        names = {*LOOPBACK_NAMES, _bracketed(host)} | {_bracketed(n) for n in allow_hosts}
+        self.hosts = {f"{n}:{port}".lower() for n in names}
+        if port == 80:
+            self.hosts |= {n.lower() for n in names}
+        self.any_ip = expose and host in WILDCARDS
 
     @property
     def out(self) -> Path:
@@ -88,7 +166,21 @@ class ReviewServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{_bracketed(host)}:{port}"
+
+    def host_allowed(self, host: str) -> bool:
+        """Whether a request's Host header names this server (see the module docstring)."""
+        host = host.lower()
+        if host in self.hosts:
+            return True
+        name, _, port = host.rpartition(":")
+        if not self.any_ip or port != str(self.server_address[1]):
+            return False
+        try:
+            ipaddress.ip_address(name.removeprefix("[").removesuffix("]"))
+        except ValueError:
+            return False
+        return True
 
     def _files_signature(self) -> tuple[int, ...]:
         """Changes when the pipeline re-ran: a new catalogue or new thresholds."""
@@ -109,16 +201,45 @@ class ReviewServer(ThreadingHTTPServer):
 
 
 def make_server(
-    cfg: Config, host: str = "127.0.0.1", port: int = 0, reviewer: str = "web"
+    cfg: Config,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    reviewer: str = "web",
+    *,
+    expose: bool = False,
+    allow_hosts: Iterable[str] = (),
 ) -> ReviewServer:
-    """A bound, not yet serving, review server (port 0 picks a free port; see `.url`)."""
-    return ReviewServer((host, port), cfg, reviewer)
+    """A bound, not yet serving, review server (port 0 picks a free port; see `.url`).
+    `expose` allows a host beyond loopback and asks every request for `.access_token`;
+    `allow_hosts` are further names the Host header may give."""
+    return ReviewServer((host, port), cfg, reviewer, expose=expose, allow_hosts=allow_hosts)
 
 
-def serve(cfg: Config, host: str = "127.0.0.1", port: int = 8000, reviewer: str = "web") -> None:
-    """Serve the review page until interrupted."""
-    server = make_server(cfg, host, port, reviewer)
-    print(f"reelcat: review page at {server.url}/  (Ctrl-C to stop)", flush=True)
+def serve(
+    cfg: Config,
+    host: str = "127.0.0.1",
+    port: int = 8000,
+    reviewer: str = "web",
+    *,
+    expose: bool = False,
+    allow_hosts: Iterable[str] = (),
+) -> None:
+    """Serve the review page until interrupted; exposed, warn and print the access token."""
+    server = make_server(cfg, host, port, reviewer, expose=expose, allow_hosts=allow_hosts)
+    url = f"{server.url}/"
+    if server.access_token is not None:
+        if not is_loopback(host):
+            print(
+                f"reelcat: WARNING: serving the review page to the network on {host}:"
+                f"{server.server_address[1]}; anyone who reaches it with the token below "
+                "can read the catalogue and record answers",
+                file=sys.stderr,
+                flush=True,
+            )
+        if host in WILDCARDS:
+            url = f"http://<this machine's address>:{server.server_address[1]}/"
+        url += f"?token={server.access_token}"
+    print(f"reelcat: review page at {url}  (Ctrl-C to stop)", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:
@@ -159,15 +280,68 @@ class ReviewHandler(BaseHTTPRequestHandler):
         self._send(303, b"", "text/plain", {"Location": location})
 
     def _error(self, status: int, message: str, as_json: bool) -> None:
+        extra = {"WWW-Authenticate": 'Bearer realm="reelcat"'} if status == 401 else None
         if as_json:
-            self._json({"error": message, "status": status}, status)
+            body = json.dumps({"error": message, "status": status}).encode()
+            self._send(status, body, "application/json", extra)
         else:
-            self._html(pages.error_page(status, message), status)
+            self._send(status, pages.error_page(status, message), "text/html; charset=utf-8", extra)
 
     def _wants_json(self) -> bool:
         return self.headers.get_content_type() == "application/json" or "application/json" in (
             self.headers.get("Accept") or ""
         )
+
+    # -- who is answered
+
+    def _admit(self) -> bool:
+        """Refuse (HttpError) a request for another Host, or one without the access token
+        when exposed. True when it answered the request itself: a ?token= visit, sent on
+        to the same page without the token, with the token as a cookie."""
+        srv = self.server
+        host = self.headers.get("Host")
+        if not host:
+            raise HttpError(400, "no Host header: refused")
+        if not srv.host_allowed(host):
+            raise HttpError(421, f"Host {host!r} is not this server's address: refused")
+        if srv.access_token is None:
+            return False
+        scheme, _, bearer = (self.headers.get("Authorization") or "").partition(" ")
+        if scheme.lower() == "bearer" and _same(bearer.strip(), srv.access_token):
+            return False
+        for part in (self.headers.get("Cookie") or "").split(";"):
+            name, _, value = part.strip().partition("=")
+            if name == COOKIE and _same(value, srv.access_token):
+                return False
+        parts = urlsplit(self.path)
+        query = parse_qsl(parts.query, keep_blank_values=True)
+        if self.command != "POST" and any(
+            k == "token" and _same(v, srv.access_token) for k, v in query
+        ):
+            rest = urlencode([(k, v) for k, v in query if k != "token"])
+            cookie = f"{COOKIE}={srv.access_token}; HttpOnly; SameSite=Strict; Path=/"
+            where = "/" + parts.path.lstrip("/") + (f"?{rest}" if rest else "")
+            self._send(303, b"", "text/plain", {"Location": where, "Set-Cookie": cookie})
+            return True
+        raise HttpError(
+            401, "the access token is needed: open the ?token= address `reelcat serve` printed"
+        )
+
+    def _check_origin(self) -> None:
+        """Refuse (403) a POST whose Origin is not this server's own (missing and `null`
+        included: every browser sends it with a POST; the Referer is not asked instead)."""
+        origin = self.headers.get("Origin")
+        if origin is None:
+            raise HttpError(403, "no Origin header: only the review page itself may post")
+        if origin.lower() != "http://" + (self.headers.get("Host") or "").lower():
+            raise HttpError(403, f"cross-site request from Origin {origin!r} refused")
+
+    def _check_token(self, body: dict) -> None:
+        """Refuse (403) a POST without the session's CSRF token (header or `csrf` field)."""
+        given = self.headers.get("X-Reelcat-Token") or body.get("csrf")
+        body.pop("csrf", None)
+        if not _same(given, self.server.csrf_token):
+            raise HttpError(403, "missing or wrong CSRF token: reload the page and try again")
 
     # -- GET
 
@@ -175,6 +349,8 @@ class ReviewHandler(BaseHTTPRequestHandler):
         parts = urlsplit(self.path)
         query = {k: v[-1] for k, v in parse_qs(parts.query).items()}
         try:
+            if self._admit():
+                return
             if parts.path == "/":
                 self._html(pages.archive_page(self.server))
             elif parts.path.startswith("/video/"):
@@ -269,14 +445,14 @@ class ReviewHandler(BaseHTTPRequestHandler):
     def do_POST(self) -> None:  # noqa: N802 (stdlib name)
         as_json = self._wants_json()
         try:
-            origin = self.headers.get("Origin")
-            if origin and origin != "null" and urlsplit(origin).netloc != self.headers.get("Host"):
-                raise HttpError(403, "cross-site request refused")
+            self._admit()
+            self._check_origin()
             path = urlsplit(self.path).path
             action = api.ACTIONS.get(path)
             if action is None:
                 raise HttpError(404, f"no endpoint {path!r}")
             body, as_json = self._body()
+            self._check_token(body)
             result = action(self.server, body)
         except HttpError as exc:
             self._error(exc.status, exc.message, as_json)

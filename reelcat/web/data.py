@@ -4,8 +4,9 @@ the learning step's report of what it changed.
 The catalogue (`Layout.catalog`, built by catalog/build.py) is opened read-only for one
 request and closed after it: the pipeline replaces the file atomically when it re-runs,
 so each request sees the newest one. Its views read the Parquet store by paths relative
-to the output folder, hence `file_search_path`. The verdict views (`verdicts`,
-`verdicts_effective`) are live: answers given after the catalogue was built show.
+to the output folder, which the read-only opening (reelcat.storage.readonly) resolves
+against it. The verdict views (`verdicts`, `verdicts_effective`) are live: answers given
+after the catalogue was built show.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ import duckdb
 import pyarrow.parquet as pq
 
 from reelcat.storage.layout import Layout
+from reelcat.storage.readonly import open_read_only
 from reelcat.storage.views import dict_rows
 
 
 @contextmanager
 def open_catalogue(layout: Layout) -> Iterator[duckdb.DuckDBPyConnection]:
-    """A read-only connection to the catalogue, closed on leaving the block."""
-    if not layout.catalog.exists():
-        raise FileNotFoundError(f"no catalogue at {layout.catalog}: run `reelcat run` first")
-    con = duckdb.connect(str(layout.catalog), read_only=True)
+    """A read-only connection to the catalogue (reelcat.storage.readonly: it cannot write,
+    and reads nothing outside the output folder), closed on leaving the block."""
+    con = open_read_only(layout)
     try:
-        con.execute("SET file_search_path = ?", [str(layout.out)])
         yield con
     finally:
         con.close()

@@ -4,13 +4,16 @@
 Each page function reads what it shows (the catalogue through reelcat.web.data, the
 review session under the server's lock) and returns the whole document as bytes. Pages
 link /static/style.css and, for the keys, /static/keys.js: nothing inline, so the
-server's Content-Security-Policy can refuse inline styles and scripts.
+server's Content-Security-Policy can refuse inline styles and scripts. Every POST form of
+a page carries the server's CSRF token (a hidden `csrf` field, added by `page`), and the
+page's <meta name="reelcat-token"> gives it to scripts.
 """
 
 from __future__ import annotations
 
 import html
 import math
+import re
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -31,6 +34,7 @@ if TYPE_CHECKING:
 QUESTION_BATCH = 20  # questions computed per page view; the first is shown
 VERDICTS_SHOWN = 50  # answers the answers page lists unless ?limit= says otherwise
 QUEUE_LIMIT = 500  # videos listed on the archive page
+POST_FORM = re.compile(r'<form method="post"[^>]*>')
 REASONS = {
     "uncertain": "the model is unsure: the score sits between the review and accept thresholds",
     "flicker": "the tag flickers on and off between neighbouring frames",
@@ -62,13 +66,18 @@ def hidden(**fields: object) -> str:
     )
 
 
-def page(title: str, body: str, *, keys: bool = False) -> bytes:
-    """The whole document; `keys` loads the keyboard shortcuts."""
+def page(title: str, body: str, *, token: str | None = None, keys: bool = False) -> bytes:
+    """The whole document; `token` (the server's CSRF token) goes into each POST form and
+    a <meta>; `keys` loads the keyboard shortcuts."""
     script = '<script src="/static/keys.js"></script>' if keys else ""
+    meta = ""
+    if token is not None:
+        body = POST_FORM.sub(lambda m: m[0] + hidden(csrf=token), body)
+        meta = f'<meta name="reelcat-token" content="{esc(token)}">\n'
     doc = f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{esc(title)} · reelcat</title><link rel="stylesheet" href="/static/style.css"></head>
+{meta}<title>{esc(title)} · reelcat</title><link rel="stylesheet" href="/static/style.css"></head>
 <body><header><strong>reelcat review</strong><a href="/">Archive</a>
 <a href="/questions">Questions</a><a href="/verdicts">Answers</a></header>
 <main>{body}</main>{script}</body></html>"""
@@ -144,7 +153,7 @@ def archive_page(server: ReviewServer) -> bytes:
 <h2>What the archive holds</h2>
 <div class="card">{picture(layout, layout.tag_frequencies_chart, "tag frequencies")}</div>
 """
-    return page("Archive", body)
+    return page("Archive", body, token=server.csrf_token)
 
 
 def learning_brief(changes: list[dict]) -> str:
@@ -279,7 +288,7 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
             "</span></div><div></div></div>"
         )
     parts.append(video_answers_html(video_id, answers, answered))
-    return page(name, "".join(parts))
+    return page(name, "".join(parts), token=server.csrf_token)
 
 
 def video_answers_html(video_id: str, rows: list[dict], matching: int) -> str:
@@ -371,7 +380,7 @@ def questions_page(server: ReviewServer, query: dict[str, str]) -> bytes:
         parts.append(question_html(current, question_frame(server, current), undo))
     parts.append(progress_html(progress))
     parts.append('<p><a href="/verdicts" id="answers-link">The answers given so far</a></p>')
-    return page("Questions", "".join(parts), keys=True)
+    return page("Questions", "".join(parts), token=server.csrf_token, keys=True)
 
 
 def question_frame(server: ReviewServer, current: Asked) -> str:
@@ -482,7 +491,7 @@ def verdicts_page(server: ReviewServer, query: dict[str, str]) -> bytes:
         + more
         + learning_html(data.learning_changes(server.layout))
     )
-    return page("Answers", body)
+    return page("Answers", body, token=server.csrf_token)
 
 
 def page_filters(query: dict[str, str]) -> Filters:

@@ -3,4 +3,4 @@
 CREATE OR REPLACE VIEW frame_tags AS
 SELECT g.*
 FROM read_parquet(frame_tags_path(), union_by_name = true) AS g
-WHERE g.video_id IN (SELECT video_id FROM manifest WHERE status = 'ok');
+WHERE g.video_id IN (SELECT video_id FROM manifest WHERE catalogued);

@@ -106,8 +106,12 @@ def test_verdict_sensor_watches_the_settings_resource_folder(tmp_path, monkeypat
     monkeypatch.chdir(REPO)
     sensor = defs.resolve_sensor_def("verdict_sensor")
     resources = {"settings": ReelcatSettings(output_dir=str(watched))}
-    with dg.instance_for_test() as instance:
-        ctx = dg.build_sensor_context(instance=instance, resources=resources)
+    # (the settings resource holds the output folder's lock during a run, so Dagster
+    # opens it as a context; a sensor takes no lock: it writes nothing)
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(instance=instance, resources=resources) as ctx,
+    ):
         assert isinstance(sensor(ctx), dg.SkipReason)
         append(Layout(elsewhere), [Verdict("frame", "v1", 2.0, 2.0, "fire", "no")])
         assert isinstance(sensor(ctx), dg.SkipReason)  # not the folder the runs use
@@ -115,8 +119,10 @@ def test_verdict_sensor_watches_the_settings_resource_folder(tmp_path, monkeypat
         result = sensor(ctx)
         assert isinstance(result, dg.RunRequest)
         assert result.job_name in (None, "rescore_from_verdicts")
-        ctx2 = dg.build_sensor_context(instance=instance, cursor=ctx.cursor, resources=resources)
-        assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
+        with dg.build_sensor_context(
+            instance=instance, cursor=ctx.cursor, resources=resources
+        ) as ctx2:
+            assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
 
 
 def test_ray_address_from_the_config_is_used(monkeypatch):

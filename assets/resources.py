@@ -59,7 +59,7 @@ class ReelcatSettings(dg.ConfigurableResource):
         teardown: a second run on the same folder waits for this one."""
         from reelcat.storage.lock import OutputLock
 
-        run = context.dagster_run
+        run = context.run
         if run is None:  # a sensor or schedule evaluating: it writes nothing
             return
 

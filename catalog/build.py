@@ -21,6 +21,7 @@ import pyarrow as pa
 
 from reelcat.storage.layout import Layout
 from reelcat.storage.readonly import open_read_only
+from reelcat.storage.space import OutOfSpace, is_out_of_space
 from reelcat.storage.views import ensure_logs, open_store, sql
 from reelcat.tagging.vocabulary import Vocabulary
 
@@ -99,9 +100,22 @@ def build_catalog(
                 con.execute(sql(name, SQL_DIR))
             con.execute("CHECKPOINT")
         finally:
-            con.close()
+            _close(con)
         os.replace(tmp, layout.catalog)
+    except Exception as exc:
+        if is_out_of_space(exc):
+            needed = layout.catalog.stat().st_size if layout.catalog.exists() else 0
+            raise OutOfSpace(layout.out, needed, "the catalogue") from None
+        raise
     finally:
         Path(tmp).unlink(missing_ok=True)
         Path(tmp + ".wal").unlink(missing_ok=True)
     return layout.catalog
+
+
+def _close(con: duckdb.DuckDBPyConnection) -> None:
+    """Close; a database DuckDB gave up on (a full disk) may refuse even that."""
+    try:
+        con.close()
+    except duckdb.Error:
+        pass

@@ -85,6 +85,12 @@ class RayConfig(_Section):
     embed_actors: int = Field(1, ge=1, description="CLIP actors in the pool")
     actor_cpus: float = Field(1.0, gt=0)
     actor_gpus: float = Field(0.0, ge=0)
+    stall_seconds: float = Field(
+        600.0,
+        gt=0,
+        description="the embedding step fails, saying what it waited for, when no decode or "
+        "embedding finishes for this long (a lost node, a cluster too small for the work)",
+    )
 
 
 class ScheduleConfig(_Section):
@@ -126,7 +132,7 @@ _SECTIONS = {
 
 def _env_overrides(environ: dict[str, str]) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for field in ("archive_roots", "output_dir", "vocabulary"):
+    for field in ("archive_roots", "output_dir", "vocabulary", "keep_missing_days", "min_free_mb"):
         key = ENV_PREFIX + field.upper()
         if environ.get(key):
             out[field] = environ[key]

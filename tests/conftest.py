@@ -119,7 +119,15 @@ def ray_local():
     """One embedded Ray for the test session (several seconds to start on 2 cores)."""
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # address="local": always a fresh embedded Ray, never a cluster that another test (or
+    # anything else on this machine) left running, which a bare ray.init() would join
+    ray.init(
+        address="local",
+        num_cpus=2,
+        include_dashboard=False,
+        log_to_driver=False,
+        configure_logging=False,
+    )
     yield ray
     ray.shutdown()
 

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pyarrow as pa
+import pytest
 
 from catalog.build import open_catalog
 from reelcat.storage.parquet import BatchWriter, write_bytes_atomic, write_table
@@ -175,3 +176,41 @@ def test_a_bad_configuration_is_one_line_before_anything_runs(small_archive, tmp
     # --debug shows the traceback
     code, _, stderr = run_cli(*run, "--out", str(afile), "--debug")
     assert code != 0 and "Traceback" in stderr
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 4 MB filesystem of its own (tmpfs; needs the right to mount, as root in CI)."""
+    disk = tmp_path / "disk"
+    disk.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(disk)])
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small tmpfs here")
+    yield disk
+    subprocess.run(["umount", "-l", str(disk)], check=False)
+
+
+def test_a_full_disk_is_one_line_and_keeps_the_previous_catalogue(
+    small_archive, catalogued, small_disk, monkeypatch
+):
+    out = small_disk / "out"
+    shutil.copytree(catalogued[0], out)
+    catalogue = (out / "catalog.duckdb").read_bytes()
+    # the rest of the disk filled up: less room than rebuilding the catalogue takes
+    free = shutil.disk_usage(small_disk).free
+    (small_disk / "filler").write_bytes(b"\0" * (free - len(catalogue) // 2))
+    run = ["run", "--archive", str(small_archive), "--out", str(out)]
+    code, _, stderr = run_cli(*run)
+    assert code == 2 and "a run needs at least 256 MB (min_free_mb)" in one_line(stderr)
+
+    monkeypatch.setenv("REELCAT_MIN_FREE_MB", "0")  # past the check: the disk fills up
+    code, _, stderr = run_cli(*run)
+    assert code == 1
+    (said,) = [line for line in stderr.splitlines() if line.startswith("reelcat:")]
+    assert said.startswith(f"reelcat: step catalog failed: out of space in {out} writing the ")
+    assert "the temporary files were removed and the previous files are unchanged" in said
+    assert [p.name for p in out.iterdir() if ".building" in p.name or p.name.endswith(".tmp")] == []
+    assert (out / "catalog.duckdb").read_bytes() == catalogue
+    con = open_catalog(out)
+    assert con.execute("SELECT count(*) FROM video_summaries").fetchone()[0] == 6
+    con.close()

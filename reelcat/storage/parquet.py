@@ -17,6 +17,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reelcat.storage.space import OutOfSpace, is_out_of_space
+
 
 def _umask() -> int:
     mask = os.umask(0)
@@ -41,8 +43,11 @@ def _replace_atomically(path: Path, write) -> Path:
     try:
         write(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
+        written = Path(tmp).stat().st_size if Path(tmp).exists() else 0
         Path(tmp).unlink(missing_ok=True)
+        if is_out_of_space(exc):
+            raise OutOfSpace(path.parent, written, path.name) from None
         raise
     return path
 

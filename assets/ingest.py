@@ -62,7 +62,8 @@ def video_frames(
             "videos_skipped_unchanged": report.skipped,
             "frame_files_written": len(report.files),
             "frame_files_compacted_into": len(report.compacted),
-            "decode_errors": len(report.errors),
+            "videos_failed": len(report.errors),
+            "videos_damaged": len(report.damaged),
             "frames_new": report.frames,
         }
     )

@@ -147,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     summaries = {
         n: (tags or [])
         for n, tags in con.execute(
-            "SELECT file_name, top_tags FROM video_summaries WHERE status = 'ok'"
+            "SELECT file_name, top_tags FROM video_summaries WHERE status IN ('ok', 'damaged')"
         ).fetchall()
     }
     ubiquitous = {

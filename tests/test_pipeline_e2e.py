@@ -85,6 +85,13 @@ def test_catalogue_tables_hold_the_archive(catalogued):
     assert about["empty.mp4"] == "not catalogued: empty file (0 bytes)"
     assert about["truncated.mp4"].startswith("not catalogued: ffprobe could not read")
     assert not about["testsrc.mp4"].startswith("not catalogued")
+    # clean files (H.264, VP9) decode without an error: none is marked damaged
+    # (a damaged one: tests/test_damaged.py)
+    decoded = con.execute(
+        "SELECT file_name, status, decode_errors FROM video_summaries "
+        "WHERE status != 'error' ORDER BY file_name"
+    ).fetchall()
+    assert decoded == [("bars.mp4", "ok", 0), ("red.webm", "ok", 0), ("testsrc.mp4", "ok", 0)]
 
 
 def test_rerun_over_unchanged_archive_decodes_nothing(catalogued, small_archive, tmp_path):

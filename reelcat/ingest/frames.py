@@ -15,6 +15,17 @@ Sampling modes:
   too sparse: fewer than three quarters of the interval bins that the chunk's part of
   the video covers hold a keyframe (so keyframes every 2 s serve a 2 s interval, and
   a full decode serves a 1 s one).
+
+Damage: ffmpeg logs at `-loglevel repeat+level+info`, so each line says its level.
+Every error the libraries log while reading the file (demuxer, parser, decoder:
+`[h264 @ 0x…] [error] …`) is a decode error; a chunk that still gave frames returns
+them with the count and the first error, so a damaged file is catalogued from the
+frames that decoded and marked damaged, not failed. A chunk that seeks to its start
+first decodes from the keyframe before it; that pre-roll's errors count only where they
+matter (see `decode_errors`), so a healthy open-GOP file is not marked damaged. The
+frames keep their real presentation timestamps: where damage swallowed the start of a
+sampling bin, the bin's frame is the first one that decoded (4.64 s in the 4 s bin),
+never a guess.
 """
 
 from __future__ import annotations
@@ -33,6 +44,17 @@ import numpy as np
 from reelcat.tools import ffmpeg_path
 
 _SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
+# One line of ffmpeg's log with `level` in -loglevel: the contexts that logged it
+# ("[h264 @ 0x55…] ", none for ffmpeg's own lines), "[error] ", the message.
+_LOG_LINE = re.compile(
+    r"^(?P<contexts>(?:\[[^\[\]]+ @ 0x[0-9a-fA-F]+\] )*)"
+    r"\[(?P<level>panic|fatal|error|warning|info|verbose|debug|trace)\] ?(?P<message>.*)$"
+)
+_DURATION = re.compile(r"\bduration_time:([\d.]+)")
+_CONTEXT = re.compile(r"\[([^\[\]]+?) @ 0x[0-9a-fA-F]+\]")
+_ERROR_LEVELS = ("error", "fatal", "panic")
+# Contexts of reelcat's own filter graph: their errors are not the file's damage.
+_OWN_CONTEXTS = ("Parsed_", "AVFilterGraph", "graph")
 
 
 class DecodeError(RuntimeError):
@@ -57,11 +79,87 @@ class Chunk:
 
 @dataclass
 class DecodedFrames:
-    """Sampled frames of one chunk: timestamps (s), pixels (n, S, S, 3) uint8, JPEGs."""
+    """Sampled frames of one chunk: timestamps (s), pixels (n, S, S, 3) uint8, JPEGs;
+    and the decode errors ffmpeg logged on the way (a damaged file), with the first."""
 
     times: np.ndarray
     pixels: np.ndarray
     thumbnails: list[bytes]
+    decode_errors: int = 0
+    first_decode_error: str | None = None
+
+
+@dataclass(frozen=True)
+class LogLine:
+    """A line of ffmpeg's log: level, the first context that logged it ('' for ffmpeg's
+    own lines; 'NULL' is a parser), the message."""
+
+    level: str
+    context: str
+    message: str
+
+    @property
+    def text(self) -> str:
+        """The line as people read it: 'h264: error while decoding MB 8 0'."""
+        named = self.context and self.context != "NULL"
+        return f"{self.context}: {self.message}" if named else self.message
+
+
+def parse_log(log: str) -> list[LogLine]:
+    """ffmpeg's stderr at `-loglevel level+…`, one LogLine per line (a line without a
+    level tag, a continuation, is kept at level 'info')."""
+    lines = []
+    for raw in log.splitlines():
+        m = _LOG_LINE.match(raw.strip())
+        if m is None:
+            if raw.strip():
+                lines.append(LogLine("info", "", raw.strip()))
+            continue
+        contexts = _CONTEXT.findall(m["contexts"])
+        lines.append(LogLine(m["level"], contexts[0] if contexts else "", m["message"].strip()))
+    return lines
+
+
+def decode_errors(lines: list[LogLine], *, after_seek: bool = False) -> list[LogLine]:
+    """The errors the libraries logged while reading and decoding the file (demuxer,
+    parser, decoder: `[h264 @ 0x…] [error] …`): lines at error level or worse, except
+    those of the filter graph and ffmpeg's own program (no context, or one like `in#0`,
+    `vist#0:0/h264`, `dec:h264`), which only repeat the decoder's ("Error while decoding
+    stream #0:0").
+
+    `after_seek` (a decode that started by seeking to a chunk's start): errors logged
+    before the first frame are the pre-roll's (read from the keyframe before the start
+    only to reach it: an open GOP's leading frames miss their references, and the
+    previous chunk decoded that stretch) and do not count when that first frame came on
+    time (within one and a half frame durations of the start). A late first frame means
+    damage swallowed the chunk's start: then they count. Counts stay approximate at
+    chunk edges (a keyframes decode reads on to the next keyframe)."""
+    start = 0
+    if after_seek:
+        first = next((i for i, ln in enumerate(lines) if _is_showinfo(ln)), None)
+        if first is not None and _on_time(lines[first].message):
+            start = first
+    return [
+        ln
+        for ln in lines[start:]
+        if ln.level in _ERROR_LEVELS
+        and ln.context
+        and not ln.context.startswith(_OWN_CONTEXTS)
+        and not any(c in ln.context for c in "#:")
+    ]
+
+
+def _is_showinfo(line: LogLine) -> bool:
+    return line.context.startswith("Parsed_showinfo") and bool(_SHOWINFO.search(line.message))
+
+
+def _on_time(showinfo: str) -> bool:
+    """Whether a chunk's first frame (its showinfo line; times from the chunk's start) is
+    the first frame of the stretch: within 1.5 frame durations (0.1 s when not said)."""
+    t = float(_SHOWINFO.search(showinfo).group(2))
+    d = _DURATION.search(showinfo)
+    frame = float(d.group(1)) if d and float(d.group(1)) > 0 else 0.1
+    return t <= 1.5 * frame + 1e-6
 
 
 def plan_chunks(
@@ -82,6 +180,10 @@ def plan_chunks(
         for i in range(n)
     ]
 
+
+# Each line with its level ([error]); every repeated line printed, not "Last message
+# repeated N times", so that each decode error counts.
+LOGLEVEL = "repeat+level+info"
 
 # auto: keyframes serve when at least this share of the interval bins hold one
 KEYFRAME_COVERAGE = 0.75
@@ -155,7 +257,7 @@ def decode_chunk(
                 ),
                 ffmpeg.output(thumb_branch, thumb_pattern, fps_mode="passthrough", **{"q:v": 5}),
             )
-            .global_args("-hide_banner", "-nostdin", "-loglevel", "info")
+            .global_args("-hide_banner", "-nostdin", "-nostats", "-loglevel", LOGLEVEL)
             .compile(cmd=ffmpeg_path())
         )
         proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -168,8 +270,13 @@ def decode_chunk(
         log = b"".join(stderr_chunks).decode(errors="replace")
         frame_bytes = size * size * 3
         n = len(raw) // frame_bytes
-        if proc.returncode != 0 and n == 0:
-            tail = [ln for ln in log.strip().splitlines() if not ln.startswith("[Parsed_")]
+        lines = parse_log(log)
+        errors = decode_errors(lines, after_seek=chunk.start > 0)
+        # No frame and no decode error: ffmpeg could not read the file at all. No frame
+        # but decode errors (ffmpeg exits 69 when most of what it decoded was broken):
+        # this stretch is damage, returned as such (auto then tries a full decode).
+        if proc.returncode != 0 and n == 0 and not errors:
+            tail = [ln.text for ln in lines if not ln.context.startswith("Parsed_")]
             raise DecodeError(f"ffmpeg failed on {chunk.path}: {tail[-1] if tail else 'no output'}")
         times = [float(m.group(2)) for m in _SHOWINFO.finditer(log)]
         n = min(n, len(times))
@@ -181,4 +288,6 @@ def decode_chunk(
         times=np.asarray(times[:n], dtype=np.float64) + offset,
         pixels=pixels.copy(),  # writable, and frees ffmpeg's output buffer
         thumbnails=thumbnails + [b""] * (n - len(thumbnails)),
+        decode_errors=len(errors),
+        first_decode_error=errors[0].text if errors else None,
     )

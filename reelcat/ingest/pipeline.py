@@ -8,6 +8,12 @@ through the object store at model resolution only.
 
 The caller owns the Ray connection: `connect` is called only when there is work.
 
+Nothing waits forever: a lost node costs retries (decode tasks run again, CLIP actors
+restart on another node and get their unanswered calls again), and when no decode or
+embedding finishes for `stall_seconds` (ray.stall_seconds) the step fails with one line
+saying what it waited for and what the cluster cannot run; the videos embedded until
+then stay written, and the next run goes on after them.
+
 Performance (benchmarks/throughput.py measures it):
 - An actor starts in about 3.8 s here, not 9: it imports torch only and loads a cached
   trace of the model's image tower (reelcat.ingest.encoder), not open_clip and the model.
@@ -25,6 +31,7 @@ Performance (benchmarks/throughput.py measures it):
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import time
@@ -34,13 +41,15 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import ray
 
-from reelcat.config import ModelConfig, SamplingConfig
+from reelcat.config import ModelConfig, RayConfig, SamplingConfig
 from reelcat.ingest.frames import Chunk, DecodedFrames, DecodeError, decode_chunk, plan_chunks
 from reelcat.storage.layout import Layout
-from reelcat.storage.parquet import BatchWriter
-from reelcat.storage.schemas import FRAMES
+from reelcat.storage.parquet import BatchWriter, write_table
+from reelcat.storage.schemas import FRAME_ERRORS, FRAMES
 
 # A chunk holds at most this many sampled frames (interval, keyframes and auto sampling),
 # or one model batch if that is larger: bounded memory per chunk whatever the video's
@@ -48,6 +57,12 @@ from reelcat.storage.schemas import FRAMES
 MAX_CHUNK_FRAMES = 32
 # CPUs a decode task asks of Ray: half, so a decode runs beside an actor holding one CPU.
 DECODE_TASK_CPUS = 0.5
+# A lost node costs a retry, not the run: Ray runs a decode task again when the node that
+# ran it (or held its result) is lost, and restarts a CLIP actor on another node, sending
+# it again the calls it had not answered. Both are pure, so running one twice is harmless;
+# a cluster that loses more than this is failing, and the run says so.
+DECODE_TASK_RETRIES = 3
+EMBED_ACTOR_RESTARTS = 3
 
 
 def plan_video_chunks(
@@ -90,12 +105,14 @@ class EmbeddedChunk:
     embeddings: np.ndarray | None
     error: str | None
     seconds: float
+    decode_errors: int = 0  # errors ffmpeg logged decoding the chunk (a damaged file)
+    first_decode_error: str | None = None
 
 
 def _pixel_stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-frame brightness and contrast, a few frames at a time (float64 temporaries)."""
     n = len(pixels)
-    flat = pixels.reshape(n, -1)
+    flat = pixels.reshape(n, int(np.prod(pixels.shape[1:])))  # also a chunk with no frame
     brightness, contrast = np.zeros(n), np.zeros(n)
     for i in range(0, n, 8):
         brightness[i : i + 8] = flat[i : i + 8].mean(axis=1) / 255.0
@@ -103,7 +120,7 @@ def _pixel_stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return brightness, contrast
 
 
-@ray.remote(num_cpus=DECODE_TASK_CPUS)
+@ray.remote(num_cpus=DECODE_TASK_CPUS, max_retries=DECODE_TASK_RETRIES)
 def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int) -> DecodeResult:
     started = time.perf_counter()
     try:
@@ -162,6 +179,8 @@ class Embedder:
             emb,
             None,
             result.seconds,
+            result.frames.decode_errors,
+            result.frames.first_decode_error,
         )
 
 
@@ -212,10 +231,96 @@ class EmbedReport:
     written: list[str] = field(default_factory=list)  # video ids embedded this time
     skipped: int = 0  # videos already embedded: nothing decoded (counted by the caller)
     errors: dict[str, str] = field(default_factory=dict)  # video id -> reason
+    # video id -> its frame_damage row (FRAME_ERRORS, kind 'damaged'): decoded with errors
+    damaged: dict[str, dict] = field(default_factory=dict)
     frames: int = 0
     decode_seconds: float = 0.0
     files: list[Path] = field(default_factory=list)  # frames batch files written
     compacted: list[Path] = field(default_factory=list)  # merged batch files written
+
+
+class EmbeddingStalled(RuntimeError):
+    """Nothing finished on Ray for `ray.stall_seconds` (a lost node, a cluster too small
+    for the work): the step stops with one line saying what it waited for. The videos
+    embedded before stay written; the next run goes on after them."""
+
+
+def _plural(n: int, what: str) -> str:
+    return f"{n} {what}{'' if n == 1 else 's'}"
+
+
+def _cluster_says(nodes_at_start: set[str]) -> str:
+    """What the cluster cannot run (its pending resource demands) and which of its nodes
+    died during the run, as far as Ray tells: best effort, for the stall message."""
+    said = []
+    try:
+        from ray.autoscaler.v2.sdk import get_cluster_status
+
+        status = get_cluster_status(ray.get_runtime_context().gcs_address, timeout=5)
+        pending = [
+            " ".join(f"{k} {v:g}" for k, v in b.bundle.items() if not k.startswith("node:"))
+            + (f" x{b.count}" if b.count > 1 else "")
+            for d in status.resource_demands.ray_task_actor_demand
+            for b in d.bundles_by_count
+        ]
+        said.append(f"pending: {', '.join(pending)}" if pending else "nothing pending")
+    except Exception:  # a Ray client connection, an older GCS: say what is known
+        pending = None
+    try:
+        alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+        lost = len(nodes_at_start - alive)
+        if lost:
+            said.append(f"{_plural(lost, 'node')} lost during this run")
+    except Exception:
+        lost = 0
+    if pending or lost:
+        said.append("is a node down?")
+    elif pending is not None:  # everything was scheduled: something runs that long
+        said.append("a decode or embedding call runs that long, or hangs")
+    return "; ".join(said)
+
+
+def _note_damage(
+    report: EmbedReport, frames_folder: Path, vid: str, parts: list[EmbeddedChunk], frames: int
+) -> None:
+    """A video whose decode logged errors: damaged when frames decoded (report.damaged,
+    and its row in the frame_damage table, written before its frames so that stored
+    frames never lack it), failed when none did (report.errors)."""
+    count = sum(p.decode_errors for p in parts)
+    if not count:
+        return
+    first = next(
+        p.first_decode_error for p in sorted(parts, key=lambda p: p.chunk.index) if p.decode_errors
+    )
+    said = f"{count} decode error{'' if count == 1 else 's'}, first: {first}"
+    if not frames:
+        report.errors[vid] = f"no frame decoded: {said}"
+        return
+    row = {
+        "video_id": vid,
+        "path": parts[0].chunk.path,
+        "error": said,
+        "kind": "damaged",
+        "decode_errors": count,
+        "first_decode_error": first,
+    }
+    report.damaged[vid] = row
+    _keep_damage(Layout.damage_file(frames_folder), drop={vid}, add=[row])
+
+
+def _keep_damage(path: Path, *, drop: set[str], add: list[dict] | None = None) -> None:
+    """Rewrite the frame_damage table at `path` without the rows of `drop` (videos decoded
+    again) and with `add`; written empty where there is none, so the catalogue can always
+    read it. A small file (damaged videos only), left alone when nothing changes."""
+    new = pa.Table.from_pylist(add or [], schema=FRAME_ERRORS)
+    if not path.exists():
+        write_table(new, path, FRAME_ERRORS)
+        return
+    old = pq.read_table(path).select(FRAME_ERRORS.names).cast(FRAME_ERRORS)
+    gone = pc.is_in(old["video_id"], value_set=pa.array(sorted(drop), pa.string()))
+    if not add and not pc.any(gone).as_py():
+        return
+    write_table(pa.concat_tables([old.filter(pc.invert(gone)), new]), path, FRAME_ERRORS)
 
 
 def _frames_table(
@@ -262,11 +367,17 @@ def embed_videos(
     actor_gpus: float = 0.0,
     progress: Callable[[str], None] = lambda _msg: None,
     connect: Callable[[], None] = lambda: None,
+    stall_seconds: float = RayConfig.model_fields["stall_seconds"].default,
 ) -> EmbedReport:
     """Decode + embed the given videos (dicts with video_id, path, duration) into new
-    frames batch files; a video is written once all its chunks are embedded."""
+    frames batch files; a video is written once all its chunks are embedded. Raises
+    EmbeddingStalled when no decode or embedding finishes for `stall_seconds`; the videos
+    embedded until a failure stay written."""
     report = EmbedReport()
     todo = videos
+    _keep_damage(
+        Layout(out).frame_damage(model_id, sampling.id), drop={v["video_id"] for v in todo}
+    )
     if not todo:
         return report
     writer = BatchWriter(
@@ -286,10 +397,16 @@ def embed_videos(
             actor_gpus=actor_gpus,
             progress=progress,
             connect=connect,
+            stall_seconds=stall_seconds,
         )
     except BaseException:
-        report.files = writer.written  # finished files stay: they are complete
-        writer.abort()
+        # Every video in the writer is whole (written once all its chunks are embedded):
+        # finish its file, so a failed run keeps them and the next run goes on after them.
+        try:
+            report.files = writer.close()
+        except Exception:
+            report.files = writer.written  # finished files stay: they are complete
+            writer.abort()
         raise
     report.files = writer.close()
     return report
@@ -309,29 +426,103 @@ def _embed(
     actor_gpus: float,
     progress: Callable[[str], None],
     connect: Callable[[], None],
+    stall_seconds: float,
 ) -> None:
     connect()
+    nodes_at_start = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
     cpus = os.cpu_count() or 1
     actors = [
-        Embedder.options(num_cpus=actor_cpus, num_gpus=actor_gpus).remote(
-            model_cfg, max(1, cpus if cpus <= 4 else int(actor_cpus))
-        )
+        Embedder.options(
+            num_cpus=actor_cpus,
+            num_gpus=actor_gpus,
+            max_restarts=EMBED_ACTOR_RESTARTS,
+            max_task_retries=-1,  # a call is sent again as long as its actor restarts
+        ).remote(model_cfg, max(1, cpus if cpus <= 4 else int(actor_cpus)))
         for _ in range(embed_actors)
     ]
+    decoding: dict = {}  # object ref -> chunk, in flight
+    embedding: list = []  # embed calls in flight
+    try:
+        _embed_chunks(
+            todo,
+            writer,
+            report,
+            actors,
+            decoding,
+            embedding,
+            model_cfg=model_cfg,
+            model_id=model_id,
+            sampling=sampling,
+            decode_tasks=decode_tasks,
+            progress=progress,
+            stall_seconds=stall_seconds,
+            nodes_at_start=nodes_at_start,
+        )
+    finally:  # on a failure too: nothing left queued or running on the cluster for nobody
+        with contextlib.suppress(Exception):  # never hide the failure that got us here
+            for ref in decoding:
+                ray.cancel(ref)
+            for actor in actors:
+                ray.kill(actor)
+
+
+def _embed_chunks(
+    todo: list[dict],
+    writer: BatchWriter,
+    report: EmbedReport,
+    actors: list,
+    decoding: dict,
+    embedding: list,
+    *,
+    model_cfg: ModelConfig,
+    model_id: str,
+    sampling: SamplingConfig,
+    decode_tasks: int,
+    progress: Callable[[str], None],
+    stall_seconds: float,
+    nodes_at_start: set[str],
+) -> None:
+    cpus = os.cpu_count() or 1
+
+    def wait_one(refs: list, starting: bool = False):
+        """The first of `refs` to finish; EmbeddingStalled if none does in time (each
+        wait follows a completion, so this is the time without any progress)."""
+        ready, _ = ray.wait(refs, num_returns=1, timeout=stall_seconds)
+        if ready:
+            return ready[0]
+        waits = [
+            _plural(n, what)
+            for n, what in ((len(decoding), "decode task"), (len(embedding), "embedding call"))
+            if n and not starting
+        ] or ["the CLIP actor to start"]
+        try:
+            where = f"the Ray cluster at {ray.get_runtime_context().gcs_address}"
+        except Exception:
+            where = "the Ray cluster"
+        done = len(report.written)
+        kept = (
+            f"{_plural(done, 'video')} embedded before this {'is' if done == 1 else 'are'} "
+            "kept, the next run goes on from there"
+            if done
+            else "no video was embedded yet"
+        )
+        raise EmbeddingStalled(
+            f"no progress for {stall_seconds:g} s: waiting for {' and '.join(waits)} on "
+            f"{where} ({_cluster_says(nodes_at_start)}); {kept}"
+        )
+
     # Decode while the actors start: the input size from the model's config, checked
     # against the loaded model before the first chunk is embedded.
     size_ref = actors[0].image_size.remote()
     size = _configured_image_size(model_cfg)
     if size is None:
-        size, size_ref = ray.get(size_ref), None
+        size, size_ref = ray.get(wait_one([size_ref], starting=True)), None
     max_frames = max(MAX_CHUNK_FRAMES, model_cfg.batch_size)
     chunks = [c for v in todo for c in plan_video_chunks(v, sampling, max_frames)]
     remaining = {v["video_id"]: sum(1 for c in chunks if c.video_id == v["video_id"]) for v in todo}
     parts: dict[str, list] = {vid: [] for vid in remaining}
     decode_threads = max(1, cpus // max(1, decode_tasks))
     pending_chunks = list(reversed(chunks))
-    decoding: dict = {}  # object ref -> chunk
-    embedding: list = []
     next_actor = 0
     while pending_chunks or decoding or embedding:
         # Bounded in flight: decoded chunks never pile up ahead of the actors.
@@ -342,11 +533,10 @@ def _embed(
         ):
             chunk = pending_chunks.pop()
             decoding[decode_task.remote(chunk, sampling, size, decode_threads)] = chunk
-        ready, _ = ray.wait([*decoding, *embedding], num_returns=1)
-        ref = ready[0]
+        ref = wait_one([*decoding, *embedding])
         if ref in decoding:
             if size_ref is not None:
-                actual, size_ref = ray.get(size_ref), None
+                actual, size_ref = ray.get(wait_one([size_ref], starting=True)), None
                 if actual != size:  # the config file did not tell: decode again
                     for r, c in decoding.items():
                         ray.cancel(r)
@@ -371,12 +561,14 @@ def _embed(
         if remaining[vid] == 0:
             if vid not in report.errors:
                 table = _frames_table(vid, parts[vid], model_id, sampling.id)
+                _note_damage(report, writer.folder, vid, parts[vid], table.num_rows)
+            if vid not in report.errors:
                 writer.write(table)
                 report.written.append(vid)
                 report.frames += table.num_rows
-                progress(f"embedded {table.num_rows} frames of {Path(result.chunk.path).name}")
+                damage = f" ({report.damaged[vid]['error']})" if vid in report.damaged else ""
+                name = Path(result.chunk.path).name
+                progress(f"embedded {table.num_rows} frames of {name}{damage}")
             else:
                 progress(f"failed {Path(result.chunk.path).name}: {report.errors[vid]}")
             parts.pop(vid)
-    for actor in actors:
-        ray.kill(actor)

@@ -143,7 +143,8 @@ def embed_archive(
     )
     path_of = {v["video_id"]: v["path"] for v in todo}
     error_rows = [
-        {"video_id": vid, "path": path_of[vid], "error": err} for vid, err in report.errors.items()
+        {"video_id": vid, "path": path_of[vid], "error": err, "kind": "failed"}
+        for vid, err in report.errors.items()
     ]
     write_table(
         pa.Table.from_pylist(error_rows, schema=FRAME_ERRORS), layout.frame_errors, FRAME_ERRORS

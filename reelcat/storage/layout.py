@@ -3,6 +3,8 @@
     manifest.parquet                                  one row per file (errors too)
     frame_errors.parquet                              videos whose decode failed
     frames/<model>/<sampling>/batch-*.parquet         per-frame embedding + thumbnail
+    frame_damage/<model>/<sampling>.parquet           videos of those frames that decoded
+                                                      with errors (damaged files)
     text/<model>__<vocabulary>.bank.npz               the vocabulary's text embeddings
     index/<model>__<sampling>/                        frame search index (HNSW shards)
     thresholds.parquet                                per-tag thresholds in force
@@ -69,6 +71,18 @@ class Layout:
 
     def frames_dir(self, model_id: str, sampling_id: str) -> Path:
         return self.out / "frames" / safe_name(model_id) / safe_name(sampling_id)
+
+    def frame_damage(self, model_id: str, sampling_id: str) -> Path:
+        """The videos of these frames that ffmpeg decoded with errors (damaged files:
+        their frames are used), with the count and the first error. Not inside the frames
+        folder, which holds batch files only."""
+        return self.out / "frame_damage" / safe_name(model_id) / f"{safe_name(sampling_id)}.parquet"
+
+    @staticmethod
+    def damage_file(frames_folder: Path) -> Path:
+        """`frame_damage` of the frames in `frames_folder` (a `frames_dir`)."""
+        folder = Path(frames_folder)
+        return Layout(folder.parents[2]).frame_damage(folder.parent.name, folder.name)
 
     @staticmethod
     def batch_files(folder: Path) -> list[Path]:
@@ -181,6 +195,7 @@ class Layout:
             "manifest": self.manifest,
             "frame_errors": self.frame_errors,
             "frames": self.frames_dir(model_id, sampling_id) / "batch-*.parquet",
+            "frame_damage": self.frame_damage(model_id, sampling_id),
             "frame_tags": self.tags_dir(model_id, vocabulary_id) / "batch-*.parquet",
             "thresholds": self.thresholds,
             "video_tags": self.video_tags,

@@ -46,8 +46,20 @@ FRAMES = pa.schema(
     ]
 )
 
-# Per-video decode outcome: a video whose decode failed is an error row here, not a crash.
-FRAME_ERRORS = pa.schema([("video_id", pa.string()), ("path", pa.string()), ("error", pa.string())])
+# Per-video decode problems, a row per video. kind 'failed': nothing decoded, a row of
+# Layout.frame_errors, not a crash (null in rows written without a kind). 'damaged':
+# ffmpeg logged decode errors but frames decoded and are used, a row of
+# Layout.frame_damage.
+FRAME_ERRORS = pa.schema(
+    [
+        ("video_id", pa.string()),
+        ("path", pa.string()),
+        ("error", pa.string()),  # what went wrong, in words
+        ("kind", pa.string()),  # 'failed' | 'damaged'
+        ("decode_errors", pa.int64()),  # errors ffmpeg logged decoding the video
+        ("first_decode_error", pa.string()),  # the first of them, as ffmpeg said it
+    ]
+)
 
 FRAME_TAGS = pa.schema(
     [

@@ -36,8 +36,8 @@ from reelcat.storage.schemas import (
 )
 
 SQL_DIR = Path(__file__).resolve().parent / "sql"
-BASE_VIEWS = """manifest frame_errors video_names frames frame_tags verdicts verdicts_effective
-    frame_verdicts named_groups taught_concepts concepts""".split()  # in dependency order
+BASE_VIEWS = """manifest frame_errors frame_damage video_names frames frame_tags verdicts
+    verdicts_effective frame_verdicts named_groups taught_concepts concepts""".split()  # in order
 
 
 RESULT_SCHEMAS = {
@@ -92,6 +92,7 @@ def _stand_ins(
         ),
         "named_groups": (has_files(layout.named_groups_dir), NAMED_GROUPS),
         "taught_concepts": (layout.concepts.exists(), CONCEPTS),
+        "frame_damage": (layout.frame_damage(model_id, sampling_id).exists(), FRAME_ERRORS),
     }
 
 

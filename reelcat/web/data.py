@@ -43,11 +43,14 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> dict | None:
 
 def queue(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict]:
     """The review queue in its stored order (to review first, then cleared), each video
-    with its flagged time ranges and its length."""
+    with its flagged time ranges, its length and its damage (`damage`: decoded with
+    errors, in words; None for a clean decode)."""
     return dict_rows(
         con,
-        "SELECT q.*, n.duration FROM review_queue AS q "
+        "SELECT q.*, n.duration, d.damage FROM review_queue AS q "
         "LEFT JOIN video_names AS n USING (video_id) "
+        "LEFT JOIN (SELECT video_id, min(damage) AS damage FROM video_summaries "
+        "GROUP BY video_id) AS d USING (video_id) "
         "ORDER BY q.position LIMIT ?",
         [limit],
     )
@@ -70,7 +73,7 @@ def video(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
 
 def summary(con: duckdb.DuckDBPyConnection, video_id: str) -> dict | None:
     """What the video is about: top tags, their coverage, a sentence (or why it could
-    not be catalogued)."""
+    not be catalogued), its status ('damaged': decoded with errors, said in `damage`)."""
     return _one(
         con, "SELECT * FROM video_summaries WHERE video_id = ? ORDER BY path LIMIT 1", [video_id]
     )

@@ -189,9 +189,14 @@ def queue_table(rows: list[dict]) -> str:
             f"{esc(s['concept'])} {clock(s['start'])}–{clock(s['end'])}</span>"
             for s in r["time_ranges"]
         )
+        damage = (
+            f'<div class="damage" data-damaged="1">{esc(r["damage"])}</div>'
+            if r.get("damage")
+            else ""
+        )
         body.append(
             f'<tr><td><a href="{esc(video_href(r["video_id"]))}">{esc(r["file_name"])}</a>'
-            f'<div class="muted">{esc(r["evidence"] or "")}</div></td>'
+            f'{damage}<div class="muted">{esc(r["evidence"] or "")}</div></td>'
             f'<td><span class="badge {esc(r["decision"])}">{esc(r["decision"])}</span></td>'
             f'<td class="num">{r["risk"]:.2f}</td><td>{ranges or "–"}</td>'
             f'<td class="num">{clock(r["duration"])}</td></tr>'
@@ -242,6 +247,11 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
         + "</p>",
         f'<p class="about" id="about">{esc(about)}</p>',
     ]
+    if summary.get("damage"):  # decoded with errors: what it shows comes from what decoded
+        parts.append(
+            f'<p class="notice" id="damage">{esc(summary["damage"])}. What this page shows '
+            "comes from the frames that decoded.</p>"
+        )
     if last and last["video_id"] == video_id and last["scope"] == "video":
         parts.append(
             f'<div class="notice" id="recorded">Recorded: this video is not '

@@ -33,8 +33,11 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(BIN)/pytest -m "not slow"
 
+# SQLite in .dagster_home with the run queue of deploy/dagster.local.yaml (copied there once;
+# an existing .dagster_home/dagster.yaml is kept).
 dagster: $(STAMP)
 	mkdir -p .dagster_home
+	test -f .dagster_home/dagster.yaml || cp deploy/dagster.local.yaml .dagster_home/dagster.yaml
 	DAGSTER_HOME=$(CURDIR)/.dagster_home $(BIN)/dagster dev -w workspace.yaml
 
 # Debian's Chromium for the review page's browser test (needs root; skipped if present).

@@ -60,6 +60,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     from assets.resources import RayResource, ReelcatSettings
     from orchestration.definitions import ALL_ASSETS
+    from orchestration.jobs import output_tag
 
     cfg = _config(args)
     if not cfg.archive_roots:
@@ -88,13 +89,31 @@ def cmd_run(args: argparse.Namespace) -> int:
         sampling_mode=cfg.sampling.mode,
         accept_missing_roots=args.accept_missing_roots or None,
     )
+    # With DAGSTER_HOME set the run is recorded in that Dagster instance: the UI lists it,
+    # and the instance's run queue holds runs tagged with this output folder until it
+    # ends (it does not wait in the queue itself: the folder's lock orders it after a run
+    # already writing there). Without, an ephemeral instance, as before.
+    home = os.environ.get("DAGSTER_HOME")
+    try:
+        instance = dg.DagsterInstance.get() if home else None
+    except Exception as exc:  # its dagster.yaml, a storage package, the database: one line
+        said = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"DAGSTER_HOME={home}: the Dagster instance does not load: {said}"
+        ) from None
     started = time.perf_counter()
-    result = dg.materialize(
-        ALL_ASSETS,
-        resources={"settings": settings, "ray_cluster": RayResource()},
-        run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-        raise_on_error=False,
-    )
+    try:
+        result = dg.materialize(
+            ALL_ASSETS,
+            resources={"settings": settings, "ray_cluster": RayResource()},
+            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
+            raise_on_error=False,
+            instance=instance,
+            tags=output_tag(cfg.output_dir),
+        )
+    finally:
+        if instance is not None:
+            instance.dispose()
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
         meta = {
@@ -306,15 +325,19 @@ def cmd_review_queue(args: argparse.Namespace) -> int:
         "SELECT count(*), count(*) FILTER (decision = 'review') FROM video_risk"
     ).fetchall()
     rows = con.execute(
-        "SELECT position, file_name, decision, risk, time_ranges, evidence FROM review_queue "
-        "WHERE decision = 'review' OR ? ORDER BY position LIMIT ?",
+        "SELECT q.position, q.file_name, q.decision, q.risk, q.time_ranges, q.evidence, "
+        "d.damage FROM review_queue AS q LEFT JOIN (SELECT video_id, min(damage) AS damage "
+        "FROM video_summaries GROUP BY video_id) AS d USING (video_id) "
+        "WHERE q.decision = 'review' OR ? ORDER BY q.position LIMIT ?",
         [args.all, args.limit],
     ).fetchall()
     print(
         f"{to_review} of {total} videos need review (riskiest first); {total - to_review} cleared\n"
     )
-    for pos, name, decision, risk, ranges, evidence in rows:
+    for pos, name, decision, risk, ranges, evidence, damage in rows:
         print(f"{pos:>4}. {name}  [{decision}, risk {risk:.2f}]")
+        if damage:  # decoded with errors: judged on the frames that decoded
+            print(f"        {damage}")
         for r in ranges:
             print(
                 f"        {r['concept']:<12} {r['start']:7.1f}-{r['end']:<7.1f}s  peak "

@@ -1,6 +1,8 @@
 """The Dagster entry point: wires assets, resources, jobs, the schedule and the sensor.
 
-Nothing slow happens at import: no Ray, no model, no file scan.
+Nothing slow happens at import: no Ray, no model, no file scan (the settings resource
+reads reelcat.yaml once: the schedule's cron and the output folder the jobs' runs are
+tagged with, `reelcat/output`, see orchestration/jobs.py).
 """
 
 from __future__ import annotations
@@ -31,12 +33,19 @@ ALL_ASSETS = [
     catalog_asset,
 ]
 
+
+def build_defs(settings: ReelcatSettings) -> dg.Definitions:
+    """The code location for these settings (the jobs' run tags and the schedule's cron
+    are read from them when the definitions load)."""
+    return dg.Definitions(
+        assets=ALL_ASSETS,
+        jobs=[refresh_job(settings), rescore_job(settings)],
+        schedules=[nightly_schedule(settings)],
+        sensors=[verdict_sensor],
+        resources={"settings": settings, "ray_cluster": RayResource()},
+    )
+
+
 settings = ReelcatSettings()
 
-defs = dg.Definitions(
-    assets=ALL_ASSETS,
-    jobs=[refresh_job, rescore_job],
-    schedules=[nightly_schedule(settings)],
-    sensors=[verdict_sensor],
-    resources={"settings": settings, "ray_cluster": RayResource()},
-)
+defs = build_defs(settings)

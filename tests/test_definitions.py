@@ -125,6 +125,50 @@ def test_verdict_sensor_watches_the_settings_resource_folder(tmp_path, monkeypat
             assert isinstance(sensor(ctx2), dg.SkipReason)  # nothing new since
 
 
+def test_every_catalogue_run_is_tagged_with_its_output_folder(tmp_path, monkeypatch):
+    """Each job's runs, each schedule tick's and each sensor request's carry
+    `reelcat/output` = the resolved output folder: the run queue admits one per value."""
+    from assets.resources import ReelcatSettings
+    from orchestration.definitions import build_defs
+    from orchestration.jobs import OUTPUT_TAG
+    from reelcat.feedback.verdicts import Verdict, append
+    from reelcat.storage.layout import Layout
+
+    monkeypatch.chdir(REPO)
+    out = tmp_path / "out"
+    out.mkdir()
+    (tmp_path / "link").symlink_to(out)  # one folder, however it is named
+    expected = str(out.resolve())
+    for given in (out, tmp_path / "link"):
+        settings = ReelcatSettings(output_dir=str(given))
+        defs = build_defs(settings)
+        jobs = [j for j in defs.resolve_all_job_defs() if not j.name.startswith("__")]
+        assert sorted(j.name for j in jobs) == ["refresh_catalog", "rescore_from_verdicts"]
+        for job in jobs:
+            # (definition tags: Dagster adds them to every run of the job, whether the UI,
+            # `dagster job launch`, the schedule or the sensor starts it)
+            assert job.tags[OUTPUT_TAG] == expected, job.name
+            assert job.run_tags[OUTPUT_TAG] == expected, job.name
+
+        resources = {"settings": settings}
+        schedule = defs.resolve_schedule_def("nightly_refresh")
+        sensor = defs.resolve_sensor_def("verdict_sensor")
+        with (
+            dg.instance_for_test() as instance,
+            dg.build_schedule_context(instance=instance, resources=resources) as ctx,
+        ):
+            (request,) = schedule.evaluate_tick(ctx).run_requests
+            assert request.tags[OUTPUT_TAG] == expected
+        append(Layout(given), [Verdict("frame", "v1", 2.0, 2.0, "fire", "no")])
+        with (
+            dg.instance_for_test() as instance,
+            dg.build_sensor_context(instance=instance, resources=resources) as ctx,
+        ):
+            (request,) = sensor.evaluate_tick(ctx).run_requests
+            assert request.tags[OUTPUT_TAG] == expected
+            assert request.job_name in (None, "rescore_from_verdicts")
+
+
 def test_ray_address_from_the_config_is_used(monkeypatch):
     from assets.resources import RayResource
 

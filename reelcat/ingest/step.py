@@ -134,6 +134,7 @@ def embed_archive(
         embed_actors=cfg.ray.embed_actors,
         actor_cpus=cfg.ray.actor_cpus,
         actor_gpus=cfg.ray.actor_gpus,
+        stall_seconds=cfg.ray.stall_seconds,
         progress=progress,
         connect=connect,
     )

@@ -525,27 +525,14 @@ def cmd_groups(args: argparse.Namespace) -> int:
 
 
 def cmd_name_group(args: argparse.Namespace) -> int:
-    from reelcat.feedback.groups import find_groups, name_group
-    from reelcat.tagging.vocabulary import load_vocabulary
+    from reelcat.feedback.groups import find_groups
 
     cfg = _config(args)
     _, rows, emb = _archive_embeddings(cfg)
     groups = {g.id: g for g in find_groups(emb, [r[0] for r in rows], seed=args.seed)}
     if args.group not in groups:
         raise VerdictError(f"no group {args.group}: `reelcat groups` lists them")
-    import numpy as np
-
-    info = name_group(
-        Layout(cfg.output_dir),
-        groups[args.group],
-        args.name,
-        emb,
-        [r[0] for r in rows],
-        np.asarray([r[1] for r in rows]),
-        load_vocabulary(cfg.vocabulary).names,
-        reviewer=args.reviewer,
-        confirmed=args.yes,
-    )
+    info = _name(cfg, args, groups[args.group], rows, emb)
     print(
         f"reelcat: '{args.name}' now labels {info['accepted']} frames; {info['uncertain']} "
         "more are uncertain and will be asked about. Rebuild the catalogue (reelcat run) "
@@ -554,12 +541,29 @@ def cmd_name_group(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_teach(args: argparse.Namespace) -> int:
-    """`reelcat teach NAME FILE@SECONDS …`: a new concept from a few example frames."""
+def _name(cfg: Config, args: argparse.Namespace, group, rows, emb) -> dict:
+    """Name `group` `args.name` (name-group and teach): its members' "yes" answers."""
     import numpy as np
 
-    from reelcat.feedback.groups import group_of_examples, name_group
+    from reelcat.feedback.groups import name_group
     from reelcat.tagging.vocabulary import load_vocabulary
+
+    return name_group(
+        Layout(cfg.output_dir),
+        group,
+        args.name,
+        emb,
+        [r[0] for r in rows],
+        np.asarray([r[1] for r in rows]),
+        load_vocabulary(cfg.vocabulary).names,
+        reviewer=args.reviewer,
+        confirmed=args.yes,
+    )
+
+
+def cmd_teach(args: argparse.Namespace) -> int:
+    """`reelcat teach NAME FILE@SECONDS …`: a new concept from a few example frames."""
+    from reelcat.feedback.groups import group_of_examples
 
     cfg = _config(args)
     _, rows, emb = _archive_embeddings(cfg)
@@ -575,17 +579,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
             raise VerdictError(f"no video {video!r} in the catalogue")
         picked.append(min(frames, key=lambda i: abs(rows[i][1] - t)))
     group = group_of_examples(emb, [r[0] for r in rows], picked)
-    info = name_group(
-        Layout(cfg.output_dir),
-        group,
-        args.name,
-        emb,
-        [r[0] for r in rows],
-        np.asarray([r[1] for r in rows]),
-        load_vocabulary(cfg.vocabulary).names,
-        reviewer=args.reviewer,
-        confirmed=args.yes,
-    )
+    info = _name(cfg, args, group, rows, emb)
     print(
         f"reelcat: '{args.name}' taught from {group.size} examples now labels "
         f"{info['accepted']} frames; {info['uncertain']} more are uncertain and will be "

@@ -33,8 +33,6 @@ centroid moved toward the "yes" answers and away from the "no" answers (`teach_c
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -72,10 +70,6 @@ class Examples:
 
     def __len__(self) -> int:
         return len(self.said_yes)
-
-    def subset(self, keep: np.ndarray) -> Examples:
-        ids = [i for i, k in zip(self.verdict_ids, keep, strict=False) if k]
-        return Examples(self.embeddings[keep], self.said_yes[keep], self.videos[keep], ids)
 
 
 @dataclass
@@ -187,7 +181,6 @@ def _level_for(bank: TextBank, j: int, ex: Examples, archive_scores: np.ndarray,
 
 @dataclass
 class Adaptation:
-    id: str
     accept: dict[str, float]  # tag -> accept level in force (baseline unless moved)
     answers: dict[str, int]  # tag -> yes/no answers
     decisions: dict[str, TagDecision]
@@ -220,21 +213,7 @@ def adapt(
         decisions[tag] = TagDecision(
             tag, len(ex), len(set(ex.videos)), level, after, why or _explain(level, after)
         )
-    digest = hashlib.sha256(
-        json.dumps(
-            {
-                t: [
-                    int(examples[t].said_yes.sum()),
-                    len(examples[t]),
-                    round(float(examples[t].embeddings.sum()), 5),
-                ]
-                for t in sorted(answers)
-            }
-            | {"accept": accept},
-            sort_keys=True,
-        ).encode()
-    ).hexdigest()[:8]
-    return Adaptation(f"fb-{digest}", accept, answers, decisions)
+    return Adaptation(accept, answers, decisions)
 
 
 def _explain(before: float, after: float) -> str:

@@ -30,6 +30,7 @@ from reelcat.config import Config, ConfigError, load_config
 from reelcat.feedback.verdicts import VerdictError
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import write_bytes_atomic
+from reelcat.storage.remote import absolute_root
 
 BLOCKS = " ▁▂▃▄▅▆▇█"
 SHOWN = 50  # rows a command prints before it says how many more there are
@@ -38,7 +39,7 @@ SHOWN = 50  # rows a command prints before it says how many more there are
 def _config(args: argparse.Namespace) -> Config:
     overrides: dict = {}
     if getattr(args, "archive", None):
-        overrides["archive_roots"] = [os.path.abspath(p) for p in args.archive]
+        overrides["archive_roots"] = [absolute_root(p) for p in args.archive]
     if getattr(args, "out", None):
         overrides["output_dir"] = os.path.abspath(args.out)
     model: dict = {}

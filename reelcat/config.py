@@ -3,8 +3,10 @@
 Precedence, lowest first: the defaults below (a real user's setup: ViT-B-32 with LAION
 weights and the default vocabulary), the YAML file, environment variables
 `REELCAT_<SECTION>_<FIELD>` (for example `REELCAT_MODEL_NAME`, `REELCAT_OUTPUT_DIR`,
-`REELCAT_ARCHIVE_ROOTS` separated by `:`), then explicit overrides (CLI flags, Dagster
-run config). Relative paths resolve against the config file's folder.
+`REELCAT_ARCHIVE_ROOTS` separated by `:`, never inside a URL's `://`), then explicit
+overrides (CLI flags, Dagster run config). Relative paths resolve against the config
+file's folder. An archive root may be an `s3://bucket/prefix` URL (reelcat.storage.remote),
+kept as a string.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ from typing import Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from reelcat.storage.remote import SCHEMES, is_url, scheme, split_roots
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_VOCABULARY = PACKAGE_DIR / "vocabularies" / "default.yaml"
@@ -99,7 +103,8 @@ class ScheduleConfig(_Section):
 
 
 class Config(_Section):
-    archive_roots: list[Path] = Field(default_factory=list)
+    # local folders (Path) or object storage URLs (str, `s3://bucket/prefix`)
+    archive_roots: list[Path | str] = Field(default_factory=list)
     # a file no longer found stays in the catalogue, status 'missing', this long
     keep_missing_days: float = Field(30.0, ge=0)
     # accept that a root that held videos is now missing, unreadable or empty: its videos
@@ -118,8 +123,19 @@ class Config(_Section):
     @classmethod
     def _split_roots(cls, v: Any) -> Any:
         if isinstance(v, str):
-            return [p for p in v.split(os.pathsep) if p]
-        return v
+            v = split_roots(v)
+        if not isinstance(v, list | tuple):
+            return v
+        roots = []
+        for p in v:
+            if is_url(p):
+                root = p.rstrip("/")
+                if scheme(p) not in SCHEMES or not root.partition("://")[2]:
+                    raise ValueError(f"{p}: an archive root URL must be s3://bucket/prefix")
+                roots.append(root)
+            else:
+                roots.append(Path(p) if isinstance(p, str) else p)
+        return roots
 
 
 _SECTIONS = {
@@ -161,7 +177,7 @@ def _resolve_paths(cfg: Config, base: Path) -> Config:
     def fix(p: Path) -> Path:
         return p if p.is_absolute() else (base / p).resolve()
 
-    cfg.archive_roots = [fix(Path(p)) for p in cfg.archive_roots]
+    cfg.archive_roots = [p if is_url(p) else fix(Path(p)) for p in cfg.archive_roots]
     cfg.output_dir = fix(cfg.output_dir)
     cfg.vocabulary = fix(cfg.vocabulary)
     for attr in ("pretrained", "config_file"):

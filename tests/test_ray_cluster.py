@@ -1,11 +1,14 @@
 """The same pipeline against an existing multi-node Ray cluster, reached via the config's
-ray.address; what a lost node costs (retries, or one line after ray.stall_seconds); and
-that a stalled step keeps the videos it embedded."""
+ray.address; what a lost node costs (retries, or one line after ray.stall_seconds); that
+a stalled step keeps the videos it embedded; and a cluster as a user runs one: workers
+without reelcat and without the model's checkpoint."""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import shutil
+import socket
 import subprocess
 import sys
 import time
@@ -58,17 +61,19 @@ class RayCluster:
         self.proc.stdin.flush()
         return self.proc.stdout.readline().strip()
 
-    def run(self, archive, out, log, **env: str) -> subprocess.Popen:
+    def run(
+        self, archive, out, log, *, driver: str | None = None, cwd=REPO, **env: str
+    ) -> subprocess.Popen:
         """`reelcat run` on this cluster, named by the config's ray.address (its
-        REELCAT_ variable), its output in `log`.out and `log`.err."""
+        REELCAT_ variable), its output in `log`.out and `log`.err; `driver`: Python code
+        run instead of `python -m orchestration.cli` (given the same arguments)."""
         environ = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
         environ.update(REELCAT_RAY_ADDRESS=self.address, **env)
         with open(f"{log}.out", "w") as stdout, open(f"{log}.err", "w") as stderr:
             run = subprocess.Popen(
                 [
                     sys.executable,
-                    "-m",
-                    "orchestration.cli",
+                    *(["-c", driver] if driver else ["-m", "orchestration.cli"]),
                     "run",
                     "--config",
                     str(REPO / "reelcat.yaml"),
@@ -78,12 +83,36 @@ class RayCluster:
                     str(out),
                 ],
                 env=environ,
-                cwd=REPO,
+                cwd=cwd,
                 stdout=stdout,
                 stderr=stderr,
             )
         self.runs.append(run)
         return run
+
+    def probe(self, code: str, cwd) -> str:
+        """What `code` (the body of a Ray task, without runtime_env) returns on this
+        cluster, from a driver started in `cwd` (Ray puts a driver's folder on its
+        workers' sys.path)."""
+        task = "\n".join("    " + line for line in code.strip().splitlines())
+        script = (
+            "import sys, ray\n"
+            f"ray.init(address={self.address!r}, log_to_driver=False)\n"
+            "@ray.remote\n"
+            f"def probe():\n{task}\n"
+            "print(ray.get(probe.remote()))\n"
+        )
+        environ = {k: v for k, v in os.environ.items() if k != "RAY_ADDRESS"}
+        done = subprocess.run(
+            [sys.executable, "-c", script],
+            cwd=cwd,
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stdout.strip().splitlines()[-1]
 
     def close(self) -> None:
         for run in self.runs:  # a test that failed half way leaves no run behind
@@ -223,3 +252,165 @@ def test_a_stalled_step_keeps_the_videos_embedded_before_it(small_archive, ray_l
     assert counts == {"testsrc": 9, "red": 6, "bars": 5}
     candidates = pa.Table.from_pylist(videos)
     assert [v["video_id"] for v in videos_to_embed(candidates, frames_dir)] == ["hung"]
+
+
+# `reelcat run`, with the checkpoint hidden from every process, the driver's included,
+# from the moment the driver has read it and put it in the object store until the
+# embedding step ends (the driver reads it again afterwards, to embed the vocabulary).
+HIDING_DRIVER = """
+import os, runpy, sys
+import reelcat.ingest.pipeline as pipeline
+import reelcat.ingest.step as step
+
+path = os.environ["REELCAT_MODEL_PRETRAINED"]
+ship, embed = pipeline.ship_model, step.embed_videos
+
+def ship_then_hide(*args, **kwargs):
+    shipped = ship(*args, **kwargs)
+    os.rename(path, path + ".hidden")
+    print("reelcat-test: checkpoint hidden", file=sys.stderr, flush=True)
+    return shipped
+
+def embed_then_restore(*args, **kwargs):
+    try:
+        return embed(*args, **kwargs)
+    finally:
+        if os.path.exists(path + ".hidden"):
+            os.rename(path + ".hidden", path)
+
+pipeline.ship_model, step.embed_videos = ship_then_hide, embed_then_restore
+sys.argv[0] = "reelcat"
+runpy.run_module("orchestration.cli", run_name="__main__", alter_sys=True)
+"""
+
+IMPORT_REELCAT = """
+import os
+try:
+    import reelcat
+except ImportError as exc:
+    return f"{type(exc).__name__}: {exc}"
+return f"imported {reelcat.__file__} in {os.getcwd()}"
+"""
+
+
+def test_workers_without_reelcat_or_the_checkpoint_embed_like_the_local_run(
+    small_archive, catalogued, tmp_path
+):
+    """Issue 18's cluster as a user runs one: a head that runs nothing, and a worker
+    node started by `ray start` from an empty folder, with a Python that cannot import
+    reelcat (checked first). The driver ships reelcat (runtime_env py_modules) and the
+    checkpoint's bytes (object store); the checkpoint is at a path that no process can
+    open once the driver has read it, and the worker's trace cache is empty, so its
+    actor builds the model from those bytes. Every frame's embedding equals the
+    embedded run's, under the same model id."""
+    from reelcat.config import model_id
+
+    from .conftest import tiny_config
+
+    checkpoint = tmp_path / "driver-only" / "reelcat-tiny-clip.pt"
+    checkpoint.parent.mkdir()
+    bundled = tiny_config(small_archive, tmp_path).model
+    shutil.copyfile(bundled.pretrained, checkpoint)
+    elsewhere = tmp_path / "driver"  # not this checkout: see RayCluster.probe
+    elsewhere.mkdir()
+    on_cluster = tmp_path / "cluster"
+    with ray_cluster(
+        "--head-cpus", "0", "--workers", "0", "--bare-workers", "1", "--worker-cpus", "2"
+    ) as cluster:
+        assert cluster.probe(IMPORT_REELCAT, elsewhere) == (
+            "ModuleNotFoundError: No module named 'reelcat'"
+        )
+        run = cluster.run(
+            small_archive,
+            on_cluster,
+            tmp_path / "run",
+            driver=HIDING_DRIVER,
+            cwd=elsewhere,
+            REELCAT_MODEL_PRETRAINED=str(checkpoint),
+        )
+        code, stdout, stderr = finished(run, tmp_path / "run")
+        assert code == 0, stdout[-2000:] + stderr[-3000:]
+    assert "reelcat-test: checkpoint hidden" in stderr
+    assert cluster.drivers == "2"  # the probe and the run
+    assert_same_frames(catalogued[0], on_cluster)
+    table = pq.read_table(next((on_cluster / "frames").rglob("*.parquet")).parent)
+    assert set(table["model_id"].to_pylist()) == {model_id(bundled)}
+
+
+def test_a_video_a_node_cannot_read_fails_in_one_line_naming_the_node(ray_local, tmp_path):
+    """The archive must still be at the same path on every node: a decode task where it
+    is not says so in one line, with the node and the path."""
+    from reelcat.config import SamplingConfig
+    from reelcat.ingest.frames import Chunk
+    from reelcat.ingest.pipeline import decode_task
+
+    path = str(tmp_path / "not-mounted" / "clip.mp4")
+    chunk = Chunk("clip", path, 0.0, 5.0, 0)
+    result = ray_local.get(decode_task.remote(chunk, SamplingConfig(), 32, 1))
+    assert result.frames is None
+    node = f"{socket.gethostname()} ({ray_local.util.get_node_ip_address()})"
+    assert result.error == (
+        f"not readable on node {node}: {path} (no such file or directory); "
+        "every Ray node needs the archive at the same path"
+    )
+
+
+def test_the_reelcat_package_sent_to_a_cluster_is_small(tmp_path):
+    """What RayResource ships to a cluster: the reelcat package folder without bytecode
+    or checkpoints, as Ray zips it."""
+    from ray._private.runtime_env.packaging import create_package
+
+    import reelcat
+    from assets.resources import RayResource
+
+    env = RayResource().runtime_env()
+    assert env["py_modules"] == [str(Path(reelcat.__file__).parent)]
+    create_package(
+        env["py_modules"][0],
+        tmp_path / "package.zip",
+        include_gitignore=True,
+        include_parent_dir=True,
+        excludes=env["excludes"],
+    )
+    import zipfile
+
+    names = zipfile.ZipFile(tmp_path / "package.zip").namelist()
+    assert "reelcat/ingest/pipeline.py" in names
+    assert "reelcat/models/reelcat-tiny-clip.json" in names
+    assert not [n for n in names if n.endswith((".pt", ".pyc"))]
+    assert (tmp_path / "package.zip").stat().st_size < 1_000_000
+    assert RayResource(ship_code=False).runtime_env() is None
+
+
+def test_the_model_travels_as_bytes_and_keeps_its_id(ray_local, small_archive, tmp_path):
+    """What an actor on a node without the model gets: the config file written under its
+    own name, the checkpoint's bytes once asked for (after the driver's file is gone),
+    the driver's model id and the same trace cache entry; nothing for an open_clip tag."""
+    from reelcat.config import ModelConfig, model_id
+    from reelcat.ingest.encoder import trace_path
+    from reelcat.ingest.pipeline import ship_model
+
+    from .conftest import tiny_config
+
+    bundled = tiny_config(small_archive, tmp_path).model
+    checkpoint = tmp_path / "driver" / Path(bundled.pretrained).name
+    checkpoint.parent.mkdir()
+    shutil.copyfile(bundled.pretrained, checkpoint)
+    cfg = bundled.model_copy(update={"pretrained": str(checkpoint)})
+    mid, trace = model_id(cfg), trace_path(cfg)
+    shipped = ship_model(cfg, mid)
+    checkpoint.unlink()
+
+    worker = tmp_path / "worker"
+    worker.mkdir()
+    local, fetch_weights = shipped.unpack(cfg, str(worker))
+    assert local.config_file == str(worker / Path(cfg.config_file).name)
+    assert Path(local.config_file).read_bytes() == Path(cfg.config_file).read_bytes()
+    assert trace_path(local, shipped.model_id) == trace
+    assert not (worker / checkpoint.name).exists()  # not fetched until the model is built
+    fetched = fetch_weights()
+    assert fetched == str(worker / checkpoint.name)
+    assert Path(fetched).read_bytes() == Path(bundled.pretrained).read_bytes()
+    assert model_id(local.model_copy(update={"pretrained": fetched})) == mid
+
+    assert ship_model(ModelConfig(), "ViT-B-32@laion2b_s34b_b79k") is None

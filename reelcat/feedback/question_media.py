@@ -6,6 +6,8 @@ review page and `reelcat review` show the archive's own pixels instead. Each fra
 clip is made once and kept under the output folder (`Layout.question_media`); a video id
 is a fingerprint of the file's content, so a kept file never goes stale. A missing or
 unreadable archive file is a MediaError saying so; callers fall back to the thumbnail.
+An archive file in object storage (`s3://…`) is read through a presigned URL made for
+each ffmpeg run (reelcat.storage.remote).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import duckdb
 import ffmpeg
 
+from reelcat.storage import remote
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import temp_file
 from reelcat.tools import ffmpeg_path
@@ -51,16 +54,25 @@ def archive_file(con: duckdb.DuckDBPyConnection, video_id: str) -> dict:
     if not rows:
         raise MediaError(f"no catalogued file of video {video_id!r}")
     for path, duration, width, height in rows:
-        if os.path.isfile(path) and os.access(path, os.R_OK):
+        if _readable(path):
             return {"path": path, "duration": duration, "width": width, "height": height}
     raise MediaError(f"the archive file {rows[0][0]} is missing or unreadable")
+
+
+def _readable(path: str) -> bool:
+    if remote.is_url(path):
+        try:
+            return remote.stat(path) is not None
+        except (OSError, ValueError):
+            return False
+    return os.path.isfile(path) and os.access(path, os.R_OK)
 
 
 def frame(layout: Layout, source: dict, video_id: str, t: float) -> Path:
     """The archive's frame at `t` as a full-resolution JPEG (made now, or kept before)."""
     dest = layout.question_media(video_id, t, "jpg")
     if not dest.exists():
-        video = ffmpeg.input(source["path"], ss=max(0.0, t)).video
+        video = ffmpeg.input(remote.readable(source["path"]), ss=max(0.0, t)).video
         _make(dest, lambda tmp: video.output(tmp, vframes=1, **{"q:v": 2}))
     return dest
 
@@ -74,7 +86,7 @@ def clip(layout: Layout, source: dict, video_id: str, t: float) -> Path:
     start = max(0.0, t - CLIP_SECONDS / 2)
     if source.get("duration"):
         start = max(0.0, min(start, source["duration"] - CLIP_SECONDS))
-    video = ffmpeg.input(source["path"], ss=start, t=CLIP_SECONDS).video
+    video = ffmpeg.input(remote.readable(source["path"]), ss=start, t=CLIP_SECONDS).video
     if max(source.get("width") or 0, source.get("height") or 0) > CLIP_MAX_SIDE:
         side = CLIP_MAX_SIDE
         video = video.filter(
@@ -107,7 +119,7 @@ def _make(dest: Path, output: Callable[[str], ffmpeg.nodes.OutputStream]) -> Non
             lines = proc.stderr.strip().splitlines()
             raise MediaError(
                 f"ffmpeg could not cut {dest.suffix[1:]} at that time: "
-                + (lines[-1] if lines else "it wrote nothing")
+                + (remote.redact(lines[-1]) if lines else "it wrote nothing")
             )
         os.replace(tmp, dest)
     except subprocess.TimeoutExpired:

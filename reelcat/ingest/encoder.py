@@ -14,6 +14,9 @@ later actors load the file in a fraction of a second. The cache key covers the m
 versions, so a changed model never loads a stale trace. Folder: $REELCAT_CACHE, else
 $XDG_CACHE_HOME/reelcat or ~/.cache/reelcat; each machine of a Ray cluster keeps its own.
 On CUDA the model is built as before (a trace is tied to the device it was made on).
+On a Ray cluster the driver sends the checkpoint's bytes (reelcat.ingest.pipeline
+`ShippedModel`): the actor passes the driver's model id and a `fetch_weights` that
+writes them to a local file, called only when the model must be built.
 TorchScript is deprecated in favour of torch.export, whose loader takes longer here
 than building the model (7 s for ViT-B-32); a trace that cannot be saved or loaded only
 means the model is built instead.
@@ -25,6 +28,7 @@ import hashlib
 import json
 import os
 import warnings
+from collections.abc import Callable
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -100,14 +104,15 @@ def cache_dir() -> Path:
     return Path(base) / "reelcat"
 
 
-def trace_path(cfg: ModelConfig) -> Path:
-    """Where the trace of this model's image tower is cached."""
+def trace_path(cfg: ModelConfig, known_id: str | None = None) -> Path:
+    """Where the trace of this model's image tower is cached (`known_id`: the model id
+    as the driver computed it, for a checkpoint this machine does not have)."""
     try:
         open_clip_version = metadata.version("open_clip_torch")
     except metadata.PackageNotFoundError:
         open_clip_version = "?"
     key = {
-        "model": model_id(cfg),
+        "model": known_id or model_id(cfg),
         "torch": torch.__version__,
         "open_clip": open_clip_version,
         "config": file_digest(cfg.config_file)
@@ -118,10 +123,20 @@ def trace_path(cfg: ModelConfig) -> Path:
     return cache_dir() / "encoders" / f"{cfg.name.replace('/', '_')}-{digest}.pt"
 
 
-def load_image_encoder(cfg: ModelConfig) -> ImageEncoder:
-    """The image encoder for `cfg`, from the trace cache when possible (see above)."""
+def load_image_encoder(
+    cfg: ModelConfig,
+    *,
+    known_id: str | None = None,
+    fetch_weights: Callable[[], str] | None = None,
+) -> ImageEncoder:
+    """The image encoder for `cfg`, from the trace cache when possible (see above).
+
+    `known_id` and `fetch_weights` are for a checkpoint that is not on this machine:
+    the model id the driver computed from it, and a callable that brings it here and
+    returns its local path (called only when the model is built, not for a cached trace).
+    """
     device = device_of(cfg)
-    path = trace_path(cfg)
+    path = trace_path(cfg, known_id)
     if device == "cpu" and path.exists():
         # TorchScript's default (profiling) executor holds the intermediates of its first
         # run: that call peaks 276 MB higher than later ones for ViT-B-32 at batch 32, the
@@ -142,7 +157,9 @@ def load_image_encoder(cfg: ModelConfig) -> ImageEncoder:
             path.unlink(missing_ok=True)  # unreadable: build and trace again
     from reelcat.tagging.model import ClipModel
 
-    model = ClipModel(cfg)
+    if fetch_weights is not None:
+        cfg = cfg.model_copy(update={"pretrained": fetch_weights()})
+    model = ClipModel(cfg)  # the same bytes under the same name: the driver's model id
     if device == "cpu":
         save_trace(model, path)
     return model.images

@@ -41,6 +41,7 @@ from pathlib import Path
 import ffmpeg
 import numpy as np
 
+from reelcat.storage import remote
 from reelcat.tools import ffmpeg_path
 
 _SHOWINFO = re.compile(r"\bn:\s*(\d+)\s+pts:\s*-?\d+\s+pts_time:(-?[\d.]+)")
@@ -231,7 +232,9 @@ def decode_chunk(
     input_opts["t"] = chunk.duration
     if mode == "keyframes":
         input_opts["skip_frame"] = "nokey"
-    stream = ffmpeg.input(chunk.path, **input_opts).video
+    # an object in object storage: a presigned URL made for this process (range requests)
+    source = remote.readable(chunk.path)
+    stream = ffmpeg.input(source, **input_opts).video
     stream = stream.filter(
         "select", _select_expr(mode, chunk.start, interval_seconds, scene_threshold)
     )
@@ -277,7 +280,8 @@ def decode_chunk(
         # this stretch is damage, returned as such (auto then tries a full decode).
         if proc.returncode != 0 and n == 0 and not errors:
             tail = [ln.text for ln in lines if not ln.context.startswith("Parsed_")]
-            raise DecodeError(f"ffmpeg failed on {chunk.path}: {tail[-1] if tail else 'no output'}")
+            said = remote.redact(tail[-1], source, chunk.path) if tail else "no output"
+            raise DecodeError(f"ffmpeg failed on {chunk.path}: {said}")
         times = [float(m.group(2)) for m in _SHOWINFO.finditer(log)]
         n = min(n, len(times))
         pixels = np.frombuffer(raw, dtype=np.uint8, count=n * frame_bytes).reshape(n, size, size, 3)
@@ -289,5 +293,5 @@ def decode_chunk(
         pixels=pixels.copy(),  # writable, and frees ffmpeg's output buffer
         thumbnails=thumbnails + [b""] * (n - len(thumbnails)),
         decode_errors=len(errors),
-        first_decode_error=errors[0].text if errors else None,
+        first_decode_error=remote.redact(errors[0].text, source, chunk.path) if errors else None,
     )

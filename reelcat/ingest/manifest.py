@@ -15,6 +15,11 @@ frames, tags and summaries, for `keep_missing_days` (the file was deleted or mov
 the archive), or for as long as its whole root is unavailable (missing, unreadable, or
 suddenly empty: an unmounted disk must not empty the catalogue). It becomes `ok` again,
 unread, when it comes back unchanged.
+
+A root may be in object storage (`s3://bucket/prefix`, reelcat.storage.remote): the scan
+lists its objects (size and Last-Modified; inode 0), the manifest keeps the `s3://` path,
+the fingerprint reads the same sampled blocks as ranged GETs (so an object has the same
+video id as the same file on disk), and ffprobe reads a presigned URL made for it.
 """
 
 from __future__ import annotations
@@ -30,6 +35,8 @@ import ffmpeg
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from reelcat.storage import remote
+from reelcat.storage.remote import is_url
 from reelcat.tools import ffprobe_path
 
 VIDEO_SUFFIXES = frozenset(
@@ -64,19 +71,54 @@ class VideoRecord:
 
 
 def fingerprint(path: str | Path) -> str:
-    """Size plus sampled blocks: cheap on a 10 GB file, stable when the file moves."""
+    """Size plus sampled blocks: cheap on a 10 GB file, stable when the file moves. An
+    object in object storage: the same blocks, each one ranged GET (never the whole
+    object unless it is smaller than the samples), so it has its file's fingerprint."""
+    if is_url(path):
+        with remote.open_object(path) as fh:
+            return _sampled(fh.size(), lambda offset, n: fh.read_at(n, offset))
     path = Path(path)
-    size = path.stat().st_size
-    h = hashlib.blake2b(str(size).encode(), digest_size=8)
     with path.open("rb") as fh:
-        if size <= _SAMPLE_BLOCK * _SAMPLES:
-            h.update(fh.read())
-        else:
-            step = (size - _SAMPLE_BLOCK) // (_SAMPLES - 1)
-            for i in range(_SAMPLES):
-                fh.seek(i * step)
-                h.update(fh.read(_SAMPLE_BLOCK))
+
+        def read_at(offset: int, n: int) -> bytes:
+            fh.seek(offset)
+            return fh.read(n)
+
+        return _sampled(os.fstat(fh.fileno()).st_size, read_at)
+
+
+def _sampled(size: int, read_at) -> str:
+    h = hashlib.blake2b(str(size).encode(), digest_size=8)
+    if size <= _SAMPLE_BLOCK * _SAMPLES:
+        h.update(read_at(0, size))
+    else:
+        step = (size - _SAMPLE_BLOCK) // (_SAMPLES - 1)
+        for i in range(_SAMPLES):
+            h.update(read_at(i * step, _SAMPLE_BLOCK))
     return h.hexdigest()
+
+
+@dataclass(frozen=True)
+class FileStat:
+    size: int
+    mtime_ns: int
+    inode: int  # 0 for an object in object storage
+
+
+def file_stat(path: str | Path) -> FileStat:
+    """Size, mtime and inode of a local file or an object (FileNotFoundError if none)."""
+    if is_url(path):
+        info = remote.stat(path)
+        if info is None:
+            raise FileNotFoundError(2, "no such object", path)
+        return FileStat(info.size, info.mtime_ns, 0)
+    st = Path(path).stat()
+    return FileStat(st.st_size, st.st_mtime_ns, st.st_ino)
+
+
+def _as_path(path: str) -> str | Path:
+    """A manifest path as the scan returns it: a URL as a string, a local path as Path."""
+    return path if is_url(path) else Path(path)
 
 
 @dataclass(frozen=True)
@@ -85,12 +127,39 @@ class RootProblem:
     state: str  # missing | unreadable | empty | no longer an archive root
 
 
-def scan_roots(roots: list[Path]) -> tuple[list[Path], list[RootProblem]]:
+def _is_video(name: str) -> bool:
+    return Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith(".")
+
+
+def scan_roots(roots: list[Path | str]) -> tuple[list[Path | str], list[RootProblem]]:
     """Video files under the roots, sorted, and the roots that could not be scanned or
-    held no video file (what that means depends on what they held before)."""
-    files: list[Path] = []
+    held no video file (what that means depends on what they held before). Objects are
+    `s3://` strings, local files Paths."""
+    files, problems, _ = _scan(roots)
+    return files, problems
+
+
+def _scan(
+    roots: list[Path | str],
+) -> tuple[list[Path | str], list[RootProblem], dict[str, FileStat]]:
+    """scan_roots, and the size and mtime of each object that the listing gave."""
+    files: list[Path | str] = []
     problems: list[RootProblem] = []
+    listed: dict[str, FileStat] = {}
     for root in roots:
+        if is_url(root):
+            try:
+                objects = remote.list_objects(root)
+            except remote.RemoteUnavailable as exc:
+                problems.append(RootProblem(root, exc.state))
+                continue
+            found = [o for o in objects if _is_video(o.path.rsplit("/", 1)[-1])]
+            if not found:
+                problems.append(RootProblem(root, "empty"))
+            for o in found:
+                listed[o.path] = FileStat(o.size, o.mtime_ns, 0)
+                files.append(o.path)
+            continue
         root = Path(root)
         if not root.exists():
             problems.append(RootProblem(str(root), "missing"))
@@ -105,12 +174,12 @@ def scan_roots(roots: list[Path]) -> tuple[list[Path], list[RootProblem]]:
             Path(dirpath) / name
             for dirpath, _dirs, names in os.walk(root)
             for name in names
-            if Path(name).suffix.lower() in VIDEO_SUFFIXES and not name.startswith(".")
+            if _is_video(name)
         ]
         if not found:
             problems.append(RootProblem(str(root), "empty"))
         files += found
-    return sorted(set(files)), problems
+    return sorted(set(files), key=str), problems, listed
 
 
 def _rotation(stream: dict) -> int:
@@ -133,27 +202,30 @@ def _fps(stream: dict) -> float | None:
 
 
 def probe_video(path: str | Path) -> VideoRecord:
-    """ffprobe one file; never raises for a bad file, returns an error row instead."""
-    path = Path(path)
-    st = path.stat()
-    size = st.st_size
+    """ffprobe one file (an object: through a presigned URL made now); never raises for a
+    bad file, returns an error row instead."""
+    path = _as_path(str(path))
+    st = file_stat(path)
+    size = st.size
     video_id = fingerprint(path)
     row = VideoRecord(
         video_id=video_id,
         path=str(path),
         size_bytes=size,
         status="error",
-        mtime_ns=st.st_mtime_ns,
-        inode=st.st_ino,
+        mtime_ns=st.mtime_ns,
+        inode=st.inode,
     )
     if size == 0:
         row.error = "empty file (0 bytes)"
         return row
+    source = remote.readable(str(path))
     try:
-        info = ffmpeg.probe(str(path), cmd=ffprobe_path())
+        info = ffmpeg.probe(source, cmd=ffprobe_path())
     except ffmpeg.Error as exc:
         lines = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
-        row.error = f"ffprobe could not read the file: {lines[-1] if lines else 'unknown error'}"
+        said = remote.redact(lines[-1], source, str(path)) if lines else "unknown error"
+        row.error = f"ffprobe could not read the file: {said}"
         return row
     video = next((s for s in info.get("streams", []) if s.get("codec_type") == "video"), None)
     fmt = info.get("format", {})
@@ -193,7 +265,7 @@ class ManifestUpdate:
 
 
 def build_manifest(
-    roots: list[Path],
+    roots: list[Path | str],
     previous: pa.Table | None = None,
     schema: pa.Schema | None = None,
     *,
@@ -202,14 +274,14 @@ def build_manifest(
 ) -> ManifestUpdate:
     """The manifest of the files under `roots`, reusing `previous` rows where it can, and
     keeping the files no longer found as 'missing' (see the module docstring)."""
-    paths, problems = scan_roots(roots)
-    stats = [p.stat() for p in paths]
+    paths, problems, listed = _scan(roots)
+    stats = {str(p): listed.get(str(p)) or file_stat(p) for p in paths}
     listing = pa.table(
         {
-            "path": pa.array([str(p) for p in paths], pa.string()),
-            "size_bytes": pa.array([s.st_size for s in stats], pa.int64()),
-            "mtime_ns": pa.array([s.st_mtime_ns for s in stats], pa.int64()),
-            "inode": pa.array([s.st_ino for s in stats], pa.int64()),
+            "path": pa.array(list(stats), pa.string()),
+            "size_bytes": pa.array([s.size for s in stats.values()], pa.int64()),
+            "mtime_ns": pa.array([s.mtime_ns for s in stats.values()], pa.int64()),
+            "inode": pa.array([s.inode for s in stats.values()], pa.int64()),
         }
     )
     kept = None
@@ -221,7 +293,7 @@ def build_manifest(
             good.join(listing, keys=key, join_type="inner").select(previous.column_names)
         )
         new = listing.join(kept.select(["path"]), keys="path", join_type="left anti")
-        todo = [Path(p) for p in sorted(new["path"].to_pylist())]
+        todo = [_as_path(p) for p in sorted(new["path"].to_pylist())]
         if todo:  # fingerprints the previous manifest knew as good, for moved files
             prints = {p: fingerprint(p) for p in todo}
             seen_rows = good.filter(pc.is_in(good["video_id"], pa.array(list(prints.values()))))
@@ -232,7 +304,7 @@ def build_manifest(
     rows = []
     for p in todo:
         if known:
-            st = p.stat()
+            st = stats[str(p)]
             seen = known.get(prints[p])
             if seen is not None:
                 rows.append(
@@ -242,16 +314,16 @@ def build_manifest(
                         "error": None,
                         "missing_since": None,
                         "path": str(p),
-                        "size_bytes": st.st_size,
-                        "mtime_ns": st.st_mtime_ns,
-                        "inode": st.st_ino,
+                        "size_bytes": st.size,
+                        "mtime_ns": st.mtime_ns,
+                        "inode": st.inode,
                     }
                 )
                 update.moved.append(str(p))
                 continue
         update.probed.append(str(p))
     with ThreadPoolExecutor(max_workers=PROBES_AT_ONCE) as pool:  # ffprobe: subprocesses
-        rows += [r.to_row() for r in pool.map(probe_video, map(Path, update.probed))]
+        rows += [r.to_row() for r in pool.map(probe_video, map(_as_path, update.probed))]
     schema = schema or (previous.schema if previous is not None else None)
     fresh = (
         pa.Table.from_pylist(rows, schema=schema)
@@ -287,7 +359,7 @@ def _under(path: str, root: str) -> bool:
 def _still_missing(
     previous: pa.Table,
     found: pa.Table,
-    roots: list[Path],
+    roots: list[Path | str],
     problems: list[RootProblem],
     update: ManifestUpdate,
     keep_days: float,
@@ -310,7 +382,7 @@ def _still_missing(
     for r in gone.to_pylist():  # the files gone since the last run: few (or one root's)
         problem = next((p for p in problems if _under(r["path"], p.root)), None)
         if problem is None and not any(_under(r["path"], str(root)) for root in roots):
-            problem = RootProblem(str(Path(r["path"]).parent), "no longer an archive root")
+            problem = RootProblem(remote.parent(r["path"]), "no longer an archive root")
         since = r["missing_since"] or now
         if problem is not None:
             update.unavailable[problem] = update.unavailable.get(problem, 0) + 1

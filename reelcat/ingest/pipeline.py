@@ -8,6 +8,14 @@ through the object store at model resolution only.
 
 The caller owns the Ray connection: `connect` is called only when there is work.
 
+On a cluster (any Ray this process did not start itself) no node but the driver's needs
+the model: the driver reads the checkpoint (and the model's config JSON) once and puts its
+bytes in Ray's object store (`ShippedModel`); an actor fetches them only when it has to
+build the model (not when its machine has the image tower's trace cached), into a private
+temporary folder removed once the model is loaded, so the model id stays the driver's.
+A local archive still has to be at the same path on every node: a decode task on a node
+that cannot read a video says so in one line naming the node and the path.
+
 Nothing waits forever: a lost node costs retries (decode tasks run again, CLIP actors
 restart on another node and get their unanswered calls again), and when no decode or
 embedding finishes for `stall_seconds` (ray.stall_seconds) the step fails with one line
@@ -34,6 +42,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
+import socket
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +60,7 @@ from reelcat.config import ModelConfig, RayConfig, SamplingConfig
 from reelcat.ingest.frames import Chunk, DecodedFrames, DecodeError, decode_chunk, plan_chunks
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import BatchWriter, write_table
+from reelcat.storage.remote import is_url
 from reelcat.storage.schemas import FRAME_ERRORS, FRAMES
 
 # A chunk holds at most this many sampled frames (interval, keyframes and auto sampling),
@@ -120,9 +132,43 @@ def _pixel_stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return brightness, contrast
 
 
+def _node_name() -> str:
+    """This Ray node as a person finds it: host name and address."""
+    try:
+        address = ray.util.get_node_ip_address()
+    except Exception:
+        address = "?"
+    return f"{socket.gethostname()} ({address})"
+
+
+def unreadable_here(path: str) -> str | None:
+    """None if `path` is a file this process can read; else one line naming this node and
+    the path (the archive must be at the same path on every node). Checked without
+    opening it, so a pipe or a hung mount behaves as before. An object storage URL
+    (s3://) is not checked here: ffmpeg reads it through a presigned URL."""
+    if is_url(path):
+        return None
+    try:
+        if os.path.isdir(path):
+            raise IsADirectoryError(21, "is a folder")
+        os.stat(path)
+        if not os.access(path, os.R_OK):
+            raise PermissionError(13, "permission denied")
+        return None
+    except OSError as exc:
+        reason = (exc.strerror or type(exc).__name__).lower()
+        return (
+            f"not readable on node {_node_name()}: {path} ({reason}); every Ray node needs "
+            "the archive at the same path"
+        )
+
+
 @ray.remote(num_cpus=DECODE_TASK_CPUS, max_retries=DECODE_TASK_RETRIES)
 def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int) -> DecodeResult:
     started = time.perf_counter()
+    unreadable = unreadable_here(chunk.path)
+    if unreadable is not None:
+        return DecodeResult(chunk, None, unreadable, time.perf_counter() - started)
     try:
         frames = decode_chunk(
             chunk,
@@ -142,11 +188,78 @@ def decode_task(chunk: Chunk, sampling: SamplingConfig, size: int, threads: int)
         return DecodeResult(chunk, None, str(exc), time.perf_counter() - started)
 
 
+@dataclass
+class ShippedModel:
+    """The model's files as the driver read them, for actors on nodes that lack them.
+
+    The config JSON (small) travels inline; the checkpoint is an object in Ray's object
+    store, held here as a reference inside this object, so Ray does not fetch it with the
+    actor's arguments: the actor fetches it only if it builds the model (`unpack`)."""
+
+    model_id: str  # as the driver computed it from the checkpoint's bytes
+    config_name: str | None = None  # the config file's name (open_clip keys on it)
+    config_json: bytes | None = None
+    checkpoint_name: str | None = None  # the checkpoint file's name (the id keeps its stem)
+    checkpoint: ray.ObjectRef | None = None  # its bytes, a uint8 array
+
+    def unpack(self, cfg: ModelConfig, folder: str) -> tuple[ModelConfig, Callable | None]:
+        """`cfg` with the config file written into `folder`, and the callable that writes
+        the checkpoint there when the model must be built (None when nothing was sent)."""
+        if self.config_json is not None:
+            path = os.path.join(folder, self.config_name)
+            with open(path, "wb") as fh:
+                fh.write(self.config_json)
+            cfg = cfg.model_copy(update={"config_file": path})
+        if self.checkpoint is None:
+            return cfg, None
+
+        def fetch_weights() -> str:
+            path = os.path.join(folder, self.checkpoint_name)
+            ray.get(self.checkpoint).tofile(path)  # read-only view of the object store
+            return path
+
+        return cfg, fetch_weights
+
+
+def ship_model(model_cfg: ModelConfig, model_id: str) -> ShippedModel | None:
+    """Read the model's config JSON and local checkpoint once and put the checkpoint in
+    Ray's object store, for actors on nodes without them (None: nothing to send, the
+    weights are an open_clip tag or random)."""
+    shipped = ShippedModel(model_id)
+    if model_cfg.config_file:
+        with open(model_cfg.config_file, "rb") as fh:
+            shipped.config_json = fh.read()
+        shipped.config_name = os.path.basename(model_cfg.config_file)
+    if not model_cfg.random_weights and os.path.isfile(model_cfg.pretrained or ""):
+        # A uint8 array, not bytes: it is stored without a pickled copy, and an actor
+        # reads it from shared memory without one either.
+        weights = np.fromfile(model_cfg.pretrained, dtype=np.uint8)
+        shipped.checkpoint = ray.put(weights)
+        del weights
+        shipped.checkpoint_name = os.path.basename(model_cfg.pretrained)
+    if shipped.config_json is None and shipped.checkpoint is None:
+        return None
+    return shipped
+
+
+def _ray_started_here() -> bool:
+    """Whether the Ray this process uses is one it started itself (ray.init "local"): its
+    workers run on this machine and see its files. False for an existing cluster, a Ray
+    client connection, or when Ray does not say (then the model is sent: always works)."""
+    try:
+        node = ray._private.worker._global_node
+        return bool(node is not None and node.ray_init_cluster)
+    except Exception:
+        return False
+
+
 @ray.remote
 class Embedder:
     """Holds one CLIP image encoder; embeds decoded chunks in batches."""
 
-    def __init__(self, model_cfg: ModelConfig, torch_threads: int):
+    def __init__(
+        self, model_cfg: ModelConfig, torch_threads: int, shipped: ShippedModel | None = None
+    ):
         # Idle OpenMP threads sleep instead of spinning: ffmpeg shares these cores.
         os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
         import torch
@@ -154,7 +267,19 @@ class Embedder:
         from reelcat.ingest.encoder import load_image_encoder
 
         torch.set_num_threads(torch_threads)
-        self.encoder = load_image_encoder(model_cfg)
+        if shipped is None:
+            self.encoder = load_image_encoder(model_cfg)
+            return
+        # The driver's files, written here only for loading: a private folder, removed
+        # once the model is in memory.
+        folder = tempfile.mkdtemp(prefix="reelcat-model-")
+        try:
+            cfg, fetch_weights = shipped.unpack(model_cfg, folder)
+            self.encoder = load_image_encoder(
+                cfg, known_id=shipped.model_id, fetch_weights=fetch_weights
+            )
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
 
     def image_size(self) -> int:
         return self.encoder.image_size
@@ -368,11 +493,14 @@ def embed_videos(
     progress: Callable[[str], None] = lambda _msg: None,
     connect: Callable[[], None] = lambda: None,
     stall_seconds: float = RayConfig.model_fields["stall_seconds"].default,
+    send_model: bool | None = None,
 ) -> EmbedReport:
     """Decode + embed the given videos (dicts with video_id, path, duration) into new
     frames batch files; a video is written once all its chunks are embedded. Raises
     EmbeddingStalled when no decode or embedding finishes for `stall_seconds`; the videos
-    embedded until a failure stay written."""
+    embedded until a failure stay written. `send_model`: give the actors the model's files
+    through the object store (`ship_model`); None: when connected to a Ray this process
+    did not start."""
     report = EmbedReport()
     todo = videos
     _keep_damage(
@@ -398,6 +526,7 @@ def embed_videos(
             progress=progress,
             connect=connect,
             stall_seconds=stall_seconds,
+            send_model=send_model,
         )
     except BaseException:
         # Every video in the writer is whole (written once all its chunks are embedded):
@@ -427,17 +556,22 @@ def _embed(
     progress: Callable[[str], None],
     connect: Callable[[], None],
     stall_seconds: float,
+    send_model: bool | None,
 ) -> None:
     connect()
     nodes_at_start = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
     cpus = os.cpu_count() or 1
+    if send_model is None:
+        send_model = not _ray_started_here()
+    # Read once here, held until the actors are gone (a restarted actor fetches it again).
+    shipped = ship_model(model_cfg, model_id) if send_model else None
     actors = [
         Embedder.options(
             num_cpus=actor_cpus,
             num_gpus=actor_gpus,
             max_restarts=EMBED_ACTOR_RESTARTS,
             max_task_retries=-1,  # a call is sent again as long as its actor restarts
-        ).remote(model_cfg, max(1, cpus if cpus <= 4 else int(actor_cpus)))
+        ).remote(model_cfg, max(1, cpus if cpus <= 4 else int(actor_cpus)), shipped)
         for _ in range(embed_actors)
     ]
     decoding: dict = {}  # object ref -> chunk, in flight

@@ -1,0 +1,187 @@
+"""Archive files in object storage: `s3://bucket/key` paths beside local ones.
+
+An archive root may be an S3 URL (`s3://bucket/prefix`, any S3-compatible server). The
+connection comes from the standard AWS environment: AWS_ENDPOINT_URL (or
+AWS_ENDPOINT_URL_S3) for a server other than AWS, AWS_ACCESS_KEY_ID /
+AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN (or the AWS config files), AWS_REGION (or
+AWS_DEFAULT_REGION).
+
+- Listing, stat and the fingerprint's sampled byte ranges go through one filesystem
+  abstraction, pyarrow's S3FileSystem (ranged GETs: an object is never read whole).
+- ffprobe and ffmpeg read an object through a presigned HTTP(S) GET URL (`readable`),
+  made when the process starts and never stored: ffmpeg's HTTP reader seeks with range
+  requests, so it fetches only what it decodes. Messages from ffmpeg are passed through
+  `redact` so that no signature reaches a manifest row, an error table or a log.
+
+Local paths are left to the callers' own (os, pathlib) code: `is_url` tells them apart.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+SCHEMES = ("s3",)  # the object stores an archive root may be in
+PRESIGN_SECONDS = 6 * 3600  # a presigned URL outlives the longest ffmpeg run on it
+
+_URL = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*)://")
+_SIGNED_QUERY = re.compile(r"(https?://[^\s'\"?]+)\?[^\s'\"]*X-Amz-[^\s'\"]*")
+
+
+class RemoteUnavailable(OSError):
+    """An archive root in object storage that cannot be listed: `state` is 'missing' (no
+    such bucket) or 'unreadable' (denied, unreachable, any other failure)."""
+
+    def __init__(self, url: str, state: str, reason: str):
+        super().__init__(f"{url}: {reason}")
+        self.state = state
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    path: str  # s3://bucket/key
+    size: int
+    mtime_ns: int  # the object's Last-Modified (whole seconds)
+
+
+def is_url(path: Any) -> bool:
+    """Whether `path` is a URL (`scheme://…`) rather than a local path."""
+    return isinstance(path, str) and _URL.match(path) is not None
+
+
+def scheme(url: str) -> str:
+    m = _URL.match(url)
+    return m.group(1).lower() if m else ""
+
+
+def split_roots(text: str) -> list[str]:
+    """Roots separated by os.pathsep, never cutting a URL's `://`
+    ("s3://b/x:/data" is ["s3://b/x", "/data"])."""
+    sep = re.escape(os.pathsep)
+    return [p for p in re.split(rf"{sep}(?!//)", text) if p]
+
+
+def absolute_root(path: str) -> str:
+    """A root as the configuration keeps it: a URL as given, a local path made absolute."""
+    return path if is_url(path) else os.path.abspath(path)
+
+
+def parent(path: str) -> str:
+    """The folder a path or URL is in."""
+    return path.rsplit("/", 1)[0] if is_url(path) else os.path.dirname(path)
+
+
+def _bucket_key(url: str) -> tuple[str, str]:
+    if scheme(url) not in SCHEMES:
+        raise ValueError(f"{url}: only {', '.join(s + '://' for s in SCHEMES)} URLs are supported")
+    rest = _URL.sub("", url, count=1)
+    bucket, _, key = rest.partition("/")
+    return bucket, key.strip("/")
+
+
+def _environment() -> tuple[str | None, str | None]:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    region = os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    return endpoint or None, region or None
+
+
+def filesystem():
+    """pyarrow's S3FileSystem for the current AWS environment (one per environment)."""
+    return _filesystem(*_environment(), os.environ.get("AWS_ACCESS_KEY_ID"))
+
+
+@lru_cache(maxsize=4)
+def _filesystem(endpoint: str | None, region: str | None, _key_id: str | None):
+    from pyarrow import fs
+
+    return fs.S3FileSystem(endpoint_override=endpoint, region=region)
+
+
+@lru_cache(maxsize=4)
+def _client(endpoint: str | None, region: str | None, _key_id: str | None):
+    import boto3
+    from botocore.config import Config
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        region_name=region,
+        config=Config(signature_version="s3v4"),
+    )
+
+
+def _fs_path(url: str) -> str:
+    bucket, key = _bucket_key(url)
+    return f"{bucket}/{key}" if key else bucket
+
+
+def _url_of(fs_path: str, like: str) -> str:
+    return f"{scheme(like)}://{fs_path}"
+
+
+def stat(url: str) -> ObjectInfo | None:
+    """The object at `url`, or None when there is none (OSError when it cannot be asked)."""
+    from pyarrow import fs
+
+    info = filesystem().get_file_info(_fs_path(url))
+    if info.type != fs.FileType.File:
+        return None
+    return ObjectInfo(url, int(info.size), int(info.mtime_ns or 0))
+
+
+def list_objects(root: str) -> list[ObjectInfo]:
+    """Every object under `root` (a prefix, or one object), with size and mtime;
+    RemoteUnavailable when the bucket is missing or cannot be listed."""
+    from pyarrow import fs
+
+    base = _fs_path(root)
+    filesystem_ = filesystem()
+    try:
+        if "/" in base:  # a root that names one object
+            info = filesystem_.get_file_info(base)
+            if info.type == fs.FileType.File:
+                return [ObjectInfo(root, int(info.size), int(info.mtime_ns or 0))]
+        infos = filesystem_.get_file_info(
+            fs.FileSelector(base, recursive=True, allow_not_found=True)
+        )
+        bucket = base.split("/", 1)[0]
+        if not infos and filesystem_.get_file_info(bucket).type == fs.FileType.NotFound:
+            raise OSError(f"NO_SUCH_BUCKET: bucket {bucket} does not exist")
+    except OSError as exc:
+        text = str(exc)
+        state = "missing" if "NO_SUCH_BUCKET" in text or "does not exist" in text else "unreadable"
+        raise RemoteUnavailable(root, state, text.splitlines()[0] if text else state) from None
+    return [
+        ObjectInfo(_url_of(i.path, root), int(i.size), int(i.mtime_ns or 0))
+        for i in infos
+        if i.type == fs.FileType.File
+    ]
+
+
+def open_object(url: str):
+    """The object for random access (pyarrow NativeFile: `size()`, `read_at(n, offset)`),
+    each read one ranged GET."""
+    return filesystem().open_input_file(_fs_path(url))
+
+
+def readable(path: str) -> str:
+    """What ffmpeg and ffprobe open for an archive path: a local path as it is; an
+    object's presigned HTTP(S) GET URL, made now (valid PRESIGN_SECONDS; never store it)."""
+    if not is_url(path):
+        return path
+    bucket, key = _bucket_key(path)
+    client = _client(*_environment(), os.environ.get("AWS_ACCESS_KEY_ID"))
+    return client.generate_presigned_url(
+        "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS
+    )
+
+
+def redact(text: str, source: str | None = None, path: str | None = None) -> str:
+    """`text` (ffmpeg's words) with the presigned `source` named as `path`, and any other
+    presigned URL without its signature."""
+    if source and path and source != path:
+        text = text.replace(source, path)
+    return _SIGNED_QUERY.sub(r"\1", text)

@@ -1,0 +1,222 @@
+"""The archive in object storage: `--archive s3://bucket/prefix` against a real
+S3-compatible server (moto's, started here on 127.0.0.1), catalogued like the same files
+on disk."""
+
+from __future__ import annotations
+
+import pyarrow.parquet as pq
+import pytest
+
+from catalog.build import open_catalog
+from reelcat.config import load_config
+from reelcat.feedback import question_media
+from reelcat.ingest import manifest as manifest_mod
+from reelcat.ingest.manifest import fingerprint, scan_roots
+from reelcat.storage import remote
+from reelcat.storage.layout import Layout
+
+from .conftest import ffmpeg_calls, ffprobe_calls, run_cli, store
+
+BUCKET = "reels-archive"
+PREFIX = "nightly/archive"
+KEY_ID, SECRET, REGION = "testing-key", "testing-secret", "us-east-1"
+
+
+@pytest.fixture(scope="module")
+def s3_endpoint():
+    from moto.server import ThreadedMotoServer
+
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
+    server.start()
+    host, port = server.get_host_and_port()
+    yield f"http://{host}:{port}"
+    server.stop()
+
+
+def _client(endpoint: str):
+    import boto3
+
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint,
+        aws_access_key_id=KEY_ID,
+        aws_secret_access_key=SECRET,
+        region_name=REGION,
+    )
+
+
+@pytest.fixture(scope="module")
+def s3_archive(s3_endpoint, small_archive) -> str:
+    """The small archive's files uploaded under s3://BUCKET/PREFIX/ (same relative keys)."""
+    client = _client(s3_endpoint)
+    client.create_bucket(Bucket=BUCKET)
+    for path in sorted(small_archive.rglob("*")):
+        if path.is_file():
+            key = f"{PREFIX}/{path.relative_to(small_archive).as_posix()}"
+            client.put_object(Bucket=BUCKET, Key=key, Body=path.read_bytes())
+    return f"s3://{BUCKET}/{PREFIX}"
+
+
+@pytest.fixture
+def aws_env(s3_endpoint, monkeypatch, tmp_path):
+    """The standard AWS environment for the server (a run_cli subprocess inherits it)."""
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", KEY_ID)
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", SECRET)
+    monkeypatch.setenv("AWS_REGION", REGION)
+    for name in ("AWS_ENDPOINT_URL_S3", "AWS_SESSION_TOKEN", "AWS_PROFILE"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "no-aws-config"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "no-aws-credentials"))
+    return s3_endpoint
+
+
+def test_archive_roots_keep_urls_whole(tmp_path):
+    env = {"REELCAT_ARCHIVE_ROOTS": f"s3://{BUCKET}/{PREFIX}/:/data/videos:s3://other"}
+    cfg = load_config(environ=env)
+    assert cfg.archive_roots[0] == f"s3://{BUCKET}/{PREFIX}"
+    assert str(cfg.archive_roots[1]) == "/data/videos"
+    assert cfg.archive_roots[2] == "s3://other"
+    conf = tmp_path / "reelcat.yaml"
+    conf.write_text(f"archive_roots: [s3://{BUCKET}/{PREFIX}, videos]\n")
+    cfg = load_config(conf, environ={})
+    assert cfg.archive_roots == [f"s3://{BUCKET}/{PREFIX}", tmp_path / "videos"]
+    with pytest.raises(ValueError, match="s3://bucket/prefix"):
+        load_config(environ={"REELCAT_ARCHIVE_ROOTS": "gs://somewhere/videos"})
+
+
+def test_scan_lists_objects_and_fingerprints_with_ranged_reads(
+    aws_env, s3_archive, small_archive, monkeypatch, tmp_path
+):
+    files, problems = scan_roots([s3_archive])
+    assert problems == []
+    names = {f"{s3_archive}/{p}" for p in ("testsrc.mp4", "red.webm", "sub/bars.mp4")}
+    names |= {f"{s3_archive}/{p}" for p in ("empty.mp4", "notes.mp4", "truncated.mp4")}
+    assert set(files) == names  # readme.txt is no video
+    for url in files:  # the same content has the same video id on disk and in the bucket
+        local = small_archive / url.removeprefix(s3_archive + "/")
+        assert fingerprint(url) == fingerprint(local)
+
+    # a big object is read as ranged GETs of the sampled blocks, never whole
+    big = bytes(range(256)) * (12 * 1024)  # 3 MiB
+    _client(aws_env).put_object(Bucket=BUCKET, Key="big/clip.mp4", Body=big)
+    reads: list[int] = []
+    opened = remote.open_object
+
+    class Spy:
+        def __init__(self, url):
+            self.fh = opened(url)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            self.fh.close()
+
+        def size(self):
+            return self.fh.size()
+
+        def read_at(self, n, offset):
+            reads.append(n)
+            return self.fh.read_at(n, offset)
+
+    monkeypatch.setattr(remote, "open_object", Spy)
+    local = tmp_path / "big-clip.mp4"
+    local.write_bytes(big)
+    assert fingerprint(f"s3://{BUCKET}/big/clip.mp4") == fingerprint(local)
+    assert reads == [manifest_mod._SAMPLE_BLOCK] * manifest_mod._SAMPLES
+    assert sum(reads) < len(big) / 4
+
+    # a bucket that does not exist is a missing root; a prefix with nothing, an empty one
+    _, problems = scan_roots(["s3://no-such-bucket-here/x", f"s3://{BUCKET}/nothing-here"])
+    assert [(p.root, p.state) for p in problems] == [
+        ("s3://no-such-bucket-here/x", "missing"),
+        (f"s3://{BUCKET}/nothing-here", "empty"),
+    ]
+
+
+def _catalogue(out):
+    con = open_catalog(out)
+    videos = {
+        vid: (status, frames, tuple(tops or ()))
+        for vid, status, frames, tops in con.execute(
+            "SELECT s.video_id, s.status, (SELECT count(*) FROM frames f "
+            "WHERE f.video_id = s.video_id), s.top_tags FROM video_summaries s "
+            "WHERE s.status != 'error'"
+        ).fetchall()
+    }
+    return videos
+
+
+def test_run_over_an_archive_in_object_storage(aws_env, s3_archive, catalogued, tmp_path):
+    local_out, _ = catalogued
+    out = tmp_path / "out"
+    probes, decodes = len(ffprobe_calls()), ffmpeg_calls()
+    code, stdout, stderr = run_cli("run", "--archive", s3_archive, "--out", str(out))
+    assert code == 0, stderr[-3000:]
+    assert len(ffprobe_calls()) - probes == 5  # every non-empty video file, once
+    assert ffmpeg_calls() > decodes
+    # every probe and decode read a presigned URL made then, not a copy of the object
+    new_calls = ffprobe_calls()[probes:]
+    assert all("X-Amz-Signature=" in c and aws_env in c for c in new_calls)
+
+    rows = {r["path"]: r for r in pq.read_table(out / "manifest.parquet").to_pylist()}
+    local_rows = {r["path"]: r for r in pq.read_table(local_out / "manifest.parquet").to_pylist()}
+    local_root = min(local_rows, key=len).rsplit("/", 1)[0]
+    by_name = {p.removeprefix(s3_archive): r for p, r in rows.items()}
+    local_by_name = {p.removeprefix(local_root): r for p, r in local_rows.items()}
+    assert set(by_name) == set(local_by_name)
+    assert all(p.startswith(s3_archive + "/") for p in rows)  # the s3:// path is kept
+    for name, row in by_name.items():
+        mine = local_by_name[name]
+        assert (row["video_id"], row["status"]) == (mine["video_id"], mine["status"]), name
+        if row["status"] == "error":  # the same reason, naming the object, never a URL
+            assert row["error"] == mine["error"].replace(local_root, s3_archive), name
+        assert "X-Amz" not in (row["error"] or "")
+    assert {r["status"] for r in rows.values()} == {"ok", "error"}
+
+    # the same videos, frames and top tags as the same archive catalogued from disk
+    assert _catalogue(out) == _catalogue(local_out)
+    assert len(_catalogue(out)) == 3
+
+    # a rerun decodes nothing and probes no catalogued video again (only the two files
+    # that failed, which every run retries, as on disk)
+    probes, decodes = len(ffprobe_calls()), ffmpeg_calls()
+    code, _, stderr = run_cli("run", "--archive", s3_archive, "--out", str(out))
+    assert code == 0, stderr[-3000:]
+    reprobed = sorted(c.split("?")[0].rsplit("/", 1)[-1] for c in ffprobe_calls()[probes:])
+    assert reprobed == ["notes.mp4", "truncated.mp4"]
+    assert ffmpeg_calls() == decodes
+
+    # the review page's question frame is cut from the object, the same pixels as on disk
+    con = store(out)
+    (vid, t) = con.execute(
+        "SELECT f.video_id, f.t FROM frames f JOIN manifest m USING (video_id) "
+        "WHERE m.path LIKE '%/testsrc.mp4' ORDER BY f.t LIMIT 1 OFFSET 3"
+    ).fetchone()
+    source = question_media.archive_file(con, vid)
+    assert source["path"] == f"{s3_archive}/testsrc.mp4"
+    before = ffmpeg_calls()
+    jpg = question_media.frame(Layout(out), source, vid, t)
+    assert ffmpeg_calls() == before + 1
+    local_source = question_media.archive_file(store(local_out), vid)
+    local_jpg = question_media.frame(Layout(tmp_path / "local-media"), local_source, vid, t)
+    assert jpg.read_bytes() == local_jpg.read_bytes()
+
+
+def test_a_missing_object_is_a_media_error_without_a_signature(aws_env, s3_archive, tmp_path):
+    import duckdb
+
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE manifest AS SELECT 'v1' AS video_id, ? AS path, 5.0 AS duration, "
+        "320 AS width, 240 AS height, 'ok' AS status",
+        [f"{s3_archive}/gone.mp4"],
+    )
+    with pytest.raises(question_media.MediaError, match="missing or unreadable"):
+        question_media.archive_file(con, "v1")
+    # ffmpeg's own words about a presigned URL never carry the signature
+    source = {"path": f"{s3_archive}/notes.mp4", "duration": 5.0, "width": 320, "height": 240}
+    with pytest.raises(question_media.MediaError) as err:
+        question_media.frame(Layout(tmp_path / "out"), source, "v2", 1.0)
+    assert "X-Amz" not in str(err.value)

@@ -4,11 +4,12 @@ drivers (jobs) other than itself connected and how often the CLIP actor (Embedde
 restarted, and shuts every node down.
 
     python tests/ray_cluster.py [--head-cpus 1] [--workers 1] [--worker-cpus 1]
-                                [--bare-workers 0]
+                                [--bare-workers 0] [--worker-env NAME=VALUE ...]
 
 Bare workers are worker nodes as on a machine that has never seen reelcat: each in its
 own process, started from an empty folder with a clean environment (no PYTHONPATH, no
-REELCAT_ variables, a trace cache of its own) by a Python that has reelcat's
+REELCAT_ variables, a trace cache of its own; only the variables given by
+`--worker-env NAME=VALUE`, repeated, are added) by a Python that has reelcat's
 dependencies but not reelcat (a venv whose site-packages names this venv's
 site-packages in a .pth file, so reelcat's editable install, itself a .pth file there,
 never runs). That process (`--join ADDRESS`) starts its node as `ray start --address`
@@ -43,6 +44,13 @@ parser.add_argument("--head-cpus", type=int, default=1)
 parser.add_argument("--workers", type=int, default=1)
 parser.add_argument("--worker-cpus", type=int, default=1)
 parser.add_argument("--bare-workers", type=int, default=0)
+parser.add_argument(
+    "--worker-env",
+    action="append",
+    default=[],
+    metavar="NAME=VALUE",
+    help="a variable in every bare worker's environment (repeat for more)",
+)
 parser.add_argument("--join", metavar="ADDRESS", help="be one bare worker of that cluster")
 args = parser.parse_args()
 
@@ -117,6 +125,7 @@ def start_bare_worker(python: str, folder: Path) -> subprocess.Popen:
         for k, v in os.environ.items()
         if k in keep or (k.startswith("RAY_") and k != "RAY_ADDRESS")
     }
+    env.update(item.split("=", 1) for item in args.worker_env)
     env["REELCAT_CACHE"] = str(folder / "cache")  # its own: the actor builds the model
     with open(folder / "node.log", "w") as log:
         proc = subprocess.Popen(

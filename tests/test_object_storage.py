@@ -4,6 +4,8 @@ on disk."""
 
 from __future__ import annotations
 
+import os
+
 import pyarrow.parquet as pq
 import pytest
 
@@ -220,3 +222,43 @@ def test_a_missing_object_is_a_media_error_without_a_signature(aws_env, s3_archi
     with pytest.raises(question_media.MediaError) as err:
         question_media.frame(Layout(tmp_path / "out"), source, "v2", 1.0)
     assert "X-Amz" not in str(err.value)
+
+
+@pytest.mark.slow
+def test_cluster_run_over_an_archive_in_object_storage(aws_env, s3_archive, catalogued, tmp_path):
+    """Issue 18 on a cluster with the archive in the bucket: a head that runs nothing and
+    one bare worker (no reelcat, no copy of the archive, a clean environment given only
+    the AWS variables), so every decode runs there, reading a presigned URL it makes.
+    The catalogue is the local run's: the same videos and statuses, frames and
+    embeddings."""
+    from .test_ray_cluster import assert_same_frames, finished, ray_cluster
+
+    local_out, _ = catalogued
+    out = tmp_path / "cluster"
+    aws = {name: value for name, value in os.environ.items() if name.startswith("AWS_")}
+    worker_env = [arg for item in sorted(aws.items()) for arg in ("--worker-env", "=".join(item))]
+    with ray_cluster(
+        "--head-cpus",
+        "0",
+        "--workers",
+        "0",
+        "--bare-workers",
+        "1",
+        "--worker-cpus",
+        "2",
+        *worker_env,
+    ) as cluster:
+        run = cluster.run(s3_archive, out, tmp_path / "run", cwd=tmp_path, **aws)
+        code, stdout, stderr = finished(run, tmp_path / "run")
+        assert code == 0, stdout[-2000:] + stderr[-3000:]
+    assert cluster.drivers == "1"
+
+    def statuses(folder):
+        rows = pq.read_table(folder / "manifest.parquet").to_pylist()
+        return {r["video_id"]: r["status"] for r in rows}
+
+    rows = pq.read_table(out / "manifest.parquet").to_pylist()
+    assert all(r["path"].startswith(s3_archive + "/") for r in rows)
+    assert statuses(out) == statuses(local_out)
+    assert _catalogue(out) == _catalogue(local_out)
+    assert_same_frames(local_out, out)

@@ -664,7 +664,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="scan every frame instead of asking the index (the oracle)",
     )
     s.set_defaults(func=cmd_search)
-    sim = command("similar", "frames that look like one frame (the frame index)")
+    sim = command("similar", "other videos' frames that look like one frame (the frame index)")
     sim.add_argument("video", help="file name, path or video id")
     sim.add_argument("seconds", type=float, help="the frame nearest this time")
     sim.add_argument("-k", type=int, default=10, help="how many frames")

@@ -1,4 +1,5 @@
--- similar_frames('beach.mp4', 12.0, 5): the k stored frames most like the frame nearest t.
+-- similar_frames('beach.mp4', 12.0, 5): the k stored frames of *other* videos most like
+-- the frame of this video nearest t (the same video's own neighbours would fill the list).
 -- list_cosine_similarity is core DuckDB (Parquet drops the fixed array size, and the
 -- embedding width depends on the model), so no extension is downloaded.
 CREATE OR REPLACE MACRO similar_frames(v, at_t, k) AS TABLE
@@ -14,5 +15,5 @@ SELECT f.video_id,
        f.t, f.frame,
        list_cosine_similarity(f.embedding, q.embedding) AS similarity
 FROM frames AS f CROSS JOIN q
-WHERE NOT (f.video_id = q.video_id AND f.t = q.t)
+WHERE f.video_id != q.video_id
 ORDER BY similarity DESC LIMIT k;

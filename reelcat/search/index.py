@@ -240,9 +240,10 @@ def similar_frames(
     *,
     exact: bool | None = None,
 ) -> list[dict]:
-    """The k frames most like the stored frame nearest `t` in `video` (id, path or file
-    name), itself left out: the index's answer to the catalogue's `similar_frames` macro
-    (which scans exactly, in SQL)."""
+    """The k frames of other videos most like the stored frame nearest `t` in `video` (id,
+    path or file name): the index's answer to the catalogue's `similar_frames` macro
+    (which scans exactly, in SQL). The index is asked for k plus the video's own frames,
+    which are then left out (one video's frames: a bounded number)."""
     found = con.sql(
         "SELECT f.video_id, f.t, f.embedding FROM frames AS f "
         "JOIN video_names AS n USING (video_id) "
@@ -251,7 +252,8 @@ def similar_frames(
     ).to_arrow_table()
     if not found.num_rows:
         raise LookupError(f"no frames of {video!r} in the catalogue")
-    me = (found["video_id"][0].as_py(), found["t"][0].as_py())
+    me = found["video_id"][0].as_py()
+    ((own,),) = con.execute("SELECT count(*) FROM frames WHERE video_id = ?", [me]).fetchall()
     query = embeddings(found.column("embedding"))[0]
-    hits = search_frames(con, layout, model_id, sampling_id, query, k + 1, exact=exact)
-    return [h for h in hits if (h["video_id"], h["t"]) != me][:k]
+    hits = search_frames(con, layout, model_id, sampling_id, query, k + own, exact=exact)
+    return [h for h in hits if h["video_id"] != me][:k]

@@ -5,6 +5,9 @@ under the output folder changes."""
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import duckdb
@@ -277,3 +280,35 @@ def test_only_reading_statements_pass_the_check():
             read_statements(con, query)
         assert len(refused.value.reasons) == 1, query
         assert refused.value.reasons[0].endswith(ONLY_READS), query
+
+
+def test_any_duckdb_client_opens_the_catalogue_from_any_folder(catalogued):
+    out, _ = catalogued
+    code = (
+        f"import duckdb; con = duckdb.connect({str(out / 'catalog.duckdb')!r}, read_only=True); "
+        "print(con.execute('SELECT count(*) FROM frames').fetchone()[0], "
+        "con.execute('SELECT count(*) FROM video_summaries').fetchone()[0])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code], cwd="/", capture_output=True, text=True, check=True
+    )
+    frames, videos = map(int, done.stdout.split())
+    con = open_catalog(out)
+    try:
+        assert frames == con.execute("SELECT count(*) FROM frames").fetchone()[0] > 0
+        assert videos == con.execute("SELECT count(*) FROM video_summaries").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_a_moved_output_folder_still_opens_through_reelcat(catalogued, tmp_path):
+    out, _ = catalogued
+    shutil.copytree(out, tmp_path / "before")
+    moved = (tmp_path / "before").rename(tmp_path / "after")
+    con = open_catalog(moved)
+    try:
+        (frames,) = con.execute("SELECT count(*) FROM frames").fetchone()
+        (path,) = con.execute("SELECT frames_path()").fetchone()
+    finally:
+        con.close()
+    assert frames > 0 and path.startswith(str(moved.resolve()))

@@ -27,7 +27,8 @@
     .reelcat.lock                                     held by the run writing the folder
 
 SQL never spells a path: `sql_macros` defines one DuckDB macro per path (relative to
-the output folder, which readers set as `file_search_path`), and the .sql files call
+the output folder, which in-memory readers set as `file_search_path`; absolute in the
+catalogue file, so that any client opens it from any folder), and the .sql files call
 those macros.
 """
 
@@ -184,9 +185,19 @@ class Layout:
         return Path(path).relative_to(self.out).as_posix()
 
     def sql_macros(
-        self, model_id: str, sampling_id: str, vocabulary_id: str, results_key: str = "none"
+        self,
+        model_id: str,
+        sampling_id: str,
+        vocabulary_id: str,
+        results_key: str = "none",
+        *,
+        absolute: bool = False,
+        temp: bool = False,
     ) -> list[str]:
-        """`CREATE MACRO <name>_path()` for each file or glob the SQL reads, relative."""
+        """`CREATE MACRO <name>_path()` for each file or glob the SQL reads: relative to the
+        output folder (readers set it as `file_search_path`), or `absolute` (what the
+        catalogue file stores, so any DuckDB client opens it from any folder); `temp`
+        macros shadow the catalogue's own (a moved output folder, read by reelcat)."""
         paths = {
             **{
                 table: self.results_dir(results_key, table) / "batch-*.parquet"
@@ -206,8 +217,11 @@ class Layout:
             "learning_changes": self.learning_changes,
             "concepts": self.concepts,
         }
+        root = self.out.resolve()
+        kind = "TEMP MACRO" if temp else "MACRO"
         return [
-            f"CREATE OR REPLACE MACRO {name}_path() AS {_literal(self.relative(p))}"
+            f"CREATE OR REPLACE {kind} {name}_path() AS "
+            + _literal((root / self.relative(p)).as_posix() if absolute else self.relative(p))
             for name, p in paths.items()
         ]
 

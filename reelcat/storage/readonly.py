@@ -117,7 +117,20 @@ def open_read_only(layout: Layout) -> duckdb.DuckDBPyConnection:
 
 
 def _absolute_path_macros(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Temporary `<name>_path()` macros giving absolute paths; the views find them first."""
+    """Temporary `<name>_path()` macros giving absolute paths under `out`, the folder the
+    catalogue is opened in (it may have moved since it was built); the views find them
+    first. From the Layout and the catalogue's own settings; for a catalogue without them,
+    its own relative macros made absolute."""
+    try:
+        settings = con.execute(
+            "SELECT model_id, sampling_id, vocabulary_id, results_key FROM catalog_settings"
+        ).fetchall()
+    except duckdb.Error:  # a catalogue from before these settings
+        settings = []
+    if settings:
+        for macro in Layout(out).sql_macros(*settings[0], absolute=True, temp=True):
+            con.execute(macro)
+        return
     names = con.execute(
         "SELECT DISTINCT function_name FROM duckdb_functions() "
         "WHERE database_name = current_database() AND schema_name = 'main' "

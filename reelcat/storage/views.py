@@ -104,11 +104,14 @@ def define_views(
     sampling_id: str,
     vocabulary_id: str,
     results_key: str = "none",
+    absolute_paths: bool = False,
 ) -> None:
     """Create the path macros and base views on `con`; a view whose files do not exist
     yet is an empty table of the right shape instead of an error."""
     con.execute("SET file_search_path = ?", [str(layout.out.resolve())])
-    for macro in layout.sql_macros(model_id, sampling_id, vocabulary_id, results_key):
+    for macro in layout.sql_macros(
+        model_id, sampling_id, vocabulary_id, results_key, absolute=absolute_paths
+    ):
         con.execute(macro)
     stand_ins = _stand_ins(layout, model_id, sampling_id, vocabulary_id)
     for name in BASE_VIEWS:
@@ -159,7 +162,8 @@ def open_store(
     database: str = ":memory:",
 ) -> duckdb.DuckDBPyConnection:
     """A DuckDB connection (a private in-memory one unless `database` names a file: the
-    catalogue's build) with the base views over the store."""
+    catalogue's build, whose views name files by absolute path so that any DuckDB client
+    opens it from any folder) with the base views over the store."""
     con = duckdb.connect(database)
     define_views(
         con,
@@ -168,6 +172,7 @@ def open_store(
         sampling_id=sampling_id,
         vocabulary_id=vocabulary_id,
         results_key=results_key,
+        absolute_paths=database != ":memory:",
     )
     return con
 

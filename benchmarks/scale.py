@@ -16,6 +16,7 @@ model. Printed: a table, then one JSON object (keys in README's scale section).
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import os
 import shutil
@@ -285,7 +286,8 @@ def catalog_files(out: Path) -> int:
         patterns = [con.execute(f"SELECT {m}()").fetchall()[0][0] for m in macros]
     finally:
         con.close()
-    return sum(len(list(Path(out).glob(p))) for p in patterns)
+    # (the catalogue's macros give absolute paths; a relative one is under `out`)
+    return sum(len(glob.glob(os.path.join(out, p))) for p in patterns)
 
 
 def timed_queries(out: Path, repeats: int = 5) -> dict:

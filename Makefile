@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast sample dagster browser lint benchmark-quality benchmark-throughput clean
+.PHONY: install run test test-fast sample dagster browser postgres lint benchmark-quality benchmark-throughput clean
 
 install: $(STAMP)
 
@@ -43,6 +43,11 @@ dagster: $(STAMP)
 # Debian's Chromium for the review page's browser test (needs root; skipped if present).
 browser:
 	command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium)
+
+# Debian's PostgreSQL for the shared Dagster instance's test (needs root; skipped if
+# present). The test starts its own server in a temporary folder; nothing runs as a service.
+postgres:
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql)
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

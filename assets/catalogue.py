@@ -43,6 +43,7 @@ def catalog_asset(context: dg.AssetExecutionContext, settings: ReelcatSettings):
         vocabulary_id=vocab.id,
         interval_seconds=cfg.sampling.interval_seconds,
         results_key=results_key(cfg, vocab),
+        url=cfg.output_url,
     )
     con = open_catalog(cfg.output_dir)
     try:

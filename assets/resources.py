@@ -40,11 +40,12 @@ class ReelcatSettings(dg.ConfigurableResource):
         None, description="a root that held videos is gone for good: let them leave"
     )
     _lock: Any = PrivateAttr(None)
+    _mirror: Any = PrivateAttr(None)
 
     def load(self) -> Config:
         overrides: dict[str, Any] = {
             "archive_roots": [absolute_root(p) for p in self.archive_roots] or None,
-            "output_dir": os.path.abspath(self.output_dir) if self.output_dir else None,
+            "output_dir": absolute_root(self.output_dir) if self.output_dir else None,
             "vocabulary": os.path.abspath(self.vocabulary) if self.vocabulary else None,
             "accept_missing_roots": self.accept_missing_roots,
             "sampling": {"mode": self.sampling_mode, "interval_seconds": self.interval_seconds},
@@ -59,8 +60,11 @@ class ReelcatSettings(dg.ConfigurableResource):
 
     def setup_for_execution(self, context: dg.InitResourceContext) -> None:
         """In a run, hold the output folder's lock (reelcat.storage.lock) until the run's
-        teardown: a second run on the same folder waits for this one."""
+        teardown: a second run on the same folder waits for this one. An output in object
+        storage is pulled into this machine's mirror first, and published in the teardown
+        (reelcat.storage.mirror), whether the run succeeded or not: what it wrote stays."""
         from reelcat.storage.lock import OutputLock
+        from reelcat.storage.mirror import Mirror
 
         run = context.run
         if run is None:  # a sensor or schedule evaluating: it writes nothing
@@ -71,12 +75,25 @@ class ReelcatSettings(dg.ConfigurableResource):
                 context.log.warning(message)
             print(message, file=sys.stderr, flush=True)
 
-        self._lock = OutputLock(self.load().output_dir, f"run {run.run_id[:8]}")
+        cfg = self.load()
+        self._lock = OutputLock(cfg.output_dir, f"run {run.run_id[:8]}")
         self._lock.acquire(say)
+        if cfg.output_url:
+            self._mirror = Mirror(cfg.output_url, cfg.output_dir)
+            try:
+                self._mirror.pull()
+            except BaseException:
+                self._mirror = None
+                self._lock.release()
+                raise
 
     def teardown_after_execution(self, context: dg.InitResourceContext) -> None:
-        if self._lock is not None:
-            self._lock.release()
+        try:
+            if self._mirror is not None:
+                self._mirror.push()
+        finally:
+            if self._lock is not None:
+                self._lock.release()
 
 
 # What the reelcat package sent to a cluster leaves out (gitignore patterns, relative to

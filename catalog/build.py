@@ -32,21 +32,11 @@ _OBJECTS = """vocabulary thresholds segments video_tags video_summaries tag_freq
     named_group_labels macro_video_summary macro_timeline macro_similar_frames""".split()
 
 
-def open_catalog(out: str | Path, read_only: bool = True) -> duckdb.DuckDBPyConnection:
-    """Open the catalogue with its Parquet paths resolved against the output folder.
-
-    Read-only (the default, every reader's way in): a connection that cannot write, copy,
+def open_catalog(out: str | Path, url: str | None = None) -> duckdb.DuckDBPyConnection:
+    """Open the catalogue, every reader's way in: a connection that cannot write, copy,
     attach, install, load or change settings, and reads files only inside the output
-    folder (reelcat.storage.readonly). `read_only=False` opens the file itself, writable.
-    """
-    layout = Layout(Path(out).resolve())
-    if read_only:
-        return open_read_only(layout)
-    if not layout.catalog.exists():
-        raise FileNotFoundError(f"no catalogue at {layout.catalog}: run `reelcat run` first")
-    con = duckdb.connect(str(layout.catalog))
-    con.execute("SET file_search_path = ?", [str(layout.out)])
-    return con
+    folder (reelcat.storage.readonly), or, given its object storage `url`, only there."""
+    return open_read_only(Layout(Path(out).resolve(), url))
 
 
 def build_catalog(
@@ -58,8 +48,11 @@ def build_catalog(
     vocabulary_id: str,
     interval_seconds: float,
     results_key: str = "none",
+    url: str | None = None,
 ) -> Path:
-    """(Re)build the catalogue file from the Parquet store; returns its path."""
+    """(Re)build the catalogue file from the Parquet store; returns its path. For an
+    output published to object storage at `url`, the file's paths name the objects there
+    (it is built from the local mirror, then its path macros are replaced)."""
     layout = Layout(Path(out).resolve())
     ensure_logs(layout)  # the logs' first (empty) files, so their views stay live
     fd, tmp = tempfile.mkstemp(
@@ -98,6 +91,12 @@ def build_catalog(
             )
             for name in _OBJECTS:
                 con.execute(sql(name, SQL_DIR))
+            if url:
+                published = Layout(layout.out, url)
+                for macro in published.sql_macros(
+                    model_id, sampling_id, vocabulary_id, results_key, absolute=True
+                ):
+                    con.execute(macro)
             con.execute("CHECKPOINT")
         finally:
             _close(con)

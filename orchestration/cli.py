@@ -28,7 +28,8 @@ from pathlib import Path
 
 from reelcat.config import Config, ConfigError, load_config
 from reelcat.feedback.verdicts import VerdictError
-from reelcat.storage.layout import Layout
+from reelcat.storage.layout import CATALOG, Layout
+from reelcat.storage.mirror import Mirror
 from reelcat.storage.parquet import write_bytes_atomic
 from reelcat.storage.remote import absolute_root
 
@@ -36,12 +37,16 @@ BLOCKS = " ▁▂▃▄▅▆▇█"
 SHOWN = 50  # rows a command prints before it says how many more there are
 
 
-def _config(args: argparse.Namespace) -> Config:
+def _config(args: argparse.Namespace, pull: str | None = "") -> Config:
+    """The configuration with the command's flags; for an output in object storage, this
+    machine's mirror brought up to date first (`pull`: the relative paths starting with
+    it; None: nothing, a run pulls in its own setup). Commands that write publish what
+    they wrote when they end (`main`)."""
     overrides: dict = {}
     if getattr(args, "archive", None):
         overrides["archive_roots"] = [absolute_root(p) for p in args.archive]
     if getattr(args, "out", None):
-        overrides["output_dir"] = os.path.abspath(args.out)
+        overrides["output_dir"] = absolute_root(args.out)
     model: dict = {}
     if getattr(args, "random_weights", False):
         model["random_weights"] = True
@@ -53,7 +58,11 @@ def _config(args: argparse.Namespace) -> Config:
         overrides["model"] = model
     if getattr(args, "sampling", None):
         overrides["sampling"] = {"mode": args.sampling}
-    return load_config(args.config, overrides=overrides)
+    cfg = load_config(args.config, overrides=overrides)
+    args.loaded_config = cfg
+    if cfg.output_url and pull is not None:
+        Mirror(cfg.output_url, cfg.output_dir).pull(pull)
+    return cfg
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -63,7 +72,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from orchestration.definitions import ALL_ASSETS
     from orchestration.jobs import output_tag
 
-    cfg = _config(args)
+    cfg = _config(args, pull=None)
     if not cfg.archive_roots:
         raise ConfigError("no archive roots: pass --archive DIR or set archive_roots")
     from reelcat.config import model_id
@@ -71,7 +80,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     check_before_run(cfg)  # one line and exit 2 before anything starts
 
-    print(f"reelcat: cataloguing {', '.join(map(str, cfg.archive_roots))} -> {cfg.output_dir}")
+    print(f"reelcat: cataloguing {', '.join(map(str, cfg.archive_roots))} -> {cfg.output}")
     print(
         f"reelcat: model {model_id(cfg.model)}"
         + (
@@ -83,7 +92,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     settings = ReelcatSettings(
         config_file=str(Path(args.config).resolve()) if args.config else None,
         archive_roots=[str(p) for p in cfg.archive_roots],
-        output_dir=str(cfg.output_dir),
+        output_dir=str(cfg.output),
         random_weights=cfg.model.random_weights or None,
         model_name=cfg.model.name,
         model_pretrained=cfg.model.pretrained,
@@ -110,7 +119,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
             raise_on_error=False,
             instance=instance,
-            tags=output_tag(cfg.output_dir),
+            tags=output_tag(cfg.output),
         )
     finally:
         if instance is not None:
@@ -203,8 +212,8 @@ def cmd_sql(args: argparse.Namespace) -> int:
     from catalog.build import open_catalog
     from reelcat.storage.readonly import Refused, read_statements, refusal
 
-    cfg = _config(args)
-    con = open_catalog(cfg.output_dir, read_only=True)
+    cfg = _config(args, pull=CATALOG)  # DuckDB reads the rest where it is
+    con = open_catalog(cfg.output_dir, cfg.output_url)
     try:
         for statement in read_statements(con, args.query):
             rel = con.sql(statement)
@@ -682,7 +691,7 @@ def build_parser() -> argparse.ArgumentParser:
     rv.add_argument("-n", type=int, default=20, help="questions in this session")
     rv.add_argument("--tag", action="append", help="only ask about this tag (repeatable)")
     rv.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
-    rv.set_defaults(func=cmd_review)
+    rv.set_defaults(publishes=True, func=cmd_review)
     vd = command("verdicts", "the answers given, newest first; undo some of them")
     vd.add_argument("--tag", help="only answers about this tag")
     vd.add_argument("--video", help="only answers about this video (file name or id)")
@@ -698,7 +707,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="undo every answer given at or after TIME that is not undone yet (the filters "
         "narrow it; with --all skips too)",
     )
-    vd.set_defaults(func=cmd_verdicts)
+    vd.set_defaults(publishes=True, func=cmd_verdicts)
     gr = command("groups", "recurring look-alike frames worth a name")
     gr.add_argument("-n", type=int, default=10)
     gr.add_argument("--seed", type=int, default=0)
@@ -709,13 +718,13 @@ def build_parser() -> argparse.ArgumentParser:
     ng.add_argument("--yes", action="store_true", help="confirm a change of many frames")
     ng.add_argument("--seed", type=int, default=0)
     ng.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
-    ng.set_defaults(func=cmd_name_group)
+    ng.set_defaults(publishes=True, func=cmd_name_group)
     te = command("teach", "a new concept from a few example frames (FILE@SECONDS …)")
     te.add_argument("name")
     te.add_argument("examples", nargs="+", metavar="FILE@SECONDS")
     te.add_argument("--yes", action="store_true", help="confirm a change of many frames")
     te.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
-    te.set_defaults(func=cmd_teach)
+    te.set_defaults(publishes=True, func=cmd_teach)
     sv = command("serve", "the review web page (binds 127.0.0.1 unless --expose)")
     sv.add_argument(
         "--host",
@@ -735,7 +744,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="NAME",
         help="also answer requests addressed to this host name (repeatable)",
     )
-    sv.set_defaults(func=cmd_serve)
+    sv.set_defaults(publishes=True, func=cmd_serve)
     syn = command("synth", "generate a labelled synthetic archive into --out")
     syn.add_argument("--videos", type=int, default=12)
     syn.add_argument("--seed", type=int, default=7)
@@ -748,7 +757,12 @@ def main(argv: list[str] | None = None) -> int:
     error, 1 otherwise), the traceback only with --debug."""
     args = build_parser().parse_args(argv)
     try:
-        return args.func(args)
+        try:
+            return args.func(args)
+        finally:
+            cfg = getattr(args, "loaded_config", None)
+            if getattr(args, "publishes", False) and cfg is not None and cfg.output_url:
+                Mirror(cfg.output_url, cfg.output_dir).push()
     except Exception as exc:
         import duckdb
 

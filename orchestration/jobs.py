@@ -19,6 +19,7 @@ import dagster as dg
 
 from assets.resources import ReelcatSettings
 from reelcat.config import ConfigError
+from reelcat.storage.remote import is_url
 
 if TYPE_CHECKING:
     from dagster._core.definitions.unresolved_asset_job_definition import (
@@ -31,16 +32,17 @@ RESCORE_JOB = "rescore_from_verdicts"
 
 
 def output_tag(out: str | Path) -> dict[str, str]:
-    """{OUTPUT_TAG: the output folder}, absolute with links resolved: one folder is one
-    tag value however a run was pointed at it."""
-    return {OUTPUT_TAG: str(Path(out).resolve())}
+    """{OUTPUT_TAG: the output (`Config.output`)}: a folder absolute with links resolved,
+    so one folder is one tag value however a run was pointed at it; an object storage URL
+    as it is, the same on every machine that writes it."""
+    return {OUTPUT_TAG: out if is_url(out) else str(Path(out).resolve())}
 
 
 def output_tags(settings: ReelcatSettings) -> dict[str, str]:
     """output_tag of the folder the settings resolve to; {} when the configuration does
     not load (a run with it fails at its start, before it writes anything)."""
     try:
-        return output_tag(settings.load().output_dir)
+        return output_tag(settings.load().output)
     except ConfigError:
         return {}
 

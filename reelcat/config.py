@@ -17,8 +17,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from reelcat.storage.mirror import mirror_dir
 from reelcat.storage.remote import SCHEMES, is_url, scheme, split_roots
 
 PACKAGE_DIR = Path(__file__).resolve().parent
@@ -64,6 +65,15 @@ class ModelConfig(_Section):
     )
     batch_size: int = Field(32, ge=1)
     device: str = Field("auto", description="auto, cpu or cuda")
+
+
+def cache_dir() -> Path:
+    """This machine's reelcat cache: $REELCAT_CACHE, else $XDG_CACHE_HOME/reelcat or
+    ~/.cache/reelcat (encoder traces, mirrors of outputs in object storage)."""
+    if os.environ.get("REELCAT_CACHE"):
+        return Path(os.environ["REELCAT_CACHE"])
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "reelcat"
 
 
 def file_digest(path: str) -> str:
@@ -113,11 +123,29 @@ class Config(_Section):
     # a run refuses to start with less free space than this in the output folder
     min_free_mb: float = Field(256.0, ge=0)
     output_dir: Path = Path("out")
+    # an output in object storage (`output_dir: s3://bucket/prefix`): output_dir is then
+    # this machine's mirror of it (reelcat.storage.mirror)
+    output_url: str | None = None
     vocabulary: Path = DEFAULT_VOCABULARY
     sampling: SamplingConfig = SamplingConfig()
     model: ModelConfig = ModelConfig()
     ray: RayConfig = RayConfig()
     schedule: ScheduleConfig = ScheduleConfig()
+
+    @property
+    def output(self) -> Path | str:
+        """Where the output is: the folder, or the object storage URL it is published to."""
+        return self.output_url or self.output_dir
+
+    @model_validator(mode="before")
+    @classmethod
+    def _output_in_object_storage(cls, data: Any) -> Any:
+        if isinstance(data, dict) and is_url(data.get("output_dir")):
+            url = data["output_dir"].rstrip("/")
+            if scheme(url) not in SCHEMES or not url.partition("://")[2]:
+                raise ValueError(f"{url}: an output URL must be s3://bucket/prefix")
+            data = {**data, "output_url": url, "output_dir": mirror_dir(url, cache_dir())}
+        return data
 
     @field_validator("archive_roots", mode="before")
     @classmethod

@@ -20,6 +20,7 @@ from dagster._core.storage.runs import SqliteRunStorage
 from orchestration.jobs import OUTPUT_TAG, output_tag
 
 from .conftest import REPO, run_cli
+from .postgres_server import postgres_server
 
 DEPLOY = REPO / "deploy"
 ONE_RUN_PER_FOLDER = [{"key": OUTPUT_TAG, "value": {"applyLimitPerUniqueValue": True}, "limit": 1}]
@@ -32,6 +33,30 @@ def dagster_home(tmp_path, monkeypatch):
     home = tmp_path / "dagster_home"
     home.mkdir()
     shutil.copy(DEPLOY / "dagster.local.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+@pytest.fixture(scope="module")
+def postgres():
+    with postgres_server() as server:
+        yield server
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def any_dagster_home(request, tmp_path, monkeypatch):
+    """DAGSTER_HOME as on a laptop (`make dagster`: SQLite) and as in a shared deployment
+    (deploy/dagster.yaml: a real PostgreSQL server, its port the only line changed)."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("dagster_home")
+    server = request.getfixturevalue("postgres")
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    text = (DEPLOY / "dagster.yaml").read_text()
+    assert text.count("port: 5432") == 1
+    (home / "dagster.yaml").write_text(text.replace("port: 5432", f"port: {server.port}"))
+    for name, value in server.environment().items():
+        monkeypatch.setenv(name, value)
     monkeypatch.setenv("DAGSTER_HOME", str(home))
     return home
 
@@ -52,7 +77,7 @@ def test_the_local_instance_queues_one_run_per_output_folder(dagster_home):
 def test_the_production_template_is_postgres_with_the_same_queue(monkeypatch):
     """deploy/dagster.yaml validates as instance config and names dagster-postgres for
     all three storages; its Postgres block validates (with the connection from the
-    environment). Not connected to a database: CI has none."""
+    environment). A real server: test_reelcat_run_is_recorded_and_holds_the_queue_for_its_folder."""
     config, _ = dagster_instance_config(str(DEPLOY), "dagster.yaml")
     local, _ = dagster_instance_config(str(DEPLOY), "dagster.local.yaml")
     for key in ("run_queue", "run_monitoring"):
@@ -133,7 +158,7 @@ def _dequeued(instance) -> list[str]:
 
 @pytest.mark.slow
 def test_reelcat_run_is_recorded_and_holds_the_queue_for_its_folder(
-    small_archive, dagster_home, tmp_path
+    small_archive, any_dagster_home, tmp_path
 ):
     """`reelcat run` with DAGSTER_HOME set records its run, tagged with the output folder,
     in that instance. While it is in progress a run submitted by hand for the same folder
@@ -188,6 +213,9 @@ def test_reelcat_run_is_recorded_and_holds_the_queue_for_its_folder(
     assert "is being written by" in stderr and "(the test); waiting" in stderr
 
     with dg.DagsterInstance.get() as instance:
+        storage = type(instance.run_storage).__name__
+        postgres = (any_dagster_home / "dagster.yaml").read_text().count("postgres:") > 0
+        assert storage == ("PostgresRunStorage" if postgres else "SqliteRunStorage")
         run = instance.get_run_by_id(cli_run.run_id)
         assert run.status == dg.DagsterRunStatus.SUCCESS
         assert run.tags[OUTPUT_TAG] == str(out.resolve())

@@ -5,7 +5,9 @@ on disk."""
 from __future__ import annotations
 
 import os
+import re
 
+import duckdb
 import pyarrow.parquet as pq
 import pytest
 
@@ -138,7 +140,10 @@ def test_scan_lists_objects_and_fingerprints_with_ranged_reads(
 
 
 def _catalogue(out):
-    con = open_catalog(out)
+    return _catalogue_of(open_catalog(out))
+
+
+def _catalogue_of(con):
     videos = {
         vid: (status, frames, tuple(tops or ()))
         for vid, status, frames, tops in con.execute(
@@ -262,3 +267,76 @@ def test_cluster_run_over_an_archive_in_object_storage(aws_env, s3_archive, cata
     assert statuses(out) == statuses(local_out)
     assert _catalogue(out) == _catalogue(local_out)
     assert_same_frames(local_out, out)
+
+
+OUTPUT_BUCKET = "reels-catalogue"
+
+
+def _objects(endpoint: str, prefix: str) -> dict[str, tuple[str, object]]:
+    """key (relative to `prefix`) -> (ETag, LastModified) of every object under it."""
+    pages = _client(endpoint).get_paginator("list_objects_v2")
+    return {
+        o["Key"].removeprefix(prefix + "/"): (o["ETag"], o["LastModified"])
+        for page in pages.paginate(Bucket=OUTPUT_BUCKET, Prefix=prefix + "/")
+        for o in page.get("Contents", [])
+    }
+
+
+def _scores(con) -> list[tuple]:
+    return con.execute(
+        "SELECT video_id, t, tag, round(score, 5) FROM frame_tags ORDER BY ALL"
+    ).fetchall()
+
+
+def test_the_catalogue_in_object_storage_equals_the_local_one(
+    aws_env, s3_archive, catalogued, tmp_path, monkeypatch
+):
+    """`--out s3://…`: a run publishes the output folder to the bucket from this machine's
+    mirror; another machine queries it with `reelcat sql` (DuckDB reading the Parquet
+    files in the bucket), and a rerun there decodes nothing and re-uploads no frames."""
+    local_out, _ = catalogued
+    _client(aws_env).create_bucket(Bucket=OUTPUT_BUCKET)
+    url = f"s3://{OUTPUT_BUCKET}/team/catalogue"
+    monkeypatch.setenv("REELCAT_MIRROR_DIR", str(tmp_path / "machine-a"))
+    code, stdout, stderr = run_cli("run", "--archive", s3_archive, "--out", url)
+    assert code == 0, stderr[-3000:]
+    assert f"-> {url}" in stdout
+    published = _objects(aws_env, "team/catalogue")
+    assert {"manifest.parquet", "catalog.duckdb", "pictures/heatmap.png"} <= set(published)
+    assert any(k.startswith("frames/") and k.endswith(".parquet") for k in published)
+    assert not any(k.rsplit("/", 1)[-1].startswith(".") for k in published)  # no temp files
+
+    # machine b: `reelcat sql` downloads the catalogue file only; the rows come from the
+    # bucket and equal the catalogue of the same archive built on disk
+    machine_b = tmp_path / "machine-b"
+    monkeypatch.setenv("REELCAT_MIRROR_DIR", str(machine_b))
+    code, stdout, stderr = run_cli(
+        "sql", "--out", url, "SELECT count(*) AS n FROM frames WHERE video_id IS NOT NULL"
+    )
+    assert code == 0, stderr[-3000:]
+    local = open_catalog(local_out)
+    (frames,) = local.execute("SELECT count(*) FROM frames").fetchone()
+    assert re.search(rf"│\s+{frames} │", stdout), stdout
+    mirrored = sorted(p.name for p in machine_b.rglob("*") if p.is_file())
+    assert mirrored == [".reelcat-mirror.json", "catalog.duckdb"]
+    remote_con = open_catalog(next(machine_b.rglob("catalog.duckdb")).parent, url)
+    assert _catalogue_of(remote_con) == _catalogue_of(local)
+    assert _scores(remote_con) == _scores(local)
+    summaries = (  # (error rows name the file where it is: the bucket or the folder)
+        "SELECT video_id, status, about, top_tags FROM video_summaries "
+        "WHERE status != 'error' ORDER BY video_id"
+    )
+    assert remote_con.execute(summaries).fetchall() == local.execute(summaries).fetchall()
+    # it reads nothing outside the bucket prefix
+    with pytest.raises(duckdb.PermissionException):
+        remote_con.execute(f"SELECT * FROM read_parquet('{local_out}/manifest.parquet')")
+
+    # machine c reruns: pulls the folder, decodes nothing, re-uploads no frames
+    monkeypatch.setenv("REELCAT_MIRROR_DIR", str(tmp_path / "machine-c"))
+    decodes = ffmpeg_calls()
+    code, _, stderr = run_cli("run", "--archive", s3_archive, "--out", url)
+    assert code == 0, stderr[-3000:]
+    assert ffmpeg_calls() == decodes
+    again = _objects(aws_env, "team/catalogue")
+    frames_before = {k: v for k, v in published.items() if k.startswith("frames/")}
+    assert {k: v for k, v in again.items() if k.startswith("frames/")} == frames_before

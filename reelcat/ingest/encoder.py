@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from reelcat.config import ModelConfig, file_digest, model_id
+from reelcat.config import ModelConfig, cache_dir, file_digest, model_id
 
 TRACE_TOLERANCE = 1e-4  # the trace must reproduce encode_image to this (max abs diff)
 
@@ -95,13 +95,6 @@ class ImageEncoder:
                 for i in range(0, len(pixels), step)
             ]
         )
-
-
-def cache_dir() -> Path:
-    if os.environ.get("REELCAT_CACHE"):
-        return Path(os.environ["REELCAT_CACHE"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "reelcat"
 
 
 def trace_path(cfg: ModelConfig, known_id: str | None = None) -> Path:

@@ -23,13 +23,14 @@
     pictures/                                         the heat map, the tag chart
     thumbnails/<video_id>/<frame>.jpg                 frames people look at
     media/<video_id>/<ms>.{jpg,mp4,webm}              a question's full-size frame and clip
+    media/<video_id>/proxy.{mp4,webm}                 a low-resolution copy a browser plays
     catalog.duckdb                                    views and tables over the above
     .reelcat.lock                                     held by the run writing the folder
 
 SQL never spells a path: `sql_macros` defines one DuckDB macro per path (relative to
 the output folder, which in-memory readers set as `file_search_path`; absolute in the
-catalogue file, so that any client opens it from any folder), and the .sql files call
-those macros.
+catalogue file, so that any client opens it from any folder, or URLs in object storage
+for an output published there), and the .sql files call those macros.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+CATALOG = "catalog.duckdb"
 GENESIS = "00000000T000000-genesis.parquet"  # an append-only log's first, empty file
 RESULT_TABLES = (
     "segments",
@@ -57,6 +59,9 @@ def safe_name(text: str) -> str:
 @dataclass(frozen=True)
 class Layout:
     out: Path
+    # the object storage URL the folder is published to (reelcat.storage.mirror): the
+    # catalogue's absolute paths name files there
+    url: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "out", Path(self.out))
@@ -170,6 +175,11 @@ class Layout:
         `video_id` at `t` seconds, cut from the archive file when first asked for."""
         return self.out / "media" / video_id / f"{round(t * 1000):d}.{ext}"
 
+    def proxy(self, video_id: str, ext: str = "mp4") -> Path:
+        """The low-resolution copy of `video_id` that the review page plays when a browser
+        cannot play the archive file itself (mp4, or webm where ffmpeg lacks libx264)."""
+        return self.out / "media" / video_id / f"proxy.{ext}"
+
     # --- the catalogue
     @property
     def lock(self) -> Path:
@@ -178,7 +188,7 @@ class Layout:
 
     @property
     def catalog(self) -> Path:
-        return self.out / "catalog.duckdb"
+        return self.out / CATALOG
 
     def relative(self, path: Path) -> str:
         """A path under the output folder as the catalogue stores it."""
@@ -217,11 +227,11 @@ class Layout:
             "learning_changes": self.learning_changes,
             "concepts": self.concepts,
         }
-        root = self.out.resolve()
+        root = self.url or self.out.resolve().as_posix()
         kind = "TEMP MACRO" if temp else "MACRO"
         return [
             f"CREATE OR REPLACE {kind} {name}_path() AS "
-            + _literal((root / self.relative(p)).as_posix() if absolute else self.relative(p))
+            + _literal(f"{root}/{self.relative(p)}" if absolute else self.relative(p))
             for name, p in paths.items()
         ]
 

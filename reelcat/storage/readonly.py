@@ -28,6 +28,7 @@ from pathlib import Path
 
 import duckdb
 
+from reelcat.storage import remote
 from reelcat.storage.layout import Layout
 
 ST = duckdb.StatementType
@@ -84,7 +85,9 @@ class Refused(Exception):
 
 
 def open_read_only(layout: Layout) -> duckdb.DuckDBPyConnection:
-    """A connection to the catalogue that can only read, and only inside the output folder."""
+    """A connection to the catalogue that can only read, and only inside the output folder;
+    for an output published to object storage (`layout.url`), only inside that prefix, read
+    through the same filesystem as every other object (reelcat.storage.remote)."""
     out = Path(layout.out).resolve()
     catalog = Layout(out).catalog
     if not catalog.exists():
@@ -102,12 +105,16 @@ def open_read_only(layout: Layout) -> duckdb.DuckDBPyConnection:
         name = _ident(catalog.stem)
         con.execute(f"ATTACH ? AS {name} (READ_ONLY)", [str(catalog)])
         con.execute(f"USE {name}")
-        _absolute_path_macros(con, out)
-        con.execute("SET file_search_path = ?", [str(out)])
+        _absolute_path_macros(con, Layout(out, layout.url))
+        con.execute("SET file_search_path = ?", [layout.url or str(out)])
         # Spill files of a large query (removed after it) stay inside the output folder,
         # where DuckDB puts them for a catalogue opened directly.
         con.execute("SET temp_directory = ?", [f"{catalog}.tmp"])
-        con.execute("SET allowed_directories = ?", [[str(out)]])
+        allowed = [str(out)]
+        if layout.url:
+            con.register_filesystem(remote.fsspec_filesystem(layout.url))
+            allowed = [layout.url + "/", f"{catalog}.tmp"]
+        con.execute("SET allowed_directories = ?", [allowed])
         con.execute("SET enable_external_access = false")
         con.execute("SET lock_configuration = true")
     except BaseException:
@@ -116,11 +123,11 @@ def open_read_only(layout: Layout) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _absolute_path_macros(con: duckdb.DuckDBPyConnection, out: Path) -> None:
-    """Temporary `<name>_path()` macros giving absolute paths under `out`, the folder the
-    catalogue is opened in (it may have moved since it was built); the views find them
-    first. From the Layout and the catalogue's own settings; for a catalogue without them,
-    its own relative macros made absolute."""
+def _absolute_path_macros(con: duckdb.DuckDBPyConnection, layout: Layout) -> None:
+    """Temporary `<name>_path()` macros giving absolute paths under the folder the
+    catalogue is opened in (it may have moved since it was built), or URLs under
+    `layout.url`; the views find them first. From the Layout and the catalogue's own
+    settings; for a catalogue without them, its own relative macros made absolute."""
     try:
         settings = con.execute(
             "SELECT model_id, sampling_id, vocabulary_id, results_key FROM catalog_settings"
@@ -128,7 +135,7 @@ def _absolute_path_macros(con: duckdb.DuckDBPyConnection, out: Path) -> None:
     except duckdb.Error:  # a catalogue from before these settings
         settings = []
     if settings:
-        for macro in Layout(out).sql_macros(*settings[0], absolute=True, temp=True):
+        for macro in layout.sql_macros(*settings[0], absolute=True, temp=True):
             con.execute(macro)
         return
     names = con.execute(
@@ -141,7 +148,8 @@ def _absolute_path_macros(con: duckdb.DuckDBPyConnection, out: Path) -> None:
         ((path,),) = con.execute(f"SELECT {_ident(name)}()").fetchall()
         if isinstance(path, str) and not Path(path).is_absolute() and "://" not in path:
             con.execute(
-                f"CREATE OR REPLACE TEMP MACRO {_ident(name)}() AS {_literal(str(out / path))}"
+                f"CREATE OR REPLACE TEMP MACRO {_ident(name)}() AS "
+                f"{_literal(str(layout.out / path))}"
             )
 
 

@@ -74,7 +74,7 @@ def parent(path: str) -> str:
     return path.rsplit("/", 1)[0] if is_url(path) else os.path.dirname(path)
 
 
-def _bucket_key(url: str) -> tuple[str, str]:
+def bucket_key(url: str) -> tuple[str, str]:
     if scheme(url) not in SCHEMES:
         raise ValueError(f"{url}: only {', '.join(s + '://' for s in SCHEMES)} URLs are supported")
     rest = _URL.sub("", url, count=1)
@@ -113,8 +113,8 @@ def _client(endpoint: str | None, region: str | None, _key_id: str | None):
     )
 
 
-def _fs_path(url: str) -> str:
-    bucket, key = _bucket_key(url)
+def fs_path(url: str) -> str:
+    bucket, key = bucket_key(url)
     return f"{bucket}/{key}" if key else bucket
 
 
@@ -122,11 +122,22 @@ def _url_of(fs_path: str, like: str) -> str:
     return f"{scheme(like)}://{fs_path}"
 
 
+def fsspec_filesystem(url: str):
+    """The same filesystem as an fsspec one (for DuckDB's `register_filesystem`: it then
+    reads `s3://` paths itself, with ranged GETs; its httpfs extension is not needed)."""
+    from fsspec.implementations.arrow import ArrowFSWrapper
+
+    class ObjectStore(ArrowFSWrapper):
+        protocol = scheme(url)
+
+    return ObjectStore(filesystem())
+
+
 def stat(url: str) -> ObjectInfo | None:
     """The object at `url`, or None when there is none (OSError when it cannot be asked)."""
     from pyarrow import fs
 
-    info = filesystem().get_file_info(_fs_path(url))
+    info = filesystem().get_file_info(fs_path(url))
     if info.type != fs.FileType.File:
         return None
     return ObjectInfo(url, int(info.size), int(info.mtime_ns or 0))
@@ -137,7 +148,7 @@ def list_objects(root: str) -> list[ObjectInfo]:
     RemoteUnavailable when the bucket is missing or cannot be listed."""
     from pyarrow import fs
 
-    base = _fs_path(root)
+    base = fs_path(root)
     filesystem_ = filesystem()
     try:
         if "/" in base:  # a root that names one object
@@ -164,7 +175,7 @@ def list_objects(root: str) -> list[ObjectInfo]:
 def open_object(url: str):
     """The object for random access (pyarrow NativeFile: `size()`, `read_at(n, offset)`),
     each read one ranged GET."""
-    return filesystem().open_input_file(_fs_path(url))
+    return filesystem().open_input_file(fs_path(url))
 
 
 def readable(path: str) -> str:
@@ -172,7 +183,7 @@ def readable(path: str) -> str:
     object's presigned HTTP(S) GET URL, made now (valid PRESIGN_SECONDS; never store it)."""
     if not is_url(path):
         return path
-    bucket, key = _bucket_key(path)
+    bucket, key = bucket_key(path)
     client = _client(*_environment(), os.environ.get("AWS_ACCESS_KEY_ID"))
     return client.generate_presigned_url(
         "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGN_SECONDS

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import re
+from pathlib import Path
 
 import duckdb
 import pyarrow.parquet as pq
@@ -17,7 +18,7 @@ from reelcat.feedback import question_media
 from reelcat.ingest import manifest as manifest_mod
 from reelcat.ingest.manifest import fingerprint, scan_roots
 from reelcat.storage import remote
-from reelcat.storage.layout import Layout
+from reelcat.storage.layout import GENESIS, Layout
 
 from .conftest import ffmpeg_calls, ffprobe_calls, run_cli, store
 
@@ -340,3 +341,54 @@ def test_the_catalogue_in_object_storage_equals_the_local_one(
     again = _objects(aws_env, "team/catalogue")
     frames_before = {k: v for k, v in published.items() if k.startswith("frames/")}
     assert {k: v for k, v in again.items() if k.startswith("frames/")} == frames_before
+
+
+def test_mirrors_move_what_changed_and_the_sensor_lists_the_bucket(aws_env, tmp_path, monkeypatch):
+    """Two machines' mirrors of one output: an answer recorded on one reaches the bucket
+    with its push (and starts a re-score there: the sensor lists the bucket), the other's
+    pull brings it, a push moves only changed files, and a file removed on one leaves the
+    bucket and then the other mirror."""
+    import dagster as dg
+
+    from assets.resources import ReelcatSettings
+    from orchestration.definitions import defs
+    from orchestration.jobs import OUTPUT_TAG
+    from reelcat.feedback.verdicts import Verdict, append
+    from reelcat.storage.mirror import Mirror
+
+    client = _client(aws_env)
+    if OUTPUT_BUCKET not in [b["Name"] for b in client.list_buckets()["Buckets"]]:
+        client.create_bucket(Bucket=OUTPUT_BUCKET)
+    url = f"s3://{OUTPUT_BUCKET}/answers/out"
+    monkeypatch.setenv("REELCAT_MIRROR_DIR", str(tmp_path / "a"))
+    settings = ReelcatSettings(output_dir=url)
+    cfg = settings.load()
+    mirror = tmp_path / "a" / OUTPUT_BUCKET / "answers" / "out"
+    assert (cfg.output_url, cfg.output_dir) == (url, mirror)
+    a = Mirror(url, cfg.output_dir)
+    b = Mirror(url, tmp_path / "b")
+    sensor = defs.resolve_sensor_def("verdict_sensor")
+    with (
+        dg.instance_for_test() as instance,
+        dg.build_sensor_context(instance=instance, resources={"settings": settings}) as ctx,
+    ):
+        assert isinstance(sensor(ctx), dg.SkipReason)
+        append(Layout(cfg.output_dir), [Verdict("frame", "v1", 2.0, 2.0, "fire", "no")])
+        (written,) = [
+            p for p in Layout(cfg.output_dir).verdicts_dir.glob("*.parquet") if p.name != GENESIS
+        ]
+        assert isinstance(sensor(ctx), dg.SkipReason)  # not published yet
+        assert a.push() == 1  # the verdict file
+        result = sensor(ctx)
+        assert isinstance(result, dg.RunRequest) and result.tags[OUTPUT_TAG] == url
+    assert a.push() == 0  # nothing changed since
+    assert b.pull() == 1
+    relative = Path(written).relative_to(cfg.output_dir)
+    assert (b.local / relative).read_bytes() == Path(written).read_bytes()
+    assert b.pull() == 0
+
+    Path(written).unlink()
+    assert a.push() == 0
+    assert f"answers/out/{relative.as_posix()}" not in _objects(aws_env, "answers/out")
+    b.pull()
+    assert not (b.local / relative).exists()

@@ -3,10 +3,12 @@
 Checked in the driver, in seconds, by `reelcat run` before it starts the Dagster run and
 by the first asset of every run (a run from the UI or the schedule too): the vocabulary
 loads, the model and its weights load and embed the vocabulary's prompts (the text bank,
-which the run needs anyway and caches), and the output folder is a folder this process
-can write with at least `min_free_mb` free. The archive roots are checked by the manifest
-step itself (reelcat.ingest.step: a root that held videos and is now gone must keep
-them, not fail a check).
+which the run needs anyway; prompts this machine has embedded with the same checkpoint
+bytes come from its cache, reelcat.tagging.text_cache, and the model is then not
+loaded), and the output folder is a folder this process can write with at least
+`min_free_mb` free. The archive roots are checked by the manifest step itself
+(reelcat.ingest.step: a root that held videos and is now gone must keep them, not fail a
+check).
 """
 
 from __future__ import annotations
@@ -22,7 +24,6 @@ from reelcat.config import Config, ConfigError
 def check_before_run(cfg: Config) -> None:
     """Raise ConfigError with one line saying what is wrong; return when all is usable."""
     check_output_folder(cfg.output_dir, cfg.min_free_mb)
-    from reelcat.tagging.model import ModelLoadError
     from reelcat.tagging.step import text_bank
     from reelcat.tagging.vocabulary import VocabularyError, load_vocabulary
 
@@ -32,9 +33,11 @@ def check_before_run(cfg: Config) -> None:
         raise ConfigError(f"vocabulary: {exc}") from None
     try:
         text_bank(cfg, vocab)
-    except ModelLoadError as exc:
-        raise ConfigError(f"model {cfg.model.name}: {exc}") from None
     except (RuntimeError, OSError, ValueError) as exc:  # open_clip: unknown name, bad file
+        from reelcat.tagging.model import ModelLoadError  # (open_clip: imported only now)
+
+        if isinstance(exc, ModelLoadError):
+            raise ConfigError(f"model {cfg.model.name}: {exc}") from None
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise ConfigError(f"model {cfg.model.name} ({cfg.model.pretrained}): {first}") from None
 

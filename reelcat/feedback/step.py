@@ -19,7 +19,14 @@ import pyarrow.parquet as pq
 
 from reelcat.config import Config, model_id
 from reelcat.feedback.groups import load_named_groups
-from reelcat.feedback.learning import Examples, TagDecision, adapt, not_enough, teach_concept
+from reelcat.feedback.learning import (
+    Adaptation,
+    Examples,
+    TagDecision,
+    adapt,
+    not_enough,
+    teach_concept,
+)
 from reelcat.storage.layout import GENESIS, Layout
 from reelcat.storage.parquet import write_rows
 from reelcat.storage.schemas import CONCEPTS, LEARNING_CHANGES, THRESHOLDS
@@ -152,7 +159,6 @@ def learn_from_verdicts(cfg: Config) -> LearningReport:
             refitted=False,
         )
     fit = {FIT_KEY: json.dumps({"inputs": inputs, "frames": frames})}
-    bank = text_bank(cfg, vocab)
     con = open_store(layout, model_id=mid, sampling_id=cfg.sampling.id, vocabulary_id=vocab.id)
     try:
         sample, sample_videos = archive_sample(con)
@@ -160,16 +166,23 @@ def learn_from_verdicts(cfg: Config) -> LearningReport:
         groups = load_named_groups(con)
     finally:
         con.close()
-    scores = score_embeddings(sample, bank)[1] if len(sample) else np.zeros((0, len(bank.tags)))
-    baseline = baseline_thresholds({tag: scores[:, j] for j, tag in enumerate(bank.tags)}, vocab)
-    baseline_accept = {tag: b.accept for tag, b in baseline.items()}
-    learned = adapt(
-        bank, {t: ex for t, ex in examples.items() if t in vocab.names}, baseline_accept, sample
+    answered = {t: ex for t, ex in examples.items() if t in vocab.names}
+    # Text embeddings only for what is scored: answered tags, and the archive percentiles
+    # of tags whose accept level the vocabulary does not set.
+    percentiles = len(sample) > 0 and any(t.accept is None for t in vocab.tags)
+    bank = text_bank(cfg, vocab) if answered or percentiles else None
+    scores = (
+        score_embeddings(sample, bank)[1]
+        if bank is not None and len(sample)
+        else np.zeros((0, len(vocab.tags)))
     )
+    baseline = baseline_thresholds({tag: scores[:, j] for j, tag in enumerate(vocab.names)}, vocab)
+    baseline_accept = {tag: b.accept for tag, b in baseline.items()}
+    learned = adapt(bank, answered, baseline_accept, sample) if answered else Adaptation({}, {}, {})
     rows = threshold_rows(baseline, learned.accept, learned.answers)
     write_rows(rows, layout.thresholds, THRESHOLDS, fit)
     changes = [
-        _change(d, examples[tag], scores[:, bank.tags.index(tag)], sample_videos)
+        _change(d, examples[tag], scores[:, vocab.names.index(tag)], sample_videos)
         for tag, d in learned.decisions.items()
     ]
     concepts = []

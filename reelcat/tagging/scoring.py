@@ -11,6 +11,7 @@ tag nothing resembles stays low and a tag need not beat the whole vocabulary.
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from functools import partial
@@ -95,19 +96,62 @@ class TextBank:
         return shift
 
 
-def build_text_bank(model, vocab: Vocabulary) -> TextBank:
-    positives = model.embed_prompt_sets([t.prompts for t in vocab.tags])
-    prompts = list(
-        dict.fromkeys([*vocab.background, *(n for t in vocab.tags for n in t.negatives)])
-    )
-    negatives = model.embed_prompt_sets([(p,) for p in prompts])
+# open_clip's SIMPLE_IMAGENET_TEMPLATES, spelled out: a bank made from cached text
+# embeddings then needs no open_clip import (tests check they are the same).
+TEMPLATES = (
+    "itap of a {}.",
+    "a bad photo of the {}.",
+    "a origami {}.",
+    "a photo of the large {}.",
+    "a {} in a video game.",
+    "art of the {}.",
+    "a photo of the small {}.",
+)
+
+
+def templated(phrase: str) -> list[str]:
+    """The texts the text tower reads for one phrasing: the phrasing in every template."""
+    return [t.format(phrase) for t in TEMPLATES]
+
+
+def negative_prompts(vocab: Vocabulary) -> list[str]:
+    """Each distinct negative prompt once: the background's, then the tags' own."""
+    return list(dict.fromkeys([*vocab.background, *(n for t in vocab.tags for n in t.negatives)]))
+
+
+def bank_texts(vocab: Vocabulary) -> list[str]:
+    """Every text the vocabulary's bank is made from, once each."""
+    phrases = [*(p for t in vocab.tags for p in t.prompts), *negative_prompts(vocab)]
+    return list(dict.fromkeys(text for p in phrases for text in templated(p)))
+
+
+def build_text_bank(
+    vocab: Vocabulary, vectors: Mapping[str, np.ndarray], logit_scale: float
+) -> TextBank:
+    """The bank from the unit embeddings of `bank_texts(vocab)`: open_clip's zero-shot
+    ensemble, a phrasing's mean over templates, then a tag's mean over its phrasings,
+    each normalised again."""
+
+    def ensemble(phrases) -> np.ndarray:
+        per_phrase = [_unit(np.mean([vectors[t] for t in templated(p)], axis=0)) for p in phrases]
+        return _unit(np.mean(per_phrase, axis=0))
+
+    prompts = negative_prompts(vocab)
     membership = np.zeros((len(prompts), len(vocab.tags)), bool)
     for i, p in enumerate(prompts):
         for j, tag in enumerate(vocab.tags):
             membership[i, j] = p in vocab.background or p in tag.negatives
     return TextBank(
-        [t.name for t in vocab.tags], positives, negatives, membership, model.logit_scale
+        [t.name for t in vocab.tags],
+        np.stack([ensemble(t.prompts) for t in vocab.tags]),
+        np.stack([ensemble((p,)) for p in prompts]),
+        membership,
+        logit_scale,
     )
+
+
+def _unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x)).astype(np.float32)
 
 
 RIVALS = 2  # the strongest other tags a tag must beat (multi-label, unlike a full softmax)

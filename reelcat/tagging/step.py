@@ -1,9 +1,10 @@
 """Score stored frame embeddings against the vocabulary: writes per-video tag files.
 
-Text embeddings are computed once per (model, vocabulary) and cached; a video whose tag
-file exists for this (model, vocabulary) is not scored again. A new vocabulary re-scores
-stored embeddings: no video is decoded. People's answers never change scores (they move
-thresholds and cover their own shots: reelcat.feedback).
+Text embeddings are kept per (model, vocabulary) in the output folder, made from the
+machine's per-text cache; a video whose tag file exists for this (model, vocabulary) is
+not scored again. A new vocabulary re-scores stored embeddings: no video is decoded.
+People's answers never change scores (they move thresholds and cover their own shots:
+reelcat.feedback).
 """
 
 from __future__ import annotations
@@ -18,7 +19,8 @@ from reelcat.config import Config, model_id
 from reelcat.storage.layout import Layout, safe_name
 from reelcat.storage.parquet import BatchWriter, temp_file
 from reelcat.storage.schemas import FRAME_TAGS
-from reelcat.tagging.scoring import TextBank, build_text_bank, tag_rows
+from reelcat.tagging.scoring import TextBank, bank_texts, build_text_bank, tag_rows
+from reelcat.tagging.text_cache import text_embeddings
 from reelcat.tagging.vocabulary import Vocabulary, load_vocabulary
 
 
@@ -31,12 +33,13 @@ class TagReport:
 
 
 def text_bank(cfg: Config, vocab: Vocabulary) -> TextBank:
+    """The vocabulary's text embeddings for the configured model: the output folder's copy
+    (what its tags were scored with), else made from the machine's text cache, which
+    embeds only the texts it has not seen (reelcat.tagging.text_cache)."""
     path = Layout(cfg.output_dir).text_bank(model_id(cfg.model), vocab.id)
     if path.exists():
         return TextBank.from_npz(path)
-    from reelcat.tagging.model import load_model  # torch and open_clip, only to build a bank
-
-    bank = build_text_bank(load_model(cfg.model.model_dump_json()), vocab)
+    bank = build_text_bank(vocab, *text_embeddings(cfg.model, bank_texts(vocab)))
     tmp = temp_file(path.parent, f".{path.name}.", ".tmp.npz")
     bank.to_npz(tmp)
     tmp.replace(path)

@@ -20,7 +20,7 @@ from reelcat.ingest.manifest import fingerprint, scan_roots
 from reelcat.storage import remote
 from reelcat.storage.layout import GENESIS, Layout
 
-from .conftest import ffmpeg_calls, ffprobe_calls, run_cli, store
+from .conftest import ffmpeg_calls, ffprobe_calls, run_cli, store, tiny_config
 
 BUCKET = "reels-archive"
 PREFIX = "nightly/archive"
@@ -341,6 +341,47 @@ def test_the_catalogue_in_object_storage_equals_the_local_one(
     again = _objects(aws_env, "team/catalogue")
     frames_before = {k: v for k, v in published.items() if k.startswith("frames/")}
     assert {k: v for k, v in again.items() if k.startswith("frames/")} == frames_before
+
+    # machine d serves the review page from the bucket: an answer given there is in the
+    # bucket as soon as the page has it
+    import json
+    import threading
+    import urllib.request
+
+    from reelcat.storage.mirror import Mirror
+    from reelcat.web.app import make_server
+
+    monkeypatch.setenv("REELCAT_MIRROR_DIR", str(tmp_path / "machine-d"))
+    cfg = tiny_config(s3_archive, url)
+    Mirror(url, cfg.output_dir).pull()  # what `reelcat serve --out s3://…` does first
+    srv = make_server(cfg)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    try:
+        with urllib.request.urlopen(srv.url + "/", timeout=30) as page:
+            assert "testsrc.mp4" in page.read().decode()
+        vid = (
+            store(cfg.output_dir)
+            .execute("SELECT video_id FROM manifest WHERE path LIKE '%/testsrc.mp4'")
+            .fetchone()[0]
+        )
+        answer = {"video_id": vid, "tag": "fire", "verdict": "no", "scope": "video"}
+        request = urllib.request.Request(
+            srv.url + "/api/answer",
+            data=json.dumps({**answer, "source": "button"}).encode(),
+            method="POST",
+            headers={
+                "Content-Type": "application/json",
+                "Origin": srv.url,
+                "X-Reelcat-Token": srv.csrf_token,
+            },
+        )
+        with urllib.request.urlopen(request, timeout=30) as reply:
+            assert reply.status == 200
+    finally:
+        srv.shutdown()
+        srv.server_close()
+    answers = [k for k in _objects(aws_env, "team/catalogue") if k.startswith("feedback/verdicts/")]
+    assert len([k for k in answers if not k.endswith(GENESIS)]) == 1
 
 
 def test_mirrors_move_what_changed_and_the_sensor_lists_the_bucket(aws_env, tmp_path, monkeypatch):

@@ -2,7 +2,8 @@
 
 Three synthetic videos are catalogued once by the Dagster graph on local Ray; the server
 runs in a thread on a free port; a real Chromium (Playwright) answers questions, and
-urllib/http.client check the pages, the API's validation and the file sandbox.
+urllib/http.client check the pages, the API's validation and the file sandbox. The
+player and the clicks that play a moment are tested in test_playback.py.
 """
 
 from __future__ import annotations
@@ -207,10 +208,13 @@ def test_video_page_shows_summary_pictures_and_flagged_frames(server):
     assert status == 200
     assert about[vid].startswith("mostly blood")
     assert f'id="about">{html.escape(about[vid])}</p>' in page
-    for kind in ("severity", "cloud", "tags"):  # drawn when the page asks for them
+    for kind in ("cloud", "tags"):  # drawn when the page asks for them
         assert f'src="/picture/{vid}/{kind}.png"' in page
+    for kind in ("severity", "cloud", "tags"):  # the severity strip too, for other pages
         status, ctype, png = get(server, f"/picture/{vid}/{kind}.png")
         assert status == 200 and ctype == "image/png" and png.startswith(b"\x89PNG")
+    assert f'<video id="player" src="/play/{vid}"' in page  # played from the archive file
+    assert 'id="severity"><svg' in page  # the severity strip on the timelines' time axis
     assert get(server, f"/picture/{vid}/nope.png")[0] == 404
     assert get(server, "/picture/not-a-video/cloud.png")[0] == 404
     assert 'data-wrong="blood"' in page  # a "that's wrong" button for its top tag
@@ -243,7 +247,7 @@ def test_files_outside_the_output_folder_are_refused(server):
 
 def test_styles_and_scripts_are_files_not_inline(server):
     vid = video_ids(server.out)["blood_kitchen.mp4"]
-    for path in ("/", f"/video/{vid}", "/questions", "/verdicts"):
+    for path in ("/", f"/video/{vid}", "/questions", "/verdicts", "/search?q=blood"):
         status, headers, body = get_with_headers(server, path)
         page = body.decode()
         assert status == 200, path
@@ -255,10 +259,18 @@ def test_styles_and_scripts_are_files_not_inline(server):
         assert '<link rel="stylesheet" href="/static/style.css">' in page, path
         assert "<script>" not in page, path
     assert '<script src="/static/keys.js"></script>' in get(server, "/questions")[2].decode()
+    for path in ("/", "/questions", "/search?q=blood"):  # frames cut from the archive
+        assert '<script src="/static/fallback.js"></script>' in get(server, path)[2].decode()
+    for path in ("/", f"/video/{vid}"):
+        assert '<script src="/static/play.js"></script>' in get(server, path)[2].decode(), path
     status, ctype, css = get(server, "/static/style.css")
     assert status == 200 and ctype.startswith("text/css") and b".timeline" in css
     status, ctype, js = get(server, "/static/keys.js")
     assert status == 200 and ctype.startswith("text/javascript") and b"keydown" in js
+    status, ctype, js = get(server, "/static/play.js")
+    assert status == 200 and ctype.startswith("text/javascript") and b"data-seek" in js
+    status, ctype, js = get(server, "/static/fallback.js")
+    assert status == 200 and ctype.startswith("text/javascript") and b"data-fallback" in js
     for path in ("/static/app.py", "/static/../app.py", "/static/%2e%2e/app.py", "/static/"):
         assert get(server, path)[0] == 404, path
 
@@ -388,6 +400,9 @@ def test_a_missing_or_broken_archive_file_falls_back_to_the_thumbnail(server, ca
         status, _, body = get(server, f"/frame/{vid}/3.3.jpg")
         assert status == 404 and b"missing or unreadable" in body
         assert get(server, f"/clip/{vid}/3.3.{ext}")[0] == 404
+        video_page = get(server, f"/video/{vid}")[2].decode()  # no player, and why
+        assert 'id="no-player">the archive file' in video_page and 'id="player"' not in video_page
+        assert get(server, f"/play/{vid}")[0] == 404
         thumb = re.search(r'src="/files/([^"]+)"', page)[1]
         question = Asked(Question(vid, 3.3, "snow field", 0.5, "uncertain", 0.0), "x", thumb)
         assert str(out / thumb) in server.session.picture(question)  # the terminal's
@@ -397,7 +412,7 @@ def test_a_missing_or_broken_archive_file_falls_back_to_the_thumbnail(server, ca
         assert not Layout(out).question_media(vid, 3.3, "jpg").exists()
         again = f"/questions?again={reply['verdict_id']}"
         assert f'<img id="frame" src="/frame/{vid}/3.000.jpg"' in shown_question(server, again)[1]
-        if CHROMIUM.exists():  # the browser falls back to the thumbnail (/static/keys.js)
+        if CHROMIUM.exists():  # the browser falls back to the thumbnail (/static/fallback.js)
             assert browser_frame_width(server, again) == 160
     finally:
         source.unlink(missing_ok=True)

@@ -24,10 +24,13 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from reelcat.config import ModelConfig
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import temp_file, write_table
 from reelcat.storage.schemas import INDEX_BATCHES
 from reelcat.storage.views import embeddings
+from reelcat.tagging.scoring import templated
+from reelcat.tagging.text_cache import text_embeddings
 
 BRUTE_FORCE_BELOW = 20_000  # frames: under this, an exact scan is as fast as the index
 OVERSAMPLE = 4  # candidates asked of each shard per result returned
@@ -137,6 +140,17 @@ def _save(index, folder, shard) -> None:
     tmp = temp_file(folder, f".{path.name}.")
     index.save(str(tmp))
     tmp.replace(path)
+
+
+def text_query(cfg: ModelConfig, text: str) -> np.ndarray:
+    """The unit query vector of a free text: open_clip's template ensemble over it (the
+    vector `ClipModel.embed_prompt_sets([(text,)])` gives, and a tag's bank is made of),
+    from the machine's text cache (reelcat.tagging.text_cache), so a text searched once
+    before is embedded without loading the model."""
+    texts = templated(text)
+    vectors, _ = text_embeddings(cfg, texts)
+    mean = np.mean([vectors[t] for t in texts], axis=0)
+    return (mean / np.linalg.norm(mean)).astype(np.float32)
 
 
 def search_frames(

@@ -20,23 +20,36 @@ Who it answers (`ReviewServer.host_allowed`; `ReviewHandler._admit`, `_check_ori
   * exposed (`--expose`, needed to bind beyond loopback): the access token printed at
     start, as `?token=` once (it sets an HttpOnly SameSite=Strict cookie) or an
     `Authorization: Bearer` header, else 401.
-A refused request writes nothing.
+A refused request writes nothing. Every response says Cross-Origin-Resource-Policy:
+same-origin, so another site's page cannot embed the archive's frames, clips or videos.
 
-    GET  /                      heat map, review queue (riskiest first), cleared videos
-    GET  /video/<video_id>      summary, severity strip, word cloud, tag chart, timelines,
-                                flagged peak frames, "that's wrong" buttons
+    GET  /                      heat map, review queue (riskiest first), cleared videos,
+                                a still of each; ?tag= &decision=review|clear &risk=
+                                (the least) &damaged=1 filter it, &limit= &page= page it
+    GET  /search?q=<text>       the sampled frames most like the text, as a grid of stills
+                                linked to /video/<id>?t= (reelcat.web.search_page); &k=
+    GET  /video/<video_id>      the player, summary, severity and tag timelines on a time
+                                axis, flagged peak frames, word cloud, tag chart, "that's
+                                wrong" buttons; ?t=<seconds> starts playing there (a
+                                heat-map cell, a search hit); a click on a timeline or a
+                                flagged moment plays from its start (/static/play.js)
     GET  /questions             one question at a time (the frame at full size, a clip
                                 around it); keys y / n / u / s / z
     GET  /verdicts              the answers given, newest first, with Undo, and what the
                                 last learning step changed; ?tag= &video= &reviewer=
                                 &since= &limit= &all=1 (skips and undo rows too)
     GET  /frame/<video_id>/<t>.jpg     the archive's frame at t seconds, full size
+    GET  /thumbnail/<video_id>/<t>.jpg the stored thumbnail of the sampled frame
+                                       nearest t (what a frame falls back to)
     GET  /clip/<video_id>/<t>.mp4      about 4 s around t (.webm where ffmpeg lacks
                                        libx264); both cut from the archive file once
+    GET  /play/<video_id>       the video for the page's player, with HTTP Range: the
+                                archive file, or a low-resolution copy made once where
+                                browsers cannot play it (reelcat.web.playback)
     GET  /files/<path>          PNG or JPEG from inside the output folder, nothing else
     GET  /picture/<video_id>/<kind>.png   the video's cloud, tags chart or severity
                                 strip, drawn on request
-    GET  /static/<name>         the pages' style.css and keys.js
+    GET  /static/<name>         the pages' style.css, keys.js, play.js and fallback.js
     POST /api/answer            {video_id, t, tag, verdict: yes|no|unsure, source,
                                  scope: frame (default) | video}
     POST /api/undo              {verdict_id}
@@ -58,16 +71,19 @@ import socket
 import sys
 import threading
 from collections.abc import Iterable
+from contextlib import ExitStack
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import BinaryIO
 from urllib.parse import parse_qs, parse_qsl, unquote, urlencode, urlsplit
 
 from reelcat.config import Config, ConfigError
 from reelcat.feedback import question_media
 from reelcat.feedback.review_session import ReviewSession
 from reelcat.storage.layout import Layout
+from reelcat.storage.mirror import Mirror
 from reelcat.video_pictures import NoSuchPicture, video_picture
-from reelcat.web import api, data, pages
+from reelcat.web import api, data, pages, playback, search_page
 from reelcat.web.errors import HttpError
 
 LOG = logging.getLogger("reelcat.web.app")
@@ -76,7 +92,12 @@ MAX_BODY = 64 * 1024
 IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
 MEDIA_TYPES = {"jpg": "image/jpeg", "mp4": "video/mp4", "webm": "video/webm"}
 STATIC = Path(__file__).resolve().parent / "static"
-STATIC_TYPES = {"style.css": "text/css; charset=utf-8", "keys.js": "text/javascript; charset=utf-8"}
+STATIC_TYPES = {
+    "style.css": "text/css; charset=utf-8",
+    "keys.js": "text/javascript; charset=utf-8",
+    "play.js": "text/javascript; charset=utf-8",
+    "fallback.js": "text/javascript; charset=utf-8",
+}
 POLICY = (
     "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'self'; "
     "script-src 'self'; form-action 'self'"
@@ -144,6 +165,8 @@ class ReviewServer(ThreadingHTTPServer):
         # ReviewSession and the verdict log are used one request at a time.
         self.lock = threading.Lock()
         self.session = ReviewSession(cfg, reviewer)
+        # an output in object storage: each answer is published as soon as it is written
+        self.mirror = Mirror(cfg.output_url, cfg.output_dir) if cfg.output_url else None
         self._signature = self._files_signature()
         # Sent by the page's forms and script with every POST (a cross-site page cannot
         # read it); asked of every request when exposed.
@@ -257,16 +280,21 @@ class ReviewHandler(BaseHTTPRequestHandler):
 
     # -- responses
 
-    def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
+    def _start(self, status: int, ctype: str, length: int, extra: dict | None = None) -> None:
+        """The status line and headers of a response whose body is `length` bytes."""
         self.send_response(status)
         self.send_header("Content-Type", ctype)
-        self.send_header("Content-Length", str(len(body)))
+        self.send_header("Content-Length", str(length))
         self.send_header("Cache-Control", "no-store")
         self.send_header("X-Content-Type-Options", "nosniff")
         self.send_header("Content-Security-Policy", POLICY)
+        self.send_header("Cross-Origin-Resource-Policy", "same-origin")
         for k, v in (extra or {}).items():
             self.send_header(k, v)
         self.end_headers()
+
+    def _send(self, status: int, body: bytes, ctype: str, extra: dict | None = None) -> None:
+        self._start(status, ctype, len(body), extra)
         if self.command != "HEAD":
             self.wfile.write(body)
 
@@ -279,8 +307,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
     def _redirect(self, location: str) -> None:
         self._send(303, b"", "text/plain", {"Location": location})
 
-    def _error(self, status: int, message: str, as_json: bool) -> None:
-        extra = {"WWW-Authenticate": 'Bearer realm="reelcat"'} if status == 401 else None
+    def _error(self, status: int, message: str, as_json: bool, extra: dict | None = None) -> None:
+        if status == 401:
+            extra = {"WWW-Authenticate": 'Bearer realm="reelcat"'}
         if as_json:
             body = json.dumps({"error": message, "status": status}).encode()
             self._send(status, body, "application/json", extra)
@@ -352,10 +381,15 @@ class ReviewHandler(BaseHTTPRequestHandler):
             if self._admit():
                 return
             if parts.path == "/":
-                self._html(pages.archive_page(self.server))
+                self._html(pages.archive_page(self.server, query))
+            elif parts.path == "/search":
+                self._html(search_page.search_page(self.server, query))
             elif parts.path.startswith("/video/"):
                 video_id = unquote(parts.path[len("/video/") :])
-                self._html(pages.video_page(self.server, video_id, query))
+                start = api.seconds(query["t"]) if "t" in query else None
+                self._html(pages.video_page(self.server, video_id, query, start))
+            elif parts.path.startswith("/play/"):
+                self._play(unquote(parts.path[len("/play/") :]))
             elif parts.path == "/questions":
                 self._html(pages.questions_page(self.server, query))
             elif parts.path == "/verdicts":
@@ -363,6 +397,8 @@ class ReviewHandler(BaseHTTPRequestHandler):
             elif parts.path.startswith(("/frame/", "/clip/")):
                 kind, _, rest = parts.path[1:].partition("/")
                 self._question_media(kind, unquote(rest))
+            elif parts.path.startswith("/thumbnail/"):
+                self._thumbnail(unquote(parts.path[len("/thumbnail/") :]))
             elif parts.path.startswith("/files/"):
                 self._file(parts.path[len("/files/") :])
             elif parts.path.startswith("/picture/"):
@@ -374,7 +410,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
             else:
                 raise HttpError(404, f"no page {parts.path!r}")
         except HttpError as exc:
-            self._error(exc.status, exc.message, self._wants_json())
+            self._error(exc.status, exc.message, self._wants_json(), exc.headers)
+        except ConnectionError:  # the browser left before the answer (a page's stills)
+            self.close_connection = True
         except Exception:
             LOG.exception("GET %s failed", self.path)
             self._error(500, "internal error: see the server's log", self._wants_json())
@@ -433,6 +471,63 @@ class ReviewHandler(BaseHTTPRequestHandler):
             raise HttpError(404, str(exc)) from None
         self._send(200, path.read_bytes(), MEDIA_TYPES[ext])
 
+    def _thumbnail(self, rest: str) -> None:
+        """/thumbnail/<video_id>/<t>.jpg: the stored thumbnail of the frame nearest t."""
+        video_id, _, name = rest.rpartition("/")
+        if not name.endswith(".jpg"):
+            raise HttpError(404, f"no thumbnail {name!r}: ask for <seconds>.jpg")
+        t = api.seconds(name.removesuffix(".jpg"))
+        with data.open_catalogue(self.server.layout) as con:
+            jpeg = data.stored_thumbnail(con, video_id, t)
+        if jpeg is None:
+            raise HttpError(404, f"no stored frames of video {video_id!r}")
+        self._send(200, jpeg, "image/jpeg")
+
+    def _play(self, video_id: str) -> None:
+        """/play/<video_id>: the archive file, or its proxy (reelcat.web.playback)."""
+        with data.open_catalogue(self.server.layout) as con:
+            try:
+                source = question_media.archive_file(con, video_id)
+            except question_media.MediaError as exc:
+                raise HttpError(404, str(exc)) from None
+            source["codec"] = data.codec(con, source["path"])
+        try:
+            media = playback.media(self.server.layout, source, video_id)
+        except question_media.MediaError as exc:
+            raise HttpError(404, str(exc)) from None
+        with ExitStack() as stack:
+            try:
+                fh, size = stack.enter_context(playback.opened(media.location))
+            except OSError as exc:
+                raise HttpError(404, f"{video_id}: the file cannot be read ({exc})") from None
+            self._send_bytes(media, fh, size)
+
+    def _send_bytes(self, media: playback.Media, fh: BinaryIO, size: int) -> None:
+        """The file whole (200), or the one byte range asked for (206; 416 past its end;
+        If-Range: only while the file is the one it names), playback.CHUNK at a time."""
+        if_range = self.headers.get("If-Range")
+        asked = self.headers.get("Range") if if_range in (None, media.etag) else None
+        try:
+            span = playback.byte_range(asked, size)
+        except playback.Unsatisfiable:
+            raise HttpError(
+                416, f"{asked}: the file has {size} bytes", {"Content-Range": f"bytes */{size}"}
+            ) from None
+        first, last = span or (0, size - 1)
+        extra = {"Accept-Ranges": "bytes", "ETag": media.etag}
+        if span:
+            extra["Content-Range"] = f"bytes {first}-{last}/{size}"
+        self._start(206 if span else 200, media.ctype, last - first + 1, extra)
+        if self.command == "HEAD":
+            return
+        try:
+            playback.send(fh, self.wfile, first, last)
+        except ConnectionError:  # the browser stopped reading: it seeks, or left the page
+            self.close_connection = True
+        except OSError:
+            LOG.exception("sending %s failed", media.location)
+            self.close_connection = True
+
     def _static(self, name: str) -> None:
         """One of the pages' own files, by exact name."""
         ctype = STATIC_TYPES.get(name)
@@ -454,6 +549,9 @@ class ReviewHandler(BaseHTTPRequestHandler):
             body, as_json = self._body()
             self._check_token(body)
             result = action(self.server, body)
+            if self.server.mirror is not None:
+                with self.server.lock:
+                    self.server.mirror.push()
         except HttpError as exc:
             self._error(exc.status, exc.message, as_json)
             return

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import duckdb
 import pyarrow.parquet as pq
@@ -41,26 +42,107 @@ def _one(con: duckdb.DuckDBPyConnection, sql: str, params: list) -> dict | None:
 # --- the archive page
 
 
-def queue(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict]:
-    """The review queue in its stored order (to review first, then cleared), each video
-    with its flagged time ranges, its length and its damage (`damage`: decoded with
-    errors, in words; None for a clean decode)."""
+@dataclass(frozen=True)
+class ArchiveFilters:
+    """Which videos the archive page lists (its GET query): those carrying `tag`,
+    decided `decision` ('review' or 'clear'), of risk `min_risk` or more, only damaged
+    ones; None (False) for any."""
+
+    tag: str | None = None
+    decision: str | None = None
+    min_risk: float | None = None
+    damaged: bool = False
+
+    def where(self) -> tuple[str, list]:
+        """The filters as a WHERE clause over `_LISTED`'s columns, and its parameters."""
+        terms, params = ["TRUE"], []
+        if self.tag is not None:
+            terms.append("video_id IN (SELECT video_id FROM video_tags WHERE tag = ?)")
+            params.append(self.tag)
+        if self.decision is not None:
+            terms.append("decision = ?")
+            params.append(self.decision)
+        if self.min_risk is not None:
+            terms.append("risk >= ?")
+            params.append(self.min_risk)
+        if self.damaged:
+            terms.append("damage IS NOT NULL")
+        return " AND ".join(terms), params
+
+
+# The review queue with each video's length, its damage (decoded with errors, in words;
+# None for a clean decode) and the time of its still: the peak frame of its strongest
+# flagged range, else its middle.
+_LISTED = """(SELECT q.*, n.duration, d.damage, coalesce(p.peak_t, n.duration / 2) AS still_t
+    FROM review_queue AS q
+    LEFT JOIN video_names AS n USING (video_id)
+    LEFT JOIN (SELECT video_id, min(damage) AS damage FROM video_summaries
+               GROUP BY video_id) AS d USING (video_id)
+    LEFT JOIN (SELECT video_id, arg_max(peak_t, peak) AS peak_t FROM moderation_segments
+               GROUP BY video_id) AS p USING (video_id))"""
+
+
+def queue(
+    con: duckdb.DuckDBPyConnection, filters: ArchiveFilters, limit: int, offset: int = 0
+) -> list[dict]:
+    """One page of the review queue in its stored order (to review first, then cleared),
+    the videos `filters` lets through, each with its flagged time ranges, length, damage
+    and `still_t`."""
+    where, params = filters.where()
     return dict_rows(
         con,
-        "SELECT q.*, n.duration, d.damage FROM review_queue AS q "
-        "LEFT JOIN video_names AS n USING (video_id) "
-        "LEFT JOIN (SELECT video_id, min(damage) AS damage FROM video_summaries "
-        "GROUP BY video_id) AS d USING (video_id) "
-        "ORDER BY q.position LIMIT ?",
+        f"SELECT * FROM {_LISTED} WHERE {where} ORDER BY position LIMIT ? OFFSET ?",
+        [*params, limit, offset],
+    )
+
+
+def decisions(
+    con: duckdb.DuckDBPyConnection, filters: ArchiveFilters = ArchiveFilters()
+) -> dict[str, int]:
+    """How many of the videos `filters` lets through were decided 'review', and 'clear'."""
+    where, params = filters.where()
+    return dict(
+        con.execute(
+            f"SELECT decision, count(*) FROM {_LISTED} WHERE {where} GROUP BY decision", params
+        ).fetchall()
+    )
+
+
+def heatmap_rows(con: duckdb.DuckDBPyConnection, limit: int) -> list[dict]:
+    """The first `limit` videos of the review queue (the heat map's rows, in its order):
+    id, name and length."""
+    return dict_rows(
+        con,
+        "SELECT video_id, file_name, duration FROM video_risk ORDER BY position LIMIT ?",
         [limit],
     )
 
 
-def decisions(con: duckdb.DuckDBPyConnection) -> dict[str, int]:
-    """How many videos were decided 'review' and how many 'clear'."""
+def archive_tags(con: duckdb.DuckDBPyConnection) -> list[str]:
+    """The tags some video carries, by name (the archive's tag filter offers these)."""
+    return [
+        t for (t,) in con.execute("SELECT DISTINCT tag FROM video_tags ORDER BY tag").fetchall()
+    ]
+
+
+def names(con: duckdb.DuckDBPyConnection, video_ids: list[str]) -> dict[str, str]:
+    """video_id -> display name, of these videos only."""
     return dict(
-        con.execute("SELECT decision, count(*) FROM video_risk GROUP BY decision").fetchall()
+        con.execute(
+            "SELECT video_id, file_name FROM video_names WHERE list_contains(?, video_id)",
+            [video_ids],
+        ).fetchall()
     )
+
+
+def stored_thumbnail(con: duckdb.DuckDBPyConnection, video_id: str, t: float) -> bytes | None:
+    """The stored thumbnail (JPEG, `sampling.thumbnail_width` wide) of the video's frame
+    nearest `t`; None when it has no frames."""
+    row = con.execute(
+        "SELECT thumbnail FROM frames WHERE video_id = ? ORDER BY abs(t - ?), t LIMIT 1",
+        [video_id, t],
+    ).fetchone()
+    return row[0] if row else None
 
 
 # --- the video page
@@ -93,6 +175,24 @@ def tag_segments(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[str, lis
     for r in rows:
         out.setdefault(r["tag"], []).append(r)
     return out
+
+
+def severity(con: duckdb.DuckDBPyConnection, video_id: str) -> dict[int, float]:
+    """bin -> the highest severity in that bin of the video's timeline (HEATMAP_BINS
+    bins spread evenly over the video; a bin with no data is absent)."""
+    return dict(
+        con.execute(
+            "SELECT bin, max(severity) FROM moderation_timeline WHERE video_id = ? "
+            "AND severity IS NOT NULL GROUP BY bin",
+            [video_id],
+        ).fetchall()
+    )
+
+
+def codec(con: duckdb.DuckDBPyConnection, path: str) -> str | None:
+    """The video codec ffprobe found in the archive file at `path` (its manifest row)."""
+    row = con.execute("SELECT codec FROM manifest WHERE path = ?", [path]).fetchone()
+    return row[0] if row else None
 
 
 def flagged(con: duckdb.DuckDBPyConnection, video_id: str) -> list[dict]:

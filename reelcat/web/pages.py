@@ -1,12 +1,21 @@
-"""The review pages as HTML: the archive, one video, the questions, the answers given
-(with what the last learning step changed), an error.
+"""The review pages as HTML: the archive (filtered by GET query parameters), one video,
+the questions, the answers given (with what the last learning step changed), an error;
+the frame search's page is reelcat.web.search_page. Every page's header has the search
+box.
 
 Each page function reads what it shows (the catalogue through reelcat.web.data, the
 review session under the server's lock) and returns the whole document as bytes. Pages
-link /static/style.css and, for the keys, /static/keys.js: nothing inline, so the
-server's Content-Security-Policy can refuse inline styles and scripts. Every POST form of
-a page carries the server's CSRF token (a hidden `csrf` field, added by `page`), and the
-page's <meta name="reelcat-token"> gives it to scripts.
+link /static/style.css and their scripts (/static/keys.js for the questions' keys,
+/static/play.js for the player and the heat map, /static/fallback.js for frames cut from
+the archive file): nothing inline, so the server's Content-Security-Policy can refuse
+inline styles and scripts. Every POST form of a page carries the server's CSRF token (a
+hidden `csrf` field, added by `page`), and the page's <meta name="reelcat-token"> gives
+it to scripts.
+
+A moment of a video is linked as /video/<id>?t=<seconds> (a heat-map cell, a still of
+the archive or a search hit), which plays it from there; on the video page itself a
+timeline bar, a severity bin or a flagged moment links to ?t= with `data-seek`, and the
+script seeks the player instead of reloading the page.
 """
 
 from __future__ import annotations
@@ -14,18 +23,25 @@ from __future__ import annotations
 import html
 import math
 import re
+from collections.abc import Sequence
 from http import HTTPStatus
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import quote, urlencode
+
+import duckdb
+from PIL import Image
 
 from reelcat.feedback import question_media, verdict_list
 from reelcat.feedback.questions import Question
 from reelcat.feedback.review_session import Asked, ReviewSession
 from reelcat.feedback.verdict_list import Filters, clock
 from reelcat.feedback.verdicts import VerdictError
+from reelcat.moderation.moderate import HEATMAP_BINS
+from reelcat.moderation.step import HEATMAP_MAX_ROWS
+from reelcat.pictures import NO_DATA_COLOUR, heatmap_layout, severity_colour
 from reelcat.storage.layout import Layout
-from reelcat.web import data
+from reelcat.web import data, playback
 from reelcat.web.errors import HttpError
 
 if TYPE_CHECKING:
@@ -33,8 +49,12 @@ if TYPE_CHECKING:
 
 QUESTION_BATCH = 20  # questions computed per page view; the first is shown
 VERDICTS_SHOWN = 50  # answers the answers page lists unless ?limit= says otherwise
-QUEUE_LIMIT = 500  # videos listed on the archive page
+ARCHIVE_SHOWN = 100  # videos a page of the archive lists unless ?limit= says otherwise
+QUEUE_LIMIT = 500  # the most videos one page of the archive lists
+DECISIONS = ("review", "clear")  # the moderation step's decisions, the archive's filter
 POST_FORM = re.compile(r'<form method="post"[^>]*>')
+AXIS_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200, 14400)  # seconds
+AXIS_TICKS = 8  # labelled ticks on a time axis, at most
 REASONS = {
     "uncertain": "the model is unsure: the score sits between the review and accept thresholds",
     "flicker": "the tag flickers on and off between neighbouring frames",
@@ -66,10 +86,18 @@ def hidden(**fields: object) -> str:
     )
 
 
-def page(title: str, body: str, *, token: str | None = None, keys: bool = False) -> bytes:
-    """The whole document; `token` (the server's CSRF token) goes into each POST form and
-    a <meta>; `keys` loads the keyboard shortcuts."""
-    script = '<script src="/static/keys.js"></script>' if keys else ""
+def page(
+    title: str,
+    body: str,
+    *,
+    token: str | None = None,
+    scripts: Sequence[str] = (),
+    searched: str = "",
+) -> bytes:
+    """The whole document, its header with the frame search box (filled with `searched`);
+    `token` (the server's CSRF token) goes into each POST form and a <meta>; `scripts`
+    are the /static/ scripts it loads."""
+    script = "".join(f'<script src="/static/{esc(name)}"></script>' for name in scripts)
     meta = ""
     if token is not None:
         body = POST_FORM.sub(lambda m: m[0] + hidden(csrf=token), body)
@@ -78,8 +106,11 @@ def page(title: str, body: str, *, token: str | None = None, keys: bool = False)
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 {meta}<title>{esc(title)} · reelcat</title><link rel="stylesheet" href="/static/style.css"></head>
-<body><header><strong>reelcat review</strong><a href="/">Archive</a>
-<a href="/questions">Questions</a><a href="/verdicts">Answers</a></header>
+<body><header><strong>reelcat review</strong>
+<form method="get" action="/search" role="search" class="search"><input type="search" name="q"
+ value="{esc(searched)}" placeholder="Search frames, e.g. fire at night"
+ aria-label="search the archive's frames"><button class="small">Search</button></form>
+<a href="/">Archive</a><a href="/questions">Questions</a><a href="/verdicts">Answers</a></header>
 <main>{body}</main>{script}</body></html>"""
     return doc.encode("utf-8")
 
@@ -103,57 +134,247 @@ def thumbnail_img(rel: str | None, alt: str) -> str:
     return f'<img src="{esc(file_href(rel))}" alt="{esc(alt)}">'
 
 
+def still(video_id: str, t: float, name: str) -> str:
+    """The archive's frame at `t` of the video `name`, full size, linked to play the video
+    from there. The frame is cut when the browser first asks for it (/frame/…, kept
+    after), and only once it scrolls into view; /static/fallback.js puts the stored
+    thumbnail of the nearest sampled frame (/thumbnail/…) in its place when the archive
+    file cannot be read."""
+    where = f"{quote(video_id, safe='')}/{t:.3f}.jpg"
+    return (
+        f'<a href="{esc(video_href(video_id))}?t={t:.2f}"><img class="still" '
+        f'src="/frame/{esc(where)}" data-fallback="/thumbnail/{esc(where)}" '
+        f'alt="{esc(name)} at {clock(t)}" loading="lazy"></a>'
+    )
+
+
+def seek_link(t: float, inner: str) -> str:
+    """`inner` as a link to the moment `t` of the video whose page it is on: the page's
+    script seeks the player there; without it, the page reloads playing from there."""
+    return f'<a href="?t={t:.2f}" data-seek="{t:.2f}">{inner}</a>'
+
+
+def axis_ticks(duration: float) -> list[float]:
+    """Times for a time axis: every 1, 2, 5, 10, 15 or 30 s, 1, 2, 5, 10, 15 or 30 min, or
+    hours (the finest step with at most AXIS_TICKS ticks), from 0 to the end."""
+    if not duration > 0:
+        return [0.0]
+    step = next(
+        (s for s in AXIS_STEPS if duration / s <= AXIS_TICKS),
+        3600 * math.ceil(duration / 3600 / AXIS_TICKS),
+    )
+    return [k * float(step) for k in range(int(duration // step) + 1)]
+
+
+def axis_svg(duration: float) -> str:
+    """The time axis under the timelines: a tick and an m:ss label at each of
+    `axis_ticks`, placed in percent of the width (the style sheet sizes the labels)."""
+    marks = []
+    for t in axis_ticks(duration):
+        x = 100 * t / duration if duration > 0 else 0.0
+        anchor = "start" if x < 2 else "end" if x > 98 else "middle"
+        marks.append(
+            f'<line x1="{x:.2f}%" x2="{x:.2f}%" y1="0" y2="5"/>'
+            f'<text x="{x:.2f}%" y="19" text-anchor="{anchor}">{clock(t)}</text>'
+        )
+    return f'<svg class="axis" role="img" aria-label="time">{"".join(marks)}</svg>'
+
+
+def strip_svg(width: float, duration: float, marks: list[str], background: str) -> str:
+    """A timeline strip `width` units wide (stretched to the page's width), its
+    `background`, a faint line at each axis tick, then its marks."""
+    grid = "".join(
+        f'<line class="grid" x1="{x:.3f}" x2="{x:.3f}" y1="0" y2="10"/>'
+        for x in (width * t / duration for t in axis_ticks(duration)[1:])
+    )
+    return (
+        f'<svg viewBox="0 0 {width:g} 10" preserveAspectRatio="none" role="img">'
+        f'<rect x="0" y="0" width="{width:g}" height="10" fill="{background}"/>'
+        + grid
+        + "".join(marks)
+        + "</svg>"
+    )
+
+
 def timeline_svg(segments: list[dict], duration: float) -> str:
-    """A strip with one bar per time range where a tag holds, darker where it scores higher."""
-    rects = []
+    """A strip with one bar per time range where a tag holds, darker where it scores
+    higher; a click on a bar plays the video from the range's start."""
+    bars = []
     for s in segments:
         x = 100 * s["start"] / duration
         w = max(100 * (s["end"] - s["start"]) / duration, 0.6)
         alpha = min(1.0, max(0.35, s["mean_score"]))
-        rects.append(
-            f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="10" fill="#3465a4" '
-            f'fill-opacity="{alpha:.2f}"><title>{clock(s["start"])}–{clock(s["end"])}, '
-            f"mean score {s['mean_score']:.2f}, peak {s['peak_score']:.2f} at "
-            f"{clock(s['peak_t'])}</title></rect>"
+        bars.append(
+            seek_link(
+                s["start"],
+                f'<rect x="{x:.2f}" y="0" width="{w:.2f}" height="10" fill="#3465a4" '
+                f'fill-opacity="{alpha:.2f}"><title>{clock(s["start"])}–{clock(s["end"])}, '
+                f"mean score {s['mean_score']:.2f}, peak {s['peak_score']:.2f} at "
+                f"{clock(s['peak_t'])}</title></rect>",
+            )
         )
-    return (
-        '<svg viewBox="0 0 100 10" preserveAspectRatio="none" role="img">'
-        '<rect x="0" y="0" width="100" height="10" fill="#e9ecef"/>' + "".join(rects) + "</svg>"
-    )
+    return strip_svg(100, duration, bars, "#e9ecef")
+
+
+def severity_svg(severity: dict[int, float], duration: float) -> str:
+    """The video's severity over time: its HEATMAP_BINS bins in the heat map's colours
+    (grey: no data); a click on a bin plays the video from the bin's start."""
+    step = duration / HEATMAP_BINS
+    cells = [
+        seek_link(
+            b * step,
+            f'<rect x="{b}" y="0" width="1.02" height="10" fill="{colour(severity_colour(v))}">'
+            f"<title>{clock(b * step)}–{clock((b + 1) * step)}, severity {v:.2f}</title></rect>",
+        )
+        for b, v in sorted(severity.items())
+    ]
+    return strip_svg(HEATMAP_BINS, duration, cells, colour(NO_DATA_COLOUR))
+
+
+def colour(rgb: tuple[int, int, int]) -> str:
+    return "#" + "".join(f"{c:02x}" for c in rgb)
 
 
 # ----------------------------------------------------------------------------- archive
 
 
-def archive_page(server: ReviewServer) -> bytes:
-    """The heat map, the queue (to review first, then cleared) and the tag chart."""
+def archive_page(server: ReviewServer, query: dict[str, str]) -> bytes:
+    """The heat map, the filters (GET query parameters: a link to them shows the same
+    list), one page of the videos they let through in queue order (to review first, then
+    cleared), each with a still, and the tag chart."""
+    filters, limit, number = archive_query(query)
     layout = server.layout
     with data.open_catalogue(layout) as con:
-        rows = data.queue(con, QUEUE_LIMIT)
         counts = data.decisions(con)
+        matching = data.decisions(con, filters)
+        rows = data.queue(con, filters, limit, (number - 1) * limit)
+        heat_rows = data.heatmap_rows(con, HEATMAP_MAX_ROWS)
+        tags = data.archive_tags(con)
     with server.lock:
         answered = server.fresh_session().progress()["answered"]
+    total, found = sum(counts.values()), sum(matching.values())
     to_review = [r for r in rows if r["decision"] == "review"]
     cleared = [r for r in rows if r["decision"] != "review"]
-    total = sum(counts.values())
-    more = (
-        f'<p class="muted">Showing the first {len(rows)} of {total} videos.</p>'
-        if total > len(rows)
-        else ""
-    )
+    paging = archive_pages(query, found, len(rows), limit, number)
     body = f"""
 <h1>The archive</h1>
 <p>{counts.get("review", 0)} of {total} videos need review.
 <a href="/questions">Answer questions</a> about uncertain frames ({answered} answered so far;
 <a href="/verdicts" id="answers-link">see and undo the answers</a>).</p>
 {learning_brief(data.learning_changes(layout))}
-<div class="card">{picture(layout, layout.heatmap, "heat map of sensitive content")}</div>
-<h2>Review first ({len(to_review)})</h2>{queue_table(to_review)}
-<h2>Cleared ({len(cleared)})</h2>{queue_table(cleared)}{more}
+<div class="card">{heatmap_html(layout, heat_rows, total)}</div>
+{archive_form(query, tags, filters)}
+<p class="muted" id="matching" data-matching="{found}">{found} of {total} videos match.</p>
+<h2>Review first ({matching.get("review", 0)})</h2>{queue_table(to_review)}
+<h2>Cleared ({found - matching.get("review", 0)})</h2>{queue_table(cleared)}{paging}
 <h2>What the archive holds</h2>
 <div class="card">{picture(layout, layout.tag_frequencies_chart, "tag frequencies")}</div>
 """
-    return page("Archive", body, token=server.csrf_token)
+    return page("Archive", body, token=server.csrf_token, scripts=("play.js", "fallback.js"))
+
+
+def archive_query(query: dict[str, str]) -> tuple[data.ArchiveFilters, int, int]:
+    """The archive page's query parameters (tag, decision, risk: the least, damaged: 1,
+    limit: videos a page, page: from 1) as filters, limit and page (HttpError 400 when
+    bad)."""
+    decision = query.get("decision") or None
+    if decision not in (None, *DECISIONS):
+        raise HttpError(400, f"decision must be review or clear, not {decision!r}")
+    risk = None
+    if query.get("risk"):
+        try:
+            risk = float(query["risk"])
+        except ValueError:
+            risk = math.nan
+        if not math.isfinite(risk):
+            raise HttpError(400, f"risk must be a number, not {query['risk']!r}")
+    limit, number = query.get("limit") or str(ARCHIVE_SHOWN), query.get("page") or "1"
+    if not limit.isdigit() or not 1 <= int(limit) <= QUEUE_LIMIT:
+        raise HttpError(400, f"limit must be a whole number from 1 to {QUEUE_LIMIT}, not {limit!r}")
+    if not number.isdigit() or int(number) < 1:
+        raise HttpError(400, f"page must be a whole number from 1, not {number!r}")
+    filters = data.ArchiveFilters(
+        tag=query.get("tag") or None,
+        decision=decision,
+        min_risk=risk,
+        damaged=query.get("damaged") in ("1", "on", "true"),
+    )
+    return filters, int(limit), int(number)
+
+
+def archive_form(query: dict[str, str], tags: list[str], filters: data.ArchiveFilters) -> str:
+    """The archive's filters as a GET form (it works without scripts), filled in with the
+    current ones (a tag asked for that no video carries is offered too), and a link that
+    clears them when some are set."""
+
+    def options(values: Sequence[str], chosen: str) -> str:
+        return "".join(
+            f'<option value="{esc(v)}"{" selected" if v == chosen else ""}>{esc(v or "any")}'
+            "</option>"
+            for v in ("", *values)
+        )
+
+    tag = query.get("tag", "")
+    offered = tags if not tag or tag in tags else [*tags, tag]
+    checked = " checked" if filters.damaged else ""
+    limit = hidden(limit=query.get("limit") or None)
+    clear = ' <a href="/" id="clear-filters">Clear</a>' if filters != data.ArchiveFilters() else ""
+    return (
+        f'<form method="get" action="/" class="filters card" id="archive-filters">'
+        f'<label>Tag <select name="tag">{options(offered, tag)}</select></label>'
+        f'<label>Decision <select name="decision">'
+        f"{options(DECISIONS, query.get('decision', ''))}</select></label>"
+        f'<label>Risk at least <input type="number" name="risk" min="0" step="0.05" '
+        f'value="{esc(query.get("risk", ""))}" placeholder="0"></label>'
+        f'<label><input type="checkbox" name="damaged" value="1"{checked}> damaged only</label>'
+        f'{limit}<button class="small">Filter</button>{clear}</form>'
+    )
+
+
+def archive_pages(query: dict[str, str], found: int, shown: int, limit: int, number: int) -> str:
+    """Which videos of those matching this page lists, with links to the pages before
+    and after it (the same filters); nothing when one page holds them all."""
+    if found <= limit and number == 1:
+        return ""
+    first = (number - 1) * limit
+
+    def link(n: int, rel: str, text: str) -> str:
+        return f'<a href="/?{esc(urlencode({**query, "page": n}))}" rel="{rel}">{text}</a>'
+
+    links = []
+    if number > 1:
+        links.append(link(number - 1, "prev", "← previous"))
+    if first + shown < found:
+        links.append(link(number + 1, "next", "next →"))
+    where = f"Videos {first + 1}–{first + shown} of {found}" if shown else "No videos here"
+    return f'<p class="pages" id="pages">{where}. {" · ".join(links)}</p>'
+
+
+def heatmap_html(layout: Layout, rows: list[dict], total: int) -> str:
+    """The heat map the pipeline drew (the queue's first HEATMAP_MAX_ROWS videos, each
+    row its own video's start to end) under a link per row, placed by `heatmap_layout`:
+    /static/play.js opens the video at the time of the cell clicked; without it a row
+    opens its video at the start. Without links when the picture is not the size that
+    layout says (drawn for other rows)."""
+    img = picture(layout, layout.heatmap, "heat map of sensitive content")
+    if not layout.heatmap.is_file() or not rows:
+        return img
+    geo = heatmap_layout(total, HEATMAP_BINS, max_rows=HEATMAP_MAX_ROWS)
+    with Image.open(layout.heatmap) as drawn:
+        if drawn.size != (geo["width"], geo["height"]):
+            return img
+    top, height = geo["top"], geo["row_height"]
+    links = "".join(
+        f'<a href="{esc(video_href(r["video_id"]))}" data-duration="{r["duration"] or 0:.3f}">'
+        f'<title>{esc(r["file_name"])}</title><rect x="{geo["left"]}" y="{top + i * height}" '
+        f'width="{geo["plot_width"]}" height="{height}"/></a>'
+        for i, r in enumerate(rows[: geo["n_shown"]])
+    )
+    return (
+        f'<div class="heatmap">{img}<svg viewBox="0 0 {geo["width"]} {geo["height"]}" '
+        f'preserveAspectRatio="none" data-left="{geo["left"]}" '
+        f'data-width="{geo["plot_width"]}" data-bins="{HEATMAP_BINS}">{links}</svg></div>'
+    )
 
 
 def learning_brief(changes: list[dict]) -> str:
@@ -179,7 +400,8 @@ def threshold_change(change: dict) -> str:
 
 
 def queue_table(rows: list[dict]) -> str:
-    """Rows of the review queue: name and evidence, decision, risk, flagged ranges, length."""
+    """Rows of the review queue: a still (linked to play the video from there), name and
+    evidence, decision, risk, flagged ranges, length."""
     if not rows:
         return '<p class="muted">None.</p>'
     body = []
@@ -194,17 +416,20 @@ def queue_table(rows: list[dict]) -> str:
             if r.get("damage")
             else ""
         )
+        shown = r["still_t"] is not None
         body.append(
-            f'<tr><td><a href="{esc(video_href(r["video_id"]))}">{esc(r["file_name"])}</a>'
+            f'<tr data-video-id="{esc(r["video_id"])}">'
+            f"<td>{still(r['video_id'], r['still_t'], r['file_name']) if shown else '–'}</td>"
+            f'<td><a href="{esc(video_href(r["video_id"]))}">{esc(r["file_name"])}</a>'
             f'{damage}<div class="muted">{esc(r["evidence"] or "")}</div></td>'
             f'<td><span class="badge {esc(r["decision"])}">{esc(r["decision"])}</span></td>'
             f'<td class="num">{r["risk"]:.2f}</td><td>{ranges or "–"}</td>'
             f'<td class="num">{clock(r["duration"])}</td></tr>'
         )
     return (
-        '<table class="queue"><colgroup><col class="video"><col class="decision">'
-        '<col class="risk"><col><col class="length"></colgroup>'
-        "<thead><tr><th>Video</th><th>Decision</th><th>Risk</th>"
+        '<table class="queue"><colgroup><col class="still"><col class="video">'
+        '<col class="decision"><col class="risk"><col><col class="length"></colgroup>'
+        "<thead><tr><th></th><th>Video</th><th>Decision</th><th>Risk</th>"
         "<th>Flagged time ranges</th><th>Length</th></tr></thead><tbody>"
         + "".join(body)
         + "</tbody></table>"
@@ -214,9 +439,12 @@ def queue_table(rows: list[dict]) -> str:
 # ----------------------------------------------------------------------------- video
 
 
-def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> bytes:
-    """Summary, severity strip, flagged moments, word cloud, tag chart, timelines with a
-    "that's wrong" button per tag."""
+def video_page(
+    server: ReviewServer, video_id: str, query: dict[str, str], start: float | None = None
+) -> bytes:
+    """The player (playing from `start` seconds when given), summary, severity and tag
+    timelines on one time axis with a "that's wrong" button per tag, flagged moments, word
+    cloud, tag chart and the answers about the video."""
     layout = server.layout
     with data.open_catalogue(layout) as con:
         info = data.video(con, video_id)
@@ -225,12 +453,16 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
         summary = data.summary(con, video_id) or {}
         risk = data.risk(con, video_id)
         segments = data.tag_segments(con, video_id)
+        severity = data.severity(con, video_id)
         flagged = data.flagged(con, video_id)
         marked = data.marked_wrong(con, video_id)
         last = data.verdict(con, query.get("last"))
         answers, answered = verdict_list.listed(con, Filters(video=video_id, limit=VERDICTS_SHOWN))
+        duration = info["duration"] or 0.0
+        if start is not None:
+            start = min(max(start, 0.0), duration)
+        player = player_html(layout, con, video_id, start)
     name = info["file_name"]
-    duration = info["duration"] or 0.0
     top = list(summary.get("top_tags") or [])
     coverage = dict(zip(top, summary.get("top_coverage") or [], strict=False))
     wrong_tags = top + [c for c in dict.fromkeys(s["concept"] for s in flagged) if c not in top]
@@ -259,17 +491,30 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
             f'{hidden(verdict_id=last["verdict_id"])}<button class="small">Undo</button>'
             f"</form></div>"
         )
-    parts.append(
-        '<h2>Sensitive content over time</h2><div class="card">'
-        + video_img(video_id, "severity", "severity strip")
-        + "</div>"
-    )
+    parts.append(player)
+    if duration > 0:
+        lines = [
+            '<div><b>severity</b><div class="muted">sensitive content</div></div>'
+            f'<div id="severity">{severity_svg(severity, duration)}</div><div></div>'
+        ]
+        for tag in wrong_tags:
+            share = f"{coverage[tag]:.0%} of the time" if tag in coverage else "flagged"
+            lines.append(
+                f'<div><b>{esc(tag)}</b><div class="muted">{share}</div></div>'
+                f'<div data-tag="{esc(tag)}">{timeline_svg(segments.get(tag, []), duration)}'
+                f"</div><div>{wrong_button(video_id, tag, marked.get(tag))}</div>"
+            )
+        parts.append(
+            '<h2>Over time</h2><div class="card timeline" id="timelines">'
+            + "".join(lines)
+            + f"<div></div>{axis_svg(duration)}<div></div></div>"
+        )
     if risk and risk.get("evidence"):
         parts.append(f'<p class="muted">{esc(risk["evidence"])}</p>')
     if flagged:
         figs = "".join(
-            f"<figure>{thumbnail_img(s['thumbnail'], 'peak frame')}<figcaption>"
-            f"<b>{esc(s['concept'])}</b> {clock(s['start'])}–{clock(s['end'])}"
+            f"<figure>{seek_link(s['start'], thumbnail_img(s['thumbnail'], 'peak frame'))}"
+            f"<figcaption><b>{esc(s['concept'])}</b> {clock(s['start'])}–{clock(s['end'])}"
             f"<br>peak {s['peak']:.2f} at {clock(s['peak_t'])} · {esc(s['level'])}"
             f"</figcaption></figure>"
             for s in flagged
@@ -282,23 +527,40 @@ def video_page(server: ReviewServer, video_id: str, query: dict[str, str]) -> by
         + video_img(video_id, "tags", "top tags bar chart")
         + "</div></div>"
     )
-    if wrong_tags and duration > 0:
-        lines = []
-        for tag in wrong_tags:
-            share = f"{coverage[tag]:.0%} of the time" if tag in coverage else "flagged"
-            lines.append(
-                f'<div><b>{esc(tag)}</b><div class="muted">{share}</div></div>'
-                f"{timeline_svg(segments.get(tag, []), duration)}"
-                f"<div>{wrong_button(video_id, tag, marked.get(tag))}</div>"
-            )
-        parts.append(
-            '<h2>Timelines</h2><div class="card timeline">'
-            + "".join(lines)
-            + f'<div></div><div class="muted axis"><span>0:00</span><span>{clock(duration)}'
-            "</span></div><div></div></div>"
-        )
     parts.append(video_answers_html(video_id, answers, answered))
-    return page(name, "".join(parts), token=server.csrf_token)
+    return page(name, "".join(parts), token=server.csrf_token, scripts=("play.js",))
+
+
+def player_html(
+    layout: Layout, con: duckdb.DuckDBPyConnection, video_id: str, start: float | None
+) -> str:
+    """The video player (/play/<id>), starting at `start` seconds when given, with a note
+    when it plays a low-resolution copy; why not, when the archive file cannot be read."""
+    try:
+        source = question_media.archive_file(con, video_id)
+    except question_media.MediaError as exc:
+        return f'<p class="notice" id="no-player">{esc(exc)}: nothing to play.</p>'
+    codec = data.codec(con, source["path"])
+    note = ""
+    if not playback.browser_plays(source["path"], codec):
+        made = layout.proxy(video_id, question_media.clip_format()).exists()
+        note = (
+            f'<p class="muted" id="proxy-note">Browsers do not play {esc(codec or "its codec")} '
+            f"in {esc(playback.suffix(source['path']) or 'this file')}: this is a "
+            "low-resolution copy"
+            + ("" if made else ", made now for its first play (wait a moment) and kept")
+            + ".</p>"
+        )
+    src = f"/play/{quote(video_id, safe='')}"
+    when = ""
+    if start is not None:  # the media fragment starts it there without the script too
+        src += f"#t={start:.2f}"
+        when = f' data-start="{start:.2f}"'
+    return (
+        f'<div class="card player"><video id="player" src="{esc(src)}"{when} controls '
+        f'playsinline preload="metadata"></video>{note}<p class="notice" id="player-error" '
+        "hidden></p></div>"
+    )
 
 
 def video_answers_html(video_id: str, rows: list[dict], matching: int) -> str:
@@ -390,7 +652,9 @@ def questions_page(server: ReviewServer, query: dict[str, str]) -> bytes:
         parts.append(question_html(current, question_frame(server, current), undo))
     parts.append(progress_html(progress))
     parts.append('<p><a href="/verdicts" id="answers-link">The answers given so far</a></p>')
-    return page("Questions", "".join(parts), token=server.csrf_token, keys=True)
+    return page(
+        "Questions", "".join(parts), token=server.csrf_token, scripts=("keys.js", "fallback.js")
+    )
 
 
 def question_frame(server: ReviewServer, current: Asked) -> str:

@@ -18,10 +18,3 @@ document.addEventListener('keydown', e => {
   const b = document.querySelector('button[data-key="' + e.key.toLowerCase() + '"]');
   if (b && !b.disabled) { e.preventDefault(); b.click(); }
 });
-// A frame that cannot be cut from the archive file falls back to its stored thumbnail
-// (the error may come before this script runs: then the image is already broken).
-for (const img of document.querySelectorAll('img[data-fallback]')) {
-  const fallback = () => { img.src = img.dataset.fallback; img.removeAttribute('data-fallback'); };
-  if (img.complete && img.naturalWidth === 0) fallback();
-  else img.addEventListener('error', fallback, { once: true });
-}

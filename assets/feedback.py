@@ -11,7 +11,7 @@ from reelcat.storage.layout import Layout
 
 verdict_log = dg.AssetSpec(
     "verdict_log",
-    group_name="feedback",
+    group_name="tagging",
     kinds={"parquet"},
     description="People's answers, append-only (reelcat review, the review page, "
     "name-group). The sensor verdict_sensor re-scores when it grows.",
@@ -23,7 +23,7 @@ _LEARNED_FROM = [video_frames, verdict_log]
 
 @dg.multi_asset(
     specs=table_specs(
-        "feedback",
+        "tagging",
         _LEARNED_FROM,
         {
             "tag_adaptations": "What people's answers changed beyond their own shots, per tag "
@@ -33,7 +33,7 @@ _LEARNED_FROM = [video_frames, verdict_log]
         },
     )
     + table_specs(
-        "feedback",
+        "tagging",
         _LEARNED_FROM,
         {
             "tag_thresholds": "Per-tag accept/review thresholds in force: the baseline from the "

@@ -11,7 +11,7 @@ from reelcat.pictures import markdown_image
 
 @dg.multi_asset(
     specs=table_specs(
-        "moderation",
+        "catalogue",
         SCORES_IN_FORCE,
         {
             "moderation_timeline": "Per video, sensitive concept and time bin: the peak "

@@ -7,7 +7,7 @@ from assets.resources import ReelcatSettings
 from reelcat.search.step import index_frames
 
 
-@dg.asset(group_name="search", deps=[video_frames], kinds={"usearch"})
+@dg.asset(group_name="ingest", deps=[video_frames], kinds={"usearch"})
 def frame_index(context: dg.AssetExecutionContext, settings: ReelcatSettings):
     """An HNSW index (usearch) over every stored frame embedding, extended with each new
     frames batch; `reelcat search` asks it for candidates and re-ranks them exactly."""

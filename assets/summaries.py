@@ -11,7 +11,7 @@ from reelcat.summaries.step import write_summaries
 
 @dg.multi_asset(
     specs=table_specs(
-        "summaries",
+        "catalogue",
         SCORES_IN_FORCE,
         {
             "tag_segments": "Time ranges where a tag holds: smoothed scores at the tag's accept "

@@ -10,6 +10,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets.catalogue import catalog_asset
+from assets.checks import CHECKS
 from assets.feedback import tag_adaptations, verdict_log
 from assets.ingest import video_frames, video_manifest
 from assets.moderation import video_risk
@@ -31,6 +32,7 @@ ALL_ASSETS = [
     video_summaries,
     video_risk,
     catalog_asset,
+    *CHECKS,  # run after the asset each one checks (assets/checks.py)
 ]
 
 

@@ -187,30 +187,34 @@ def _one_row_per_video(cfg: Config, path: Path, what: str) -> list[str]:
     return problems
 
 
-@dg.asset_check(
-    asset="video_summaries",
-    description="The summaries' schema; one summary per catalogued video.",
-)
-def one_summary_per_video(settings: ReelcatSettings) -> dg.AssetCheckResult:
-    cfg = settings.load()
-    layout = Layout(cfg.output_dir)
-    problems = _schema_problems(layout.video_summaries, schemas.SUMMARIES, "video_summaries")
-    if layout.video_summaries.exists():
-        problems += _one_row_per_video(cfg, layout.video_summaries, "video_summaries")
-    return _result(problems)
+def _per_video_check(asset: str, table: str, schema: pa.Schema, description: str):
+    """A check that the archive-wide table `table` (a Layout property) has its schema and
+    one row per catalogued video."""
+
+    @dg.asset_check(asset=asset, name=f"one_{table}_row_per_video", description=description)
+    def check(settings: ReelcatSettings) -> dg.AssetCheckResult:
+        cfg = settings.load()
+        path = getattr(Layout(cfg.output_dir), table)
+        problems = _schema_problems(path, schema, table)
+        if path.exists():
+            problems += _one_row_per_video(cfg, path, table)
+        return _result(problems)
+
+    return check
 
 
-@dg.asset_check(
-    asset="video_risk",
-    description="The review queue's schema; one decision per catalogued video that decoded.",
+one_summary_per_video = _per_video_check(
+    "video_summaries",
+    "video_summaries",
+    schemas.SUMMARIES,
+    "The summaries' schema; one summary per catalogued video.",
 )
-def one_decision_per_video(settings: ReelcatSettings) -> dg.AssetCheckResult:
-    cfg = settings.load()
-    layout = Layout(cfg.output_dir)
-    problems = _schema_problems(layout.video_risk, schemas.VIDEO_RISK, "video_risk")
-    if layout.video_risk.exists():
-        problems += _one_row_per_video(cfg, layout.video_risk, "video_risk")
-    return _result(problems)
+one_decision_per_video = _per_video_check(
+    "video_risk",
+    "video_risk",
+    schemas.VIDEO_RISK,
+    "The review queue's schema; one decision per catalogued video that decoded.",
+)
 
 
 @dg.asset_check(

@@ -16,7 +16,7 @@ import torch
 from reelcat.config import ModelConfig, load_config
 from reelcat.tagging.model import ClipModel, ModelLoadError
 
-from .conftest import REPO
+from .conftest import REPO, tiny_config
 
 
 def test_configured_checkpoint_embeds_like_open_clip_loaded_directly():
@@ -86,3 +86,24 @@ def test_sample_archive_catalogue_names_each_main_topic(tmp_path, ray_local):
     assert set(top["v007_road-with-cars.mp4"][:2]) == {"road with cars", "city at night"}
     named = sum(v["main_topics"][0] in top[v["file"]][:3] for v in truth["videos"])
     assert named >= 10, named  # most videos: 11 of 12 when measured
+
+
+def test_text_features_on_the_used_positions_equal_open_clips_own():
+    """encode_text on the positions up to the longest text's end (reelcat's text cost cut)
+    gives open_clip's encode_text features, for the bundled model and ViT-B-32."""
+    from reelcat.tagging.model import encode_text, load_model, reads_text_at_its_end
+
+    texts = ["a photo of a beach.", "fire", "a blurry photo of a road with cars at night."]
+    tiny = load_model(tiny_config(REPO, REPO).model.model_dump_json())
+    vit = open_clip.create_model("ViT-B-32", pretrained=None).eval()
+    for model, tokenizer in (
+        (tiny.model, tiny.tokenizer),
+        (vit, open_clip.get_tokenizer("ViT-B-32")),
+    ):
+        assert reads_text_at_its_end(model)  # the cut is taken, not the fallback
+        tokens = tokenizer(texts)
+        assert int(tokens.argmax(-1).max()) + 1 < tokens.shape[1] / 2  # really shorter
+        with torch.inference_mode():
+            mine, theirs = encode_text(model, tokens), model.encode_text(tokens)
+        assert mine.shape == theirs.shape
+        torch.testing.assert_close(mine, theirs, rtol=1e-4, atol=1e-5)

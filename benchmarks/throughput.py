@@ -550,6 +550,88 @@ def child_naive(spec: dict) -> dict:
     return {"frames": frames, "times": times, "start_times": starts}
 
 
+def _cli_run(spec: dict, archive: Path, out: Path, cache: Path) -> tuple[float, int]:
+    """`reelcat run` as a person runs it, in its own process: (wall seconds, frames)."""
+    from catalog.build import open_catalog
+
+    env = {**os.environ, "REELCAT_CACHE": str(cache), "XDG_CACHE_HOME": str(cache / "xdg")}
+    env.pop("RAY_ADDRESS", None)
+    t = time.perf_counter()
+    proc = subprocess.run(
+        [str(Path(sys.executable).with_name("reelcat")), "run", "--config", spec["cli_config"]]
+        + ["--archive", str(archive), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=out.parent,
+    )
+    wall = time.perf_counter() - t
+    if proc.returncode != 0:
+        raise SystemExit(f"reelcat run failed: {proc.stderr[-3000:]}")
+    con = open_catalog(out)
+    (frames,) = con.execute("SELECT count(*) FROM frames").fetchone()
+    con.close()
+    return wall, frames
+
+
+def _text_rate(spec: dict, cache: Path) -> tuple[int, float]:
+    """(texts, seconds) of the text tower embedding the vocabulary's bank from an empty
+    machine cache, in a process of its own."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--child", "text_rate"],
+        input=json.dumps(spec),
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**os.environ, "REELCAT_CACHE": str(cache), "PYTHONPATH": str(REPO)},
+    )
+    result = json.loads(proc.stdout.split("RESULT ", 1)[1])
+    return result["texts"], result["seconds"]
+
+
+def child_text_rate(spec: dict) -> dict:
+    from reelcat.config import load_config
+    from reelcat.tagging import text_cache
+    from reelcat.tagging.scoring import bank_texts
+    from reelcat.tagging.vocabulary import load_vocabulary
+
+    cfg = load_config(spec["cli_config"])
+    text_cache.text_embeddings(cfg.model, bank_texts(load_vocabulary(cfg.vocabulary)))
+    done = text_cache.embedded()
+    return {"texts": done.texts, "seconds": done.seconds}
+
+
+def child_cli(spec: dict) -> dict:
+    """End to end through the real `reelcat run` command (each run a new output folder):
+    fresh (no machine cache: the encoder trace and the text embeddings are made),
+    warm (the machine cache from a previous run: new videos into a new folder), and a
+    run over one tiny new video with warm caches (the fixed cost of a run)."""
+    root = Path(tempfile.mkdtemp(prefix="cli-", dir=spec["out"]))
+    archive, tiny = root / "archive", root / "tiny"
+    archive.mkdir()
+    tiny.mkdir()
+    for v in spec["videos"]:
+        (archive / Path(v["path"]).name).symlink_to(v["path"])
+    (tiny / Path(spec["tiny_video"]).name).symlink_to(spec["tiny_video"])
+    fresh, warm, overhead, frames = [], [], [], 0
+    for i in range(spec["repeats"]):
+        cache = root / f"cache-{i}"
+        wall, frames = _cli_run(spec, archive, root / f"fresh-{i}", cache)
+        fresh.append(wall)
+        warm.append(_cli_run(spec, archive, root / f"warm-{i}", cache)[0])
+        overhead.append(_cli_run(spec, tiny, root / f"tiny-{i}", cache)[0])
+    texts, seconds = _text_rate(spec, root / "cache-text")
+    shutil.rmtree(root, ignore_errors=True)
+    return {
+        "frames": frames,
+        "fresh": fresh,
+        "warm": warm,
+        "overhead": overhead,
+        "texts": texts,
+        "text_seconds": seconds,
+    }
+
+
 def _unit(rng, n, dim):
     import numpy as np
 
@@ -602,6 +684,8 @@ CHILDREN = {
     "naive": child_naive,
     "naive_run": child_naive_run,
     "rescore": child_rescore,
+    "cli": child_cli,
+    "text_rate": child_text_rate,
 }
 
 
@@ -704,6 +788,22 @@ def machine_line(device: str, torch_version: str) -> str:
     )
 
 
+def cli_config(work: Path, model: str, batch_size: int, decode_tasks: int) -> Path:
+    """The reelcat.yaml of the end-to-end runs: this benchmark's model (random weights),
+    sampling and batch, and the repository's synthetic 18-tag vocabulary."""
+    import yaml
+
+    path = work / "cli.yaml"
+    doc = {
+        "vocabulary": str(REPO / "reelcat" / "vocabularies" / "synthetic.yaml"),
+        "sampling": {"mode": DEFAULT_MODE, "interval_seconds": INTERVAL},
+        "model": {"name": model, "random_weights": True, "batch_size": batch_size},
+        "ray": {"decode_tasks": decode_tasks},
+    }
+    path.write_text(yaml.safe_dump(doc))
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--quick", action="store_true", help="smoke run: tiny videos, seconds")
@@ -768,7 +868,9 @@ def main(argv: list[str] | None = None) -> int:
         "900 frames; at 4 s the 1-minute video fills half a model batch, so "
         "the ratio would measure batch fill rather than length)",
     )
-    ap.add_argument("--skip", default="", help="comma separated: naive,memory,rescore,decode,long")
+    ap.add_argument(
+        "--skip", default="", help="comma separated: naive,cli,memory,rescore,decode,long"
+    )
     ap.add_argument("--phase-log", default=None, help="append measurement times (JSON lines)")
     ap.add_argument(
         "--wait-quiet",
@@ -906,6 +1008,13 @@ def main(argv: list[str] | None = None) -> int:
         R["model"]["times"] += again["times"]
     if "naive" not in skip:
         R["naive"] = child("naive", "naive")
+    if "cli" not in skip:
+        R["cli"] = child(
+            "cli",
+            "reelcat run end to end",
+            cli_config=str(cli_config(work, args.model, batch_size, decode_tasks)),
+            tiny_video=str(make_video(work, "tiny", "testsrc2", "", "160x90", 2)),
+        )
     if "memory" not in skip:
         for v in mem_videos:
             R[f"memory:{v['video_id']}"] = child(
@@ -1241,6 +1350,8 @@ def report(
         "benchmark_cpu_seconds": round(cpu_total),
         "benchmark_wall_seconds": round(wall),
     }
+    if "cli" in R:
+        summary.update(cli_figures(R["cli"], naive_fps))
     for mode in modes:
         if mode != pipe_mode:
             q = R[f"pipeline:{mode}"]
@@ -1250,6 +1361,29 @@ def report(
                     q["frames"] / med(q["times"]) / serial[mode]
                 )
     print(json.dumps(summary))
+
+
+def cli_figures(cli: dict, naive_fps: float | None) -> dict:
+    """The end-to-end figures of `child_cli`, printed and as JSON keys."""
+    fresh = cli["frames"] / med(cli["fresh"])
+    warm = cli["frames"] / med(cli["warm"])
+    figures = {
+        "cli_fps_fresh": round(fresh, 3),
+        "cli_fps_warm": round(warm, 3),
+        "cli_ratio_fresh_vs_naive": round(fresh / naive_fps, 3) if naive_fps else None,
+        "cli_ratio_warm_vs_naive": round(warm / naive_fps, 3) if naive_fps else None,
+        "fixed_overhead_s": round(med(cli["overhead"]), 2),
+        "text_prompts_per_s": round(cli["texts"] / cli["text_seconds"], 1),
+    }
+    print(
+        f"\nend to end, `reelcat run` ({cli['frames']} frames; medians of "
+        f"{len(cli['fresh'])}): fresh {med(cli['fresh']):.1f} s = {fresh:.2f} frames/s, "
+        f"warm {med(cli['warm']):.1f} s = {warm:.2f} frames/s"
+        + (f" (naive {naive_fps:.2f} frames/s)" if naive_fps else "")
+        + f"; one tiny new video {med(cli['overhead']):.1f} s; text tower "
+        f"{figures['text_prompts_per_s']:g} prompts/s ({cli['texts']} prompts)"
+    )
+    return figures
 
 
 def image_size_of(R: dict) -> int:

@@ -8,7 +8,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install run test test-fast sample dagster browser postgres lint benchmark-quality benchmark-throughput clean
+.PHONY: install run test test-fast sample dagster browser postgres lint benchmark-quality benchmark-throughput screenshots clean
 
 install: $(STAMP)
 
@@ -48,6 +48,12 @@ browser:
 # present). The test starts its own server in a temporary folder; nothing runs as a service.
 postgres:
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq postgresql)
+
+# The README's screenshots (docs/*.png) redrawn: the review page over out/ (catalogued
+# first, as `make run`) and the Dagster UI after "Materialize all" into a throwaway
+# output folder and DAGSTER_HOME. Needs Chromium (`make browser`); about 3 minutes.
+screenshots: run
+	$(BIN)/python docs/screenshots.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -12,6 +12,7 @@ need reelcat's dependencies but not reelcat.
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from typing import Any
@@ -141,7 +142,14 @@ class RayResource(dg.ConfigurableResource):
 
         if ray.is_initialized():
             return
-        kwargs: dict[str, Any] = {"log_to_driver": False, "configure_logging": False}
+        # Ray's own logger at ERROR: its notices (a new local cluster's "Token
+        # authentication is enabled…", "Started a local Ray instance") are not the run's
+        # output; its errors still show. Workers' output stays on the cluster.
+        kwargs: dict[str, Any] = {
+            "log_to_driver": False,
+            "configure_logging": True,
+            "logging_level": logging.ERROR,
+        }
         address = self.resolve_address(configured)
         if address is None:
             # "local": always a fresh embedded Ray, never a cluster someone else left

@@ -21,9 +21,17 @@ Dagster's API; the other commands only read the catalogue.
 from __future__ import annotations
 
 import argparse
+import csv
+import io
+import json
+import logging
+import math
 import os
+import re
+import shlex
 import sys
 import time
+from decimal import Decimal
 from pathlib import Path
 
 from reelcat.config import Config, ConfigError, load_config
@@ -65,7 +73,201 @@ def _config(args: argparse.Namespace, pull: str | None = "") -> Config:
     return cfg
 
 
+# --- `reelcat run`: progress while it runs, a summary when it ends ---------------------
+
+RUN_JOB = "reelcat_run"  # the job name `reelcat run` records in a Dagster instance
+EMBED_STEP = "video_frames"  # the step that decodes and embeds, one log line per video
+EMBEDDED = re.compile(r"embedded (\d+) frames of ")  # reelcat.ingest.pipeline's line
+
+
+def _clock(seconds: float) -> str:
+    """A duration: "42 s" under a minute, else M:SS or H:MM:SS."""
+    if seconds < 59.5:
+        return f"{seconds:.0f} s"
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+class _LineProgress:
+    """Progress as plain lines on stderr, where no terminal shows a live display (a log
+    file, a pipe, the tests): a line per step forward and per finished stage."""
+
+    def __enter__(self) -> _LineProgress:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        return None
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        """A stage began (said when it moves on or ends)."""
+
+    def step(self, stage: str, done: int, note: str, detail: str | None = None) -> None:
+        """The stage moved on to `done` (`detail`: what moved it, a line for the log; None:
+        only the count moved, no line)."""
+        if detail is not None:
+            self.say(f"· {stage:<16} {note}  ({detail})")
+
+    def finish(self, stage: str, ok: bool, note: str) -> None:
+        self.say(f"{'✓' if ok else '✗'} {stage:<16} {note}")
+
+    def say(self, text: str) -> None:
+        print(f"  {text}", file=sys.stderr, flush=True)
+
+
+class _LiveProgress(_LineProgress):
+    """Progress drawn live on the terminal (rich, on stderr): a row per stage with a
+    spinner while it runs and ✓ or ✗ when it ends, a bar where the stage counts (videos,
+    checks: their row stays last); anything said meanwhile is printed above the rows."""
+
+    def __init__(self) -> None:
+        from rich.console import Console
+        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
+        from rich.text import Text
+
+        class State(SpinnerColumn):
+            def render(self, task):
+                return Text("✗", "red") if task.fields["failed"] else super().render(task)
+
+        class Stages(Progress):  # in the order they started, "checks" last
+            def get_renderables(self):
+                yield self.make_tasks_table(
+                    sorted(self.tasks, key=lambda task: task.description == "checks")
+                )
+
+        self._progress = Stages(
+            State(finished_text=Text("✓", "green")),
+            TextColumn("{task.description:<16}"),
+            BarColumn(bar_width=24),
+            TextColumn("{task.fields[note]}"),
+            console=Console(stderr=True),
+        )
+        self._tasks: dict[str, int] = {}
+
+    def __enter__(self) -> _LiveProgress:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self._progress.stop()
+
+    def start(self, stage: str, total: int | None = None) -> None:
+        self._tasks[stage] = self._progress.add_task(stage, total=total, note="", failed=False)
+
+    def step(self, stage: str, done: int, note: str, detail: str | None = None) -> None:
+        self._progress.update(self._tasks[stage], completed=done, note=note)
+
+    def finish(self, stage: str, ok: bool, note: str) -> None:
+        self._progress.update(
+            self._tasks[stage], total=1, completed=int(ok), note=note, failed=not ok
+        )
+
+    def say(self, text: str) -> None:
+        self._progress.console.print(f"  {text}", markup=False, highlight=False)
+
+
+def _progress_display() -> _LineProgress:
+    """Live progress on a terminal; plain lines where stderr is a file or a pipe."""
+    return _LiveProgress() if sys.stderr.isatty() else _LineProgress()
+
+
+class RunProgress(logging.Handler):
+    """`reelcat run`'s progress, read from the run's own Dagster log: the command adds a
+    logger with this handler to its run (runs launched from the Dagster UI never have it),
+    which sees every step start and end, the asset checks' results, the steps' warnings,
+    and the embedding step's line per video ("embedded N frames of NAME" or "failed
+    NAME: …"). Asset steps are stages; the check steps are one stage, "checks"."""
+
+    def __init__(self, display: _LineProgress, check_steps: set[str], to_embed) -> None:
+        super().__init__(logging.DEBUG)
+        self.display = display
+        self.check_steps = check_steps
+        self.to_embed = to_embed  # () -> how many videos the embedding step will embed
+        self.started: dict[str, float] = {}
+        self.seconds: dict[str, float] = {}  # each finished stage's duration
+        self.total: int | None = None  # videos to embed
+        self.videos = self.frames = 0  # embedded so far
+        self.passed = self.failed = 0  # asset checks
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            meta = getattr(record, "dagster_meta", None) or {}
+            event, step = meta.get("dagster_event"), meta.get("step_key")
+            if event is None:
+                self._message(record.levelno, step, meta)
+            elif step in self.check_steps:
+                self._check(event)
+            elif event.is_step_start:
+                self._start(step)
+            elif event.is_step_success or event.is_step_failure:
+                self._finish(step, ok=event.is_step_success)
+        except Exception:
+            self.handleError(record)
+
+    def _start(self, stage: str, total: int | None = None) -> None:
+        self.started[stage] = time.monotonic()
+        if stage == EMBED_STEP:
+            try:
+                self.total = total = self.to_embed()
+            except Exception:  # the bar goes without a total; the step says what is wrong
+                total = None
+        self.display.start(stage, total)
+
+    def _finish(self, stage: str, ok: bool, said: str = "") -> None:
+        self.seconds[stage] = seconds = time.monotonic() - self.started[stage]
+        if stage == EMBED_STEP and self.videos:
+            said = f"{self._embedded()}, {self.frames / seconds:.1f} frames/s"
+        self.display.finish(stage, ok, f"{said} in {seconds:.1f} s".strip())
+
+    def _message(self, level: int, step: str | None, meta: dict) -> None:
+        """A step's own line: the embedding step's per-video line moves its stage on; a
+        warning is said (a resource's warnings, such as waiting for the output folder's
+        lock, are printed by the resource itself)."""
+        text = meta.get("orig_message", "")
+        if step == EMBED_STEP and level == logging.INFO:
+            embedded = EMBEDDED.match(text)
+            self.videos += 1
+            self.frames += int(embedded.group(1)) if embedded else 0
+            self.display.step(EMBED_STEP, self.videos, self._embedding_note(), text)
+            if not embedded:
+                self.display.say(f"{step}: {text}")
+        elif level >= logging.WARNING and meta.get("resource_name") is None:
+            self.display.say(f"{step or 'run'}: {text}")
+
+    def _embedded(self) -> str:
+        done = f"{self.videos}/{self.total}" if self.total is not None else str(self.videos)
+        return f"{done} videos, {self.frames} frames"
+
+    def _embedding_note(self) -> str:
+        """Videos done of all, frames, frames per second and the time left."""
+        elapsed = max(time.monotonic() - self.started[EMBED_STEP], 1e-6)
+        note = f"{self._embedded()}, {self.frames / elapsed:.1f} frames/s"
+        if self.total and self.videos < self.total:
+            note += f", ETA {_clock(elapsed / self.videos * (self.total - self.videos))}"
+        return note
+
+    def _check(self, event) -> None:
+        """A check step: the first starts the "checks" stage; each result moves it on."""
+        if event.is_step_start and "checks" not in self.started:
+            self._start("checks", len(self.check_steps))
+        if event.event_type_value == "ASSET_CHECK_EVALUATION":
+            if event.asset_check_evaluation_data.passed:
+                self.passed += 1
+            else:
+                self.failed += 1
+        elif event.is_step_failure:  # the check itself broke: no result
+            self.failed += 1
+        else:
+            return
+        note = f"{self.passed} passed" + (f", {self.failed} failed" if self.failed else "")
+        self.display.step("checks", self.passed + self.failed, note)
+        if self.passed + self.failed == len(self.check_steps):
+            self._finish("checks", not self.failed, note)
+
+
 def cmd_run(args: argparse.Namespace) -> int:
+    """Materialise every asset in this process, with progress on stderr while it runs and
+    a summary on stdout when it ends."""
     import dagster as dg
 
     from assets.resources import RayResource, ReelcatSettings
@@ -87,7 +289,8 @@ def cmd_run(args: argparse.Namespace) -> int:
             "  [RANDOM WEIGHTS: for throughput measurement only]"
             if cfg.model.random_weights
             else ""
-        )
+        ),
+        flush=True,
     )
     settings = ReelcatSettings(
         config_file=str(Path(args.config).resolve()) if args.config else None,
@@ -111,62 +314,236 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"DAGSTER_HOME={home}: the Dagster instance does not load: {said}"
         ) from None
+    display = _progress_display()
+    checks = {a.node_def.name for a in ALL_ASSETS if isinstance(a, dg.AssetChecksDefinition)}
+    progress = RunProgress(display, checks, lambda: _videos_to_embed(cfg))
     started = time.perf_counter()
     try:
-        result = dg.materialize(
-            ALL_ASSETS,
-            resources={"settings": settings, "ray_cluster": RayResource()},
-            run_config={"loggers": {"console": {"config": {"log_level": "WARNING"}}}},
-            raise_on_error=False,
-            instance=instance,
-            tags=output_tag(cfg.output),
-        )
+        with display:
+            result = _materialize(
+                ALL_ASSETS,
+                {"settings": settings, "ray_cluster": RayResource()},
+                progress,
+                instance=instance,
+                tags=output_tag(cfg.output),
+                debug=args.debug,
+            )
     finally:
         if instance is not None:
             instance.dispose()
+    seconds = time.perf_counter() - started
+    if not result.success:
+        _say_step_failures(result)
+        for line in _failed_checks(result):
+            print(f"  {line}", file=sys.stderr)
+        return 1
+    print("\n".join(_run_summary(cfg, args, result, progress, seconds)))
+    return 0
+
+
+def _materialize(
+    assets: list, resources: dict, progress: logging.Handler, *, instance, tags: dict, debug: bool
+):
+    """Every asset materialised in this process as Dagster's `materialize` does, with
+    `progress` as a logger of the run; Dagster's own console log (at INFO) only with
+    --debug."""
+    import dagster as dg
+
+    def progress_logger(_context) -> logging.Logger:
+        logger = logging.Logger("reelcat.run", logging.DEBUG)
+        logger.addHandler(progress)
+        return logger
+
+    defs = dg.Definitions(
+        assets=assets,
+        jobs=[dg.define_asset_job(RUN_JOB)],
+        resources=resources,
+        loggers={
+            "progress": dg.LoggerDefinition(progress_logger),
+            "console": dg.colored_console_logger,
+        },
+    )
+    loggers: dict = {"progress": {}}
+    if debug:
+        loggers["console"] = {"config": {"log_level": "INFO"}}
+    return defs.resolve_job_def(RUN_JOB).execute_in_process(
+        run_config={"loggers": loggers}, instance=instance, tags=tags, raise_on_error=False
+    )
+
+
+def _videos_to_embed(cfg: Config) -> int:
+    """How many videos the embedding step is about to embed: the step's own query
+    (reelcat.ingest.step.videos_to_embed) on the manifest the step before it wrote."""
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from reelcat.config import model_id
+    from reelcat.ingest.step import videos_to_embed
+
+    layout = Layout(cfg.output_dir)
+    manifest = pq.read_table(layout.manifest, columns=["video_id", "path", "duration", "status"])
+    good = manifest.filter(pc.equal(manifest["status"], "ok"))
+    return len(videos_to_embed(good, layout.frames_dir(model_id(cfg.model), cfg.sampling.id)))
+
+
+def _say_step_failures(result) -> None:
+    """One line on stderr per failed step, saying the error's cause."""
+    for event in result.all_events:
+        if event.is_step_failure:
+            error = event.event_specific_data.error
+            while error.cause is not None:  # Dagster's wrapper: say the cause
+                error = error.cause
+            # "package.module.Class: message" -> the message (and the class when it
+            # is not one of reelcat's own, which say everything in their message)
+            name, _, said = error.message.strip().partition(": ")
+            if not name.startswith("reelcat."):
+                said = f"{name.rsplit('.', 1)[-1]}: {said}" if said else name
+            print(f"reelcat: step {event.step_key} failed: {said}", file=sys.stderr)
+
+
+def _failed_checks(result) -> list[str]:
+    """A line per asset check that failed (assets/checks.py): which, on what, and why."""
+    return [
+        f"check {e.check_name} on {e.asset_key.to_user_string()} failed: "
+        + (e.description or "its metadata in the Dagster UI says why")
+        for e in result.get_asset_check_evaluations()
+        if not e.passed
+    ]
+
+
+def _materialized(result) -> dict[str, dict]:
+    """Each materialised asset's metadata values, by asset name."""
+    said: dict[str, dict] = {}
     for event in result.get_asset_materialization_events():
         mat = event.event_specific_data.materialization
-        meta = {
-            k: v.value
-            for k, v in mat.metadata.items()
-            if isinstance(v.value, (int, float, str)) and len(str(v.value)) < 60
-        }
-        print(f"  {mat.asset_key.to_user_string():<16} {meta}")
-    if not result.success:
-        for event in result.all_events:
-            if event.is_step_failure:
-                error = event.event_specific_data.error
-                while error.cause is not None:  # Dagster's wrapper: say the cause
-                    error = error.cause
-                # "package.module.Class: message" -> the message (and the class when it
-                # is not one of reelcat's own, which say everything in their message)
-                name, _, said = error.message.strip().partition(": ")
-                if not name.startswith("reelcat."):
-                    said = f"{name.rsplit('.', 1)[-1]}: {said}" if said else name
-                print(f"reelcat: step {event.step_key} failed: {said}", file=sys.stderr)
-        return 1
-    print(f"reelcat: done in {time.perf_counter() - started:.1f} s\n")
+        said[mat.asset_key.to_user_string()] = {k: v.value for k, v in mat.metadata.items()}
+    return said
+
+
+def _video_lines(cfg: Config) -> tuple[list[str], str | None]:
+    """Each catalogued video's one-line summary (the first SHOWN of them), and the first
+    video's name."""
     from catalog.build import open_catalog
 
     con = open_catalog(cfg.output_dir)
     ((files,),) = con.execute("SELECT count(*) FROM video_summaries").fetchall()
-    for name, about in con.execute(
+    listed = con.execute(
         "SELECT file_name, about FROM video_summaries ORDER BY file_name LIMIT ?", [SHOWN]
-    ).fetchall():
-        print(f"  {name:<28} {about}")
+    ).fetchall()
+    con.close()
+    lines = [f"  {name:<28} {about}" for name, about in listed]
     if files > SHOWN:
-        print(f'  ... and {files - SHOWN:,} more: reelcat sql "select * from video_summaries"')
-    return 0
+        lines.append(f"  ... and {files - SHOWN:,} more (the reelcat sql below lists them)")
+    return lines, listed[0][0] if listed else None
+
+
+def _run_summary(cfg: Config, args, result, progress: RunProgress, seconds: float) -> list[str]:
+    """What the run did, after each video's summary: the videos and frames catalogued,
+    what could not be read, the videos to review, failed checks, where the catalogue is,
+    and what to try next."""
+    said = _materialized(result)
+    manifest, frames = said.get("video_manifest", {}), said.get("video_frames", {})
+    videos, first = _video_lines(cfg)
+    lines = [
+        *videos,
+        "",
+        f"reelcat: catalogued {manifest.get('videos', 0)} videos in {_clock(seconds)} "
+        f"({frames.get('videos_embedded', 0)} new, "
+        f"{frames.get('videos_skipped_unchanged', 0)} unchanged"
+        + (f", {manifest['missing_kept']} missing, kept" if manifest.get("missing_kept") else "")
+        + ")",
+        f"  {said.get('catalog', {}).get('frames', 0):,} frames, "
+        f"{frames.get('frames_new', 0):,} of them new"
+        + (
+            f" ({progress.frames / progress.seconds[EMBED_STEP]:.1f} frames/s)"
+            if progress.frames and progress.seconds.get(EMBED_STEP)
+            else ""
+        ),
+    ]
+    unread = manifest.get("errors", 0) + frames.get("videos_failed", 0)
+    if unread:
+        lines.append(
+            f'  {unread} files could not be read: reelcat sql "select path, error from '
+            "manifest where status = 'error' union all select path, error from frame_errors\""
+        )
+    to_review = said.get("video_risk", {}).get("videos_to_review", 0)
+    if to_review:
+        lines.append(f"  {to_review} videos need a reviewer")
+    failed = _failed_checks(result)
+    lines += [f"  {line}" for line in failed]
+    if progress.passed and not failed:
+        lines.append(f"  all {progress.passed} checks passed")
+    lines.append(f"  catalogue: {str(cfg.output).rstrip('/')}/{CATALOG}")
+    return lines + _next_commands(args, first, to_review)
+
+
+def _next_commands(args, video: str | None, to_review: int) -> list[str]:
+    """The commands to try next, with this run's --config and --out."""
+    where = "".join(
+        f" {flag} {shlex.quote(value)}"
+        for flag, value in (("--config", args.config), ("--out", args.out))
+        if value
+    )
+    commands = [
+        (f"reelcat review-queue{where}", "the videos that need a reviewer, riskiest first")
+        if to_review
+        else None,
+        (f"reelcat about {shlex.quote(video)}{where}", "what a video is about, over time")
+        if video
+        else None,
+        (f"reelcat serve{where}", "review in the browser"),
+        (f'reelcat sql "select * from video_summaries"{where}', "the catalogue in SQL"),
+    ]
+    shown = [c for c in commands if c]
+    width = max(len(command) for command, _ in shown)
+    return ["\nnext:"] + [f"  {command:<{width}}   {what}" for command, what in shown]
 
 
 def _strip(values: list[float]) -> str:
+    """Scores in [0, 1] as block characters (NaN, a bin without a frame: a space)."""
     return "".join(
         BLOCKS[min(len(BLOCKS) - 1, int(round(v * (len(BLOCKS) - 1))))] if v == v else " "
         for v in values
     )
 
 
+def _timeline_bins(duration: float, times: list[float], most: int) -> int:
+    """How many bins a timeline strip has: at most `most`, and none narrower than the
+    frames' usual spacing (the median gap between sampled frames), so that no bin falls
+    between two frames and shows as a gap."""
+    gaps = sorted(b - a for a, b in zip(times, times[1:], strict=False))
+    spacing = gaps[len(gaps) // 2] if gaps else duration
+    return max(1, min(most, int(duration / spacing)))
+
+
+NICE_STEPS = (1, 2, 5, 10, 15, 30, 60, 120, 300, 600, 900, 1800, 3600, 7200)  # seconds
+
+
+def _time_axis(duration: float, bins: int) -> str:
+    """The times under a strip of `bins` characters spanning `duration` seconds: 0 under
+    its first character, round times where they fit, the duration ending under its last."""
+
+    def stamp(t: float) -> str:
+        return f"{int(t) // 60}:{int(t) % 60:02d}" if duration >= 60 else f"{t:g}s"
+
+    end = stamp(duration) if duration >= 60 else f"{duration:.1f}s"
+    last = max(0, bins - len(end))  # where the end label starts
+    axis = [" "] * last + list(end)
+    # labels at least 8 characters apart (none but 0 when no round step is that wide)
+    step = next((s for s in NICE_STEPS if s * bins / duration >= 8), duration)
+    t = 0.0
+    while t < duration:
+        label, at = stamp(t), round(t / duration * bins)
+        if at + len(label) >= last:
+            break
+        axis[at : at + len(label)] = label
+        t += step
+    return "".join(axis)
+
+
 def cmd_about(args: argparse.Namespace) -> int:
+    """A video's summary, with a strip per top tag of its score over time (bins no
+    narrower than the frames' spacing) above a time axis."""
     from catalog.build import open_catalog
 
     cfg = _config(args)
@@ -190,7 +567,13 @@ def cmd_about(args: argparse.Namespace) -> int:
             print(f"  wrote {path}")
     if not top or not duration:
         return 0
-    bins = args.bins
+    times = [
+        t
+        for (t,) in con.execute(
+            "SELECT DISTINCT t FROM frame_tags WHERE video_id = ? ORDER BY t", [vid]
+        ).fetchall()
+    ]
+    bins = _timeline_bins(duration, times, args.bins)
     print(f"\n  timeline, {bins} bins of {duration / bins:.1f} s (peak smoothed score):")
     for tag in top:
         scores = con.execute(
@@ -201,12 +584,14 @@ def cmd_about(args: argparse.Namespace) -> int:
             b = min(bins - 1, int(t / duration * bins))
             peaks[b] = s if peaks[b] != peaks[b] else max(peaks[b], s)
         print(f"  {tag:>16} |{_strip(peaks)}|")
+    print(" " * 20 + _time_axis(duration, bins))
     return 0
 
 
 def cmd_sql(args: argparse.Namespace) -> int:
     """Run statements that only read (reelcat.storage.readonly): anything else is refused,
-    one line each, before any of them runs; so is a read outside the output folder."""
+    one line each, before any of them runs; so is a read outside the output folder. Each
+    statement's result is printed in order, as a table or in --format."""
     import duckdb
 
     from catalog.build import open_catalog
@@ -215,10 +600,12 @@ def cmd_sql(args: argparse.Namespace) -> int:
     cfg = _config(args, pull=CATALOG)  # DuckDB reads the rest where it is
     con = open_catalog(cfg.output_dir, cfg.output_url)
     try:
+        between = ""
         for statement in read_statements(con, args.query):
             rel = con.sql(statement)
             if rel is not None:
-                rel.show(max_rows=args.max_rows, max_width=200)
+                print(between + _result_text(rel, args.format, args.max_rows), flush=True)
+                between = "" if args.format == "json" else "\n"
     except Refused as exc:
         for reason in exc.reasons:
             print(f"reelcat: refused: {reason}", file=sys.stderr)
@@ -234,17 +621,156 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+SQL_FORMATS = ("table", "csv", "json", "markdown")
+CELL_WIDTH = 60  # characters of one value a table shows (an embedding has thousands)
+
+
+def _result_text(rel, form: str, max_rows: int) -> str:
+    """One statement's result: a table for people (every column, numbers rounded, at
+    most max_rows rows; a query plan as the plan itself), csv or json for programs (every
+    row, values exact: json is one array of objects per statement, on one line), or a
+    markdown table (every row, numbers rounded)."""
+    names = rel.columns
+    if form == "table":
+        rows = rel.limit(max_rows + 1).fetchall()
+        if names == ["explain_key", "explain_value"]:  # EXPLAIN [ANALYZE]
+            return "\n".join(f"{key}:\n{plan}" for key, plan in rows)
+        types = [str(t).lower().strip('"') for t in rel.types]
+        return _table(names, types, rows[:max_rows], more=len(rows) > max_rows)
+    rows = rel.fetchall()
+    if form == "csv":
+        text = io.StringIO()
+        writer = csv.writer(text, lineterminator="\n")
+        writer.writerow(names)
+        writer.writerows([_cell(v, exact=True) if v is not None else "" for v in r] for r in rows)
+        return text.getvalue().rstrip("\n")
+    if form == "json":
+        return json.dumps([dict(zip(names, map(_json_value, r), strict=True)) for r in rows])
+    return _markdown(names, rows)
+
+
+def _rounded(x: float) -> str:
+    """A float to about 4 significant digits, keeping every digit of its integer part
+    (0.3333, 12.35, 123457); scientific where it is tiny or huge."""
+    if not math.isfinite(x) or x == 0:
+        return str(x)
+    magnitude = math.floor(math.log10(abs(x)))
+    if not -5 < magnitude < 15:
+        return f"{x:.4g}"
+    text = f"{x:.{max(0, 3 - magnitude)}f}"
+    if "." in text:  # no trailing zeros, but a float keeps its point: 9.0, 0.5
+        text = text.rstrip("0")
+        text += "0" if text.endswith(".") else ""
+    return text
+
+
+def _cell(value, exact: bool = False) -> str:
+    """A value as text on one line: NULL, true/false, floats to about 4 significant digits
+    (every digit when `exact`), lists and structs written as DuckDB writes them."""
+    if value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, float):
+        return repr(value) if exact else _rounded(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_cell(v, exact) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"'{k}': {_cell(v, exact)}" for k, v in value.items()) + "}"
+    if isinstance(value, bytes):  # as DuckDB writes a blob: printable ASCII, else \xHH
+        return "".join(chr(b) if 32 <= b < 127 and b != 92 else f"\\x{b:02X}" for b in value)
+    return str(value) if exact else str(value).replace("\n", "\\n")
+
+
+def _json_value(value):
+    """A value as JSON has it: numbers stay numbers (NaN and infinities null), times
+    ISO 8601, lists and structs as arrays and objects, anything else its text."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float | Decimal):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, list | tuple):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
+
+
+def _numeric(value) -> bool:
+    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
+
+
+def _right_aligned(rows: list[tuple], columns: int) -> list[bool]:
+    """Which columns hold numbers only (and at least one): those are right-aligned."""
+    return [
+        any(r[i] is not None for r in rows)
+        and all(_numeric(r[i]) for r in rows if r[i] is not None)
+        for i in range(columns)
+    ]
+
+
+def _table(names: list[str], types: list[str], rows: list[tuple], more: bool) -> str:
+    """Rows in a box as DuckDB's own client draws them (names, types, values), but every
+    column, however wide: a value longer than CELL_WIDTH is cut with "…"."""
+    from rich.cells import cell_len, set_cell_size
+
+    def cut(text: str) -> str:
+        return text if cell_len(text) <= CELL_WIDTH else set_cell_size(text, CELL_WIDTH - 1) + "…"
+
+    cells = [[cut(_cell(v)) for v in row] for row in rows]
+    right = _right_aligned(rows, len(names))
+    widths = [
+        max(cell_len(names[i]), cell_len(types[i]), *(cell_len(r[i]) for r in cells))
+        for i in range(len(names))
+    ]
+
+    def line(left: str, middle: str, end: str) -> str:
+        return left + middle.join("─" * (w + 2) for w in widths) + end
+
+    def row(texts: list[str], how: list[str]) -> str:
+        padded = []
+        for text, width, align in zip(texts, widths, how, strict=True):
+            room = width - cell_len(text)
+            left = {"left": 0, "right": room, "center": room // 2}[align]
+            padded.append(" " * left + text + " " * (room - left))
+        return "│ " + " │ ".join(padded) + " │"
+
+    centered = ["center"] * len(names)
+    lines = [line("┌", "┬", "┐"), row(names, centered), row(types, centered)]
+    lines.append(line("├", "┼", "┤"))
+    lines += [row(r, ["right" if x else "left" for x in right]) for r in cells]
+    lines.append(line("└", "┴", "┘"))
+    if not rows:
+        lines.append("0 rows".center(cell_len(lines[0])).rstrip())
+    elif more:
+        lines.append(f"(the first {len(rows)} rows: --max-rows N shows more)")
+    return "\n".join(lines)
+
+
+def _markdown(names: list[str], rows: list[tuple]) -> str:
+    """Rows as a markdown table, numbers right-aligned and rounded."""
+
+    def row(texts) -> str:
+        return "| " + " | ".join(t.replace("|", "\\|") for t in texts) + " |"
+
+    rule = ["---:" if r else "---" for r in _right_aligned(rows, len(names))]
+    return "\n".join([row(names), row(rule)] + [row(map(_cell, r)) for r in rows])
+
+
 def cmd_tags(args: argparse.Namespace) -> int:
     from catalog.build import open_catalog
 
     cfg = _config(args)
     con = open_catalog(cfg.output_dir)
-    con.sql("""
+    rel = con.sql("""
         SELECT f.tag, f.category, f.videos AS df, round(f.share, 3) AS share_of_videos,
                f.frames, round(f.seconds, 1) AS seconds,
                round(t.review, 3) AS review, round(t.accept, 3) AS accept, t.source
         FROM tag_frequencies AS f JOIN thresholds AS t USING (tag)
-        ORDER BY f.videos DESC, f.tag""").show(max_rows=10_000, max_width=200)
+        ORDER BY f.videos DESC, f.tag""")
+    print(_result_text(rel, "table", max_rows=10_000))
     return 0
 
 
@@ -374,6 +900,8 @@ def cmd_heatmap(args: argparse.Namespace) -> int:
 
 
 def cmd_review(args: argparse.Namespace) -> int:
+    """Ask "is this X?" questions in the terminal, one key per answer, the frame drawn
+    where the terminal can draw it."""
     from reelcat.feedback.review_session import ReviewSession
 
     cfg = _config(args)
@@ -388,13 +916,17 @@ def cmd_review(args: argparse.Namespace) -> int:
     while i < len(asked):
         a = asked[i]
         q = a.question
-        prompt = (
+        print(
             f"[{i + 1}/{len(asked)}] Is this '{q.tag}'? {a.file_name} at {q.t:.1f} s "
-            f"({q.reason}, score {q.score:.2f})\n    {session.picture(a)}\n> "
+            f"({q.reason}, score {q.score:.2f})"
         )
+        picture = session.picture(a)
+        _draw_picture(_picture_file(picture))
+        print(f"    {picture}")
         try:
-            key = input(prompt).strip().lower()[:1]
-        except EOFError:
+            key = _read_key("> ")
+        except (EOFError, KeyboardInterrupt):
+            print()
             break
         if key == "q":
             break
@@ -426,6 +958,88 @@ def cmd_review(args: argparse.Namespace) -> int:
         "(or the Dagster sensor does it). `reelcat verdicts` lists them."
     )
     return 0
+
+
+def _read_key(prompt: str) -> str:
+    """One answer: on a terminal a single key press, no Enter needed (cbreak mode, so
+    Ctrl-C still interrupts); from a pipe or file, the first character of the next line.
+    EOFError at the end of the input (Ctrl-D on a terminal)."""
+    if not sys.stdin.isatty():
+        return input(prompt).strip().lower()[:1]
+    import termios
+    import tty
+
+    print(prompt, end="", flush=True)
+    fd = sys.stdin.fileno()
+    saved = termios.tcgetattr(fd)
+    try:
+        tty.setcbreak(fd, termios.TCSANOW)  # (the default flushes keys typed ahead)
+        pressed = os.read(fd, 8).decode(errors="replace")  # a key's whole escape sequence
+    finally:
+        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
+    if pressed in ("", "\x04"):
+        raise EOFError
+    print(pressed if pressed.isprintable() else "")
+    return pressed.lower() if len(pressed) == 1 else "?"
+
+
+def _picture_file(shown: str) -> Path | None:
+    """The image file ReviewSession.picture names ("PATH", "PATH  (thumbnail: why)"), if
+    there is one ("no picture: why")."""
+    path = Path(shown.split("  (", 1)[0])
+    return path if path.is_file() else None
+
+
+PICTURE_COLUMNS = 48  # how wide the terminal review draws a frame, in characters
+
+
+def _draw_picture(path: Path | None) -> None:
+    """Draw the picture on stdout where the terminal can: inline at full resolution in
+    kitty (its graphics protocol) or iTerm2 and WezTerm (iTerm2's), otherwise in 24-bit
+    colour half blocks (COLORTERM=truecolor). Nothing when stdout is not a terminal or
+    it has neither (the path printed with the question is then all)."""
+    if path is None or not sys.stdout.isatty():
+        return
+    import base64
+    import shutil
+
+    from PIL import Image
+
+    env = os.environ
+    columns = min(PICTURE_COLUMNS, shutil.get_terminal_size().columns - 4)
+    if "TMUX" not in env and (env.get("TERM") == "xterm-kitty" or "KITTY_WINDOW_ID" in env):
+        png = io.BytesIO()
+        Image.open(path).save(png, "PNG")
+        data = base64.standard_b64encode(png.getvalue()).decode()
+        chunks = [data[k : k + 4096] for k in range(0, len(data), 4096)]
+        for k, chunk in enumerate(chunks):
+            more = int(k < len(chunks) - 1)
+            keys = f"a=T,f=100,c={columns},m={more}" if k == 0 else f"m={more}"
+            sys.stdout.write(f"\x1b_G{keys};{chunk}\x1b\\")
+        print()
+    elif "TMUX" not in env and (
+        env.get("TERM_PROGRAM") in ("iTerm.app", "WezTerm") or env.get("LC_TERMINAL") == "iTerm2"
+    ):
+        data = base64.standard_b64encode(path.read_bytes()).decode()
+        print(f"\x1b]1337;File=inline=1;width={columns};preserveAspectRatio=1:{data}\a")
+    elif env.get("COLORTERM") in ("truecolor", "24bit"):
+        print("\n".join(_half_blocks(Image.open(path).convert("RGB"), columns)))
+
+
+def _half_blocks(image, columns: int) -> list[str]:
+    """The image in lines of "▀" characters, each two pixels: the upper one its colour,
+    the lower one its background (24-bit ANSI colours)."""
+    rows = max(1, round(columns * image.height / image.width / 2))
+    small = image.resize((columns, 2 * rows))
+    px = small.load()
+    lines = []
+    for y in range(0, 2 * rows, 2):
+        cells = (
+            "\x1b[38;2;{};{};{}m\x1b[48;2;{};{};{}m▀".format(*px[x, y], *px[x, y + 1])
+            for x in range(columns)
+        )
+        lines.append("    " + "".join(cells) + "\x1b[0m")
+    return lines
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
@@ -505,12 +1119,15 @@ def _archive_embeddings(cfg: Config):
 
 
 def cmd_groups(args: argparse.Namespace) -> int:
+    """Recurring look-alike frames worth a name: each group with what naming it would
+    change (over the whole archive: reelcat.feedback.groups.preview), the tag most of it
+    has already if one does, and three example thumbnails."""
     from reelcat.feedback.groups import find_groups, preview
     from reelcat.storage.thumbnails import export_thumbnails
     from reelcat.tagging.scores import open_archive
 
     cfg = _config(args)
-    _, rows, emb = _archive_embeddings(cfg)
+    con, rows, emb = _archive_embeddings(cfg)
     groups = find_groups(emb, [r[0] for r in rows], seed=args.seed)[: args.n]
     layout = Layout(cfg.output_dir)
     for g in groups:
@@ -522,16 +1139,40 @@ def cmd_groups(args: argparse.Namespace) -> int:
         store = open_archive(cfg)
         thumbs = export_thumbnails(store, layout, wanted)
         store.close()
+        naming = f"naming it would label {_labelled(p)}"
+        if p["uncertain"]:
+            naming += f", and ask about {p['uncertain']} more that look somewhat alike"
         print(
             f"group {g.id}: {g.size} look-alike frames in {g.videos} videos "
-            f"(cohesion {g.cohesion:.2f}); naming it would label {p['accepted']} frames "
-            f"and ask about {p['uncertain']}"
+            f"(cohesion {g.cohesion:.2f})\n    {naming}"
         )
+        tag, tagged = _tag_of(con, [rows[i] for i in g.members])
+        if tagged * 2 >= g.size:
+            print(f"    it matches the tag '{tag}': {tagged} of its {g.size} frames have it")
         for r in examples:
             print(f"    {r[4]} at {r[1]:.1f} s  {cfg.output_dir / thumbs[(r[0], r[1])]}")
+    con.close()
     if not groups:
         print("reelcat: no recurring look-alike groups")
     return 0
+
+
+def _tag_of(con, members: list[tuple]) -> tuple[str | None, int]:
+    """The tag (of the vocabulary, or a named group's) that most of these frames (rows
+    of `_archive_embeddings`) have in the catalogue, and on how many of them."""
+    found = con.execute(
+        """
+        WITH members AS (SELECT unnest($videos) AS video_id, unnest($frames) AS frame),
+        tagged AS (
+            SELECT tag FROM labels_final JOIN members USING (video_id, frame) WHERE label
+            UNION ALL
+            SELECT tag FROM named_group_labels JOIN members USING (video_id, frame)
+            WHERE status = 'accepted'
+        )
+        SELECT tag, count(*) FROM tagged GROUP BY tag ORDER BY 2 DESC, 1 LIMIT 1""",
+        {"videos": [r[0] for r in members], "frames": [r[2] for r in members]},
+    ).fetchone()
+    return found or (None, 0)
 
 
 def cmd_name_group(args: argparse.Namespace) -> int:
@@ -544,11 +1185,19 @@ def cmd_name_group(args: argparse.Namespace) -> int:
         raise VerdictError(f"no group {args.group}: `reelcat groups` lists them")
     info = _name(cfg, args, groups[args.group], rows, emb)
     print(
-        f"reelcat: '{args.name}' now labels {info['accepted']} frames; {info['uncertain']} "
-        "more are uncertain and will be asked about. Rebuild the catalogue (reelcat run) "
+        f"reelcat: '{args.name}' now labels {_labelled(info)}; {info['uncertain']} more "
+        "that look somewhat alike will be asked about. Rebuild the catalogue (reelcat run) "
         "to see it in named_group_labels."
     )
     return 0
+
+
+def _labelled(info: dict) -> str:
+    """The frames a name labels (reelcat.feedback.groups.preview): its group's, and any
+    elsewhere in the archive."""
+    return f"{info['members']} frames" + (
+        f" and {info['elsewhere']} like them elsewhere in the archive" if info["elsewhere"] else ""
+    )
 
 
 def _name(cfg: Config, args: argparse.Namespace, group, rows, emb) -> dict:
@@ -592,7 +1241,7 @@ def cmd_teach(args: argparse.Namespace) -> int:
     info = _name(cfg, args, group, rows, emb)
     print(
         f"reelcat: '{args.name}' taught from {group.size} examples now labels "
-        f"{info['accepted']} frames; {info['uncertain']} more are uncertain and will be "
+        f"{_labelled(info)}; {info['uncertain']} more that look somewhat alike will be "
         f"asked about (reelcat review --tag '{args.name}')."
     )
     return 0
@@ -608,13 +1257,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
 
 def cmd_synth(args: argparse.Namespace) -> int:
+    """Generate a labelled synthetic archive, with progress per video on stderr."""
     from reelcat.synthetic.archive import generate_archive
 
     if not args.out:
         raise ConfigError("synth needs --out DIR")
-    out = generate_archive(Path(args.out), args.videos, args.seed)
+    display = _progress_display()
+    started, made = time.monotonic(), 0
+
+    def one_more(line: str) -> None:
+        nonlocal made
+        made += 1
+        note = f"{made}/{args.videos} videos"
+        if made < args.videos:
+            note += f", ETA {_clock((time.monotonic() - started) / made * (args.videos - made))}"
+        display.step("synth", made, note, line)
+
+    with display:
+        display.start("synth", args.videos)
+        out = generate_archive(Path(args.out), args.videos, args.seed, log=one_more)
+        display.finish("synth", True, f"{made} videos in {_clock(time.monotonic() - started)}")
     print(f"reelcat: wrote a synthetic archive of {args.videos} videos to {out}")
     return 0
+
+
+REVIEWER = "the name answers are recorded under (default: $USER)"
+SEED = "seed of the clustering (default 0)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -644,11 +1312,21 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="random model weights: throughput measurement only",
     )
-    run.add_argument("--sampling", choices=["auto", "interval", "keyframes", "scene"])
+    run.add_argument(
+        "--sampling",
+        choices=["auto", "interval", "keyframes", "scene"],
+        help="how frames are sampled (overrides the config's sampling.mode)",
+    )
     run.set_defaults(func=cmd_run)
     about = command("about", "what a video is about")
     about.add_argument("video", help="file name, path or video id")
-    about.add_argument("--bins", type=int, default=40)
+    about.add_argument(
+        "--bins",
+        type=int,
+        default=40,
+        help="at most this many time bins per strip (default 40; fewer when the video has "
+        "fewer sampled frames, so that every bin holds one)",
+    )
     about.add_argument(
         "--png",
         metavar="DIR",
@@ -661,12 +1339,24 @@ def build_parser() -> argparse.ArgumentParser:
         help="SELECT (DESCRIBE, SHOW, SUMMARIZE, EXPLAIN too); anything that writes, copies, "
         "attaches, installs, loads or changes settings is refused",
     )
-    q.add_argument("--max-rows", type=int, default=50)
+    q.add_argument(
+        "--max-rows",
+        type=int,
+        default=50,
+        help="rows a table shows of each result (default 50; csv, json and markdown show all)",
+    )
+    q.add_argument(
+        "--format",
+        choices=SQL_FORMATS,
+        default="table",
+        help="table (default: every column, numbers rounded), csv or json (every row, exact "
+        "values: json is one array of objects per statement, a line each), or markdown",
+    )
     q.set_defaults(func=cmd_sql)
     command("tags", "the vocabulary with counts and thresholds").set_defaults(func=cmd_tags)
     s = command("search", "frames that look like a text")
-    s.add_argument("text")
-    s.add_argument("-k", type=int, default=10)
+    s.add_argument("text", help="what the frames should look like, in words")
+    s.add_argument("-k", type=int, default=10, help="how many frames (default 10)")
     s.add_argument(
         "--exact",
         action="store_true",
@@ -685,12 +1375,18 @@ def build_parser() -> argparse.ArgumentParser:
     rq.set_defaults(func=cmd_review_queue)
     hm = command("heatmap", "draw the archive severity heat map from the last run as a PNG")
     hm.add_argument("--png", required=True, help="PNG file to write (nothing else is written)")
-    hm.add_argument("--time-axis", choices=["relative", "seconds"], default="relative")
+    hm.add_argument(
+        "--time-axis",
+        choices=["relative", "seconds"],
+        default="relative",
+        help="relative: each video spans the full width (default); seconds: one axis in "
+        "seconds for all, shorter videos end early",
+    )
     hm.set_defaults(func=cmd_heatmap)
     rv = command("review", "answer 'is this X?' questions in the terminal")
     rv.add_argument("-n", type=int, default=20, help="questions in this session")
     rv.add_argument("--tag", action="append", help="only ask about this tag (repeatable)")
-    rv.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
+    rv.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"), help=REVIEWER)
     rv.set_defaults(publishes=True, func=cmd_review)
     vd = command("verdicts", "the answers given, newest first; undo some of them")
     vd.add_argument("--tag", help="only answers about this tag")
@@ -709,21 +1405,26 @@ def build_parser() -> argparse.ArgumentParser:
     )
     vd.set_defaults(publishes=True, func=cmd_verdicts)
     gr = command("groups", "recurring look-alike frames worth a name")
-    gr.add_argument("-n", type=int, default=10)
-    gr.add_argument("--seed", type=int, default=0)
+    gr.add_argument("-n", type=int, default=10, help="list at most this many groups (default 10)")
+    gr.add_argument("--seed", type=int, default=0, help=SEED)
     gr.set_defaults(func=cmd_groups)
     ng = command("name-group", "turn a group into a tag (says how many frames it changes)")
-    ng.add_argument("group", type=int)
-    ng.add_argument("name")
+    ng.add_argument("group", type=int, help="the group's number in `reelcat groups`")
+    ng.add_argument("name", help="the new tag's name")
     ng.add_argument("--yes", action="store_true", help="confirm a change of many frames")
-    ng.add_argument("--seed", type=int, default=0)
-    ng.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
+    ng.add_argument("--seed", type=int, default=0, help=SEED + " (the one `groups` used)")
+    ng.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"), help=REVIEWER)
     ng.set_defaults(publishes=True, func=cmd_name_group)
     te = command("teach", "a new concept from a few example frames (FILE@SECONDS …)")
-    te.add_argument("name")
-    te.add_argument("examples", nargs="+", metavar="FILE@SECONDS")
+    te.add_argument("name", help="the new tag's name")
+    te.add_argument(
+        "examples",
+        nargs="+",
+        metavar="FILE@SECONDS",
+        help="example frames: a video (file name or id) and a time, at least two",
+    )
     te.add_argument("--yes", action="store_true", help="confirm a change of many frames")
-    te.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"))
+    te.add_argument("--reviewer", default=os.environ.get("USER", "anonymous"), help=REVIEWER)
     te.set_defaults(publishes=True, func=cmd_teach)
     sv = command("serve", "the review web page (binds 127.0.0.1 unless --expose)")
     sv.add_argument(
@@ -731,7 +1432,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="127.0.0.1",
         help="address to bind (default 127.0.0.1); beyond loopback only with --expose",
     )
-    sv.add_argument("--port", type=int, default=8765)
+    sv.add_argument("--port", type=int, default=8765, help="port to listen on (default 8765)")
     sv.add_argument(
         "--expose",
         action="store_true",
@@ -746,8 +1447,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sv.set_defaults(publishes=True, func=cmd_serve)
     syn = command("synth", "generate a labelled synthetic archive into --out")
-    syn.add_argument("--videos", type=int, default=12)
-    syn.add_argument("--seed", type=int, default=7)
+    syn.add_argument("--videos", type=int, default=12, help="how many videos (default 12)")
+    syn.add_argument(
+        "--seed", type=int, default=7, help="the same seed makes the same archive (default 7)"
+    )
     syn.set_defaults(func=cmd_synth)
     return p
 

@@ -132,12 +132,21 @@ def typical_members(group: Group, emb: np.ndarray, review: float) -> np.ndarray:
 
 
 def preview(group: Group, emb: np.ndarray) -> dict:
-    """How many frames the name would label (accepted) or ask about (uncertain)."""
+    """What naming the group would change, counted over the whole archive (the name
+    propagates to every frame, so the counts are not bounded by the group's size):
+    `accepted`, frames at or above the accept level; `members`, the typical members that
+    get "yes" answers; `elsewhere`, accepted frames outside the group; `uncertain`, the
+    frames outside the group in the band below, which become questions (a member there is
+    answered "yes", so it is never asked)."""
     accept, review = thresholds_for(group, emb)
     sims = emb @ group.centroid
+    outside = np.ones(len(emb), bool)
+    outside[group.members] = False
     return {
         "accepted": int((sims >= accept).sum()),
-        "uncertain": int(((sims >= review) & (sims < accept)).sum()),
+        "members": len(typical_members(group, emb, review)),
+        "elsewhere": int(((sims >= accept) & outside).sum()),
+        "uncertain": int(((sims >= review) & (sims < accept) & outside).sum()),
         "accept": accept,
         "review": review,
     }

@@ -21,19 +21,16 @@ Dagster's API; the other commands only read the catalogue.
 from __future__ import annotations
 
 import argparse
-import csv
-import io
-import json
 import logging
-import math
 import os
-import re
 import shlex
 import sys
 import time
-from decimal import Decimal
 from pathlib import Path
 
+from orchestration.result_tables import SQL_FORMATS, result_text
+from orchestration.run_progress import EMBED_STEP, RunProgress, clock, progress_display
+from orchestration.terminal_pictures import draw_picture, picture_file, read_key
 from reelcat.config import Config, ConfigError, load_config
 from reelcat.feedback.verdicts import VerdictError
 from reelcat.storage.layout import CATALOG, Layout
@@ -76,193 +73,6 @@ def _config(args: argparse.Namespace, pull: str | None = "") -> Config:
 # --- `reelcat run`: progress while it runs, a summary when it ends ---------------------
 
 RUN_JOB = "reelcat_run"  # the job name `reelcat run` records in a Dagster instance
-EMBED_STEP = "video_frames"  # the step that decodes and embeds, one log line per video
-EMBEDDED = re.compile(r"embedded (\d+) frames of ")  # reelcat.ingest.pipeline's line
-
-
-def _clock(seconds: float) -> str:
-    """A duration: "42 s" under a minute, else M:SS or H:MM:SS."""
-    if seconds < 59.5:
-        return f"{seconds:.0f} s"
-    minutes, secs = divmod(int(round(seconds)), 60)
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
-
-
-class _LineProgress:
-    """Progress as plain lines on stderr, where no terminal shows a live display (a log
-    file, a pipe, the tests): a line per step forward and per finished stage."""
-
-    def __enter__(self) -> _LineProgress:
-        return self
-
-    def __exit__(self, *exc) -> None:
-        return None
-
-    def start(self, stage: str, total: int | None = None) -> None:
-        """A stage began (said when it moves on or ends)."""
-
-    def step(self, stage: str, done: int, note: str, detail: str | None = None) -> None:
-        """The stage moved on to `done` (`detail`: what moved it, a line for the log; None:
-        only the count moved, no line)."""
-        if detail is not None:
-            self.say(f"· {stage:<16} {note}  ({detail})")
-
-    def finish(self, stage: str, ok: bool, note: str) -> None:
-        self.say(f"{'✓' if ok else '✗'} {stage:<16} {note}")
-
-    def say(self, text: str) -> None:
-        print(f"  {text}", file=sys.stderr, flush=True)
-
-
-class _LiveProgress(_LineProgress):
-    """Progress drawn live on the terminal (rich, on stderr): a row per stage with a
-    spinner while it runs and ✓ or ✗ when it ends, a bar where the stage counts (videos,
-    checks: their row stays last); anything said meanwhile is printed above the rows."""
-
-    def __init__(self) -> None:
-        from rich.console import Console
-        from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn
-        from rich.text import Text
-
-        class State(SpinnerColumn):
-            def render(self, task):
-                return Text("✗", "red") if task.fields["failed"] else super().render(task)
-
-        class Stages(Progress):  # in the order they started, "checks" last
-            def get_renderables(self):
-                yield self.make_tasks_table(
-                    sorted(self.tasks, key=lambda task: task.description == "checks")
-                )
-
-        self._progress = Stages(
-            State(finished_text=Text("✓", "green")),
-            TextColumn("{task.description:<16}"),
-            BarColumn(bar_width=24),
-            TextColumn("{task.fields[note]}"),
-            console=Console(stderr=True),
-        )
-        self._tasks: dict[str, int] = {}
-
-    def __enter__(self) -> _LiveProgress:
-        self._progress.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self._progress.stop()
-
-    def start(self, stage: str, total: int | None = None) -> None:
-        self._tasks[stage] = self._progress.add_task(stage, total=total, note="", failed=False)
-
-    def step(self, stage: str, done: int, note: str, detail: str | None = None) -> None:
-        self._progress.update(self._tasks[stage], completed=done, note=note)
-
-    def finish(self, stage: str, ok: bool, note: str) -> None:
-        self._progress.update(
-            self._tasks[stage], total=1, completed=int(ok), note=note, failed=not ok
-        )
-
-    def say(self, text: str) -> None:
-        self._progress.console.print(f"  {text}", markup=False, highlight=False)
-
-
-def _progress_display() -> _LineProgress:
-    """Live progress on a terminal; plain lines where stderr is a file or a pipe."""
-    return _LiveProgress() if sys.stderr.isatty() else _LineProgress()
-
-
-class RunProgress(logging.Handler):
-    """`reelcat run`'s progress, read from the run's own Dagster log: the command adds a
-    logger with this handler to its run (runs launched from the Dagster UI never have it),
-    which sees every step start and end, the asset checks' results, the steps' warnings,
-    and the embedding step's line per video ("embedded N frames of NAME" or "failed
-    NAME: …"). Asset steps are stages; the check steps are one stage, "checks"."""
-
-    def __init__(self, display: _LineProgress, check_steps: set[str], to_embed) -> None:
-        super().__init__(logging.DEBUG)
-        self.display = display
-        self.check_steps = check_steps
-        self.to_embed = to_embed  # () -> how many videos the embedding step will embed
-        self.started: dict[str, float] = {}
-        self.seconds: dict[str, float] = {}  # each finished stage's duration
-        self.total: int | None = None  # videos to embed
-        self.videos = self.frames = 0  # embedded so far
-        self.passed = self.failed = 0  # asset checks
-
-    def emit(self, record: logging.LogRecord) -> None:
-        try:
-            meta = getattr(record, "dagster_meta", None) or {}
-            event, step = meta.get("dagster_event"), meta.get("step_key")
-            if event is None:
-                self._message(record.levelno, step, meta)
-            elif step in self.check_steps:
-                self._check(event)
-            elif event.is_step_start:
-                self._start(step)
-            elif event.is_step_success or event.is_step_failure:
-                self._finish(step, ok=event.is_step_success)
-        except Exception:
-            self.handleError(record)
-
-    def _start(self, stage: str, total: int | None = None) -> None:
-        self.started[stage] = time.monotonic()
-        if stage == EMBED_STEP:
-            try:
-                self.total = total = self.to_embed()
-            except Exception:  # the bar goes without a total; the step says what is wrong
-                total = None
-        self.display.start(stage, total)
-
-    def _finish(self, stage: str, ok: bool, said: str = "") -> None:
-        self.seconds[stage] = seconds = time.monotonic() - self.started[stage]
-        if stage == EMBED_STEP and self.videos:
-            said = f"{self._embedded()}, {self.frames / seconds:.1f} frames/s"
-        self.display.finish(stage, ok, f"{said} in {seconds:.1f} s".strip())
-
-    def _message(self, level: int, step: str | None, meta: dict) -> None:
-        """A step's own line: the embedding step's per-video line moves its stage on; a
-        warning is said (a resource's warnings, such as waiting for the output folder's
-        lock, are printed by the resource itself)."""
-        text = meta.get("orig_message", "")
-        if step == EMBED_STEP and level == logging.INFO:
-            embedded = EMBEDDED.match(text)
-            self.videos += 1
-            self.frames += int(embedded.group(1)) if embedded else 0
-            self.display.step(EMBED_STEP, self.videos, self._embedding_note(), text)
-            if not embedded:
-                self.display.say(f"{step}: {text}")
-        elif level >= logging.WARNING and meta.get("resource_name") is None:
-            self.display.say(f"{step or 'run'}: {text}")
-
-    def _embedded(self) -> str:
-        done = f"{self.videos}/{self.total}" if self.total is not None else str(self.videos)
-        return f"{done} videos, {self.frames} frames"
-
-    def _embedding_note(self) -> str:
-        """Videos done of all, frames, frames per second and the time left."""
-        elapsed = max(time.monotonic() - self.started[EMBED_STEP], 1e-6)
-        note = f"{self._embedded()}, {self.frames / elapsed:.1f} frames/s"
-        if self.total and self.videos < self.total:
-            note += f", ETA {_clock(elapsed / self.videos * (self.total - self.videos))}"
-        return note
-
-    def _check(self, event) -> None:
-        """A check step: the first starts the "checks" stage; each result moves it on."""
-        if event.is_step_start and "checks" not in self.started:
-            self._start("checks", len(self.check_steps))
-        if event.event_type_value == "ASSET_CHECK_EVALUATION":
-            if event.asset_check_evaluation_data.passed:
-                self.passed += 1
-            else:
-                self.failed += 1
-        elif event.is_step_failure:  # the check itself broke: no result
-            self.failed += 1
-        else:
-            return
-        note = f"{self.passed} passed" + (f", {self.failed} failed" if self.failed else "")
-        self.display.step("checks", self.passed + self.failed, note)
-        if self.passed + self.failed == len(self.check_steps):
-            self._finish("checks", not self.failed, note)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
@@ -314,7 +124,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"DAGSTER_HOME={home}: the Dagster instance does not load: {said}"
         ) from None
-    display = _progress_display()
+    display = progress_display()
     checks = {a.node_def.name for a in ALL_ASSETS if isinstance(a, dg.AssetChecksDefinition)}
     progress = RunProgress(display, checks, lambda: _videos_to_embed(cfg))
     started = time.perf_counter()
@@ -447,7 +257,7 @@ def _run_summary(cfg: Config, args, result, progress: RunProgress, seconds: floa
     lines = [
         *videos,
         "",
-        f"reelcat: catalogued {manifest.get('videos', 0)} videos in {_clock(seconds)} "
+        f"reelcat: catalogued {manifest.get('videos', 0)} videos in {clock(seconds)} "
         f"({frames.get('videos_embedded', 0)} new, "
         f"{frames.get('videos_skipped_unchanged', 0)} unchanged"
         + (f", {manifest['missing_kept']} missing, kept" if manifest.get("missing_kept") else "")
@@ -604,7 +414,7 @@ def cmd_sql(args: argparse.Namespace) -> int:
         for statement in read_statements(con, args.query):
             rel = con.sql(statement)
             if rel is not None:
-                print(between + _result_text(rel, args.format, args.max_rows), flush=True)
+                print(between + result_text(rel, args.format, args.max_rows), flush=True)
                 between = "" if args.format == "json" else "\n"
     except Refused as exc:
         for reason in exc.reasons:
@@ -621,144 +431,6 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-SQL_FORMATS = ("table", "csv", "json", "markdown")
-CELL_WIDTH = 60  # characters of one value a table shows (an embedding has thousands)
-
-
-def _result_text(rel, form: str, max_rows: int) -> str:
-    """One statement's result: a table for people (every column, numbers rounded, at
-    most max_rows rows; a query plan as the plan itself), csv or json for programs (every
-    row, values exact: json is one array of objects per statement, on one line), or a
-    markdown table (every row, numbers rounded)."""
-    names = rel.columns
-    if form == "table":
-        rows = rel.limit(max_rows + 1).fetchall()
-        if names == ["explain_key", "explain_value"]:  # EXPLAIN [ANALYZE]
-            return "\n".join(f"{key}:\n{plan}" for key, plan in rows)
-        types = [str(t).lower().strip('"') for t in rel.types]
-        return _table(names, types, rows[:max_rows], more=len(rows) > max_rows)
-    rows = rel.fetchall()
-    if form == "csv":
-        text = io.StringIO()
-        writer = csv.writer(text, lineterminator="\n")
-        writer.writerow(names)
-        writer.writerows([_cell(v, exact=True) if v is not None else "" for v in r] for r in rows)
-        return text.getvalue().rstrip("\n")
-    if form == "json":
-        return json.dumps([dict(zip(names, map(_json_value, r), strict=True)) for r in rows])
-    return _markdown(names, rows)
-
-
-def _rounded(x: float) -> str:
-    """A float to about 4 significant digits, keeping every digit of its integer part
-    (0.3333, 12.35, 123457); scientific where it is tiny or huge."""
-    if not math.isfinite(x) or x == 0:
-        return str(x)
-    magnitude = math.floor(math.log10(abs(x)))
-    if not -5 < magnitude < 15:
-        return f"{x:.4g}"
-    text = f"{x:.{max(0, 3 - magnitude)}f}"
-    if "." in text:  # no trailing zeros, but a float keeps its point: 9.0, 0.5
-        text = text.rstrip("0")
-        text += "0" if text.endswith(".") else ""
-    return text
-
-
-def _cell(value, exact: bool = False) -> str:
-    """A value as text on one line: NULL, true/false, floats to about 4 significant digits
-    (every digit when `exact`), lists and structs written as DuckDB writes them."""
-    if value is None:
-        return "NULL"
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, float):
-        return repr(value) if exact else _rounded(value)
-    if isinstance(value, list | tuple):
-        return "[" + ", ".join(_cell(v, exact) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{" + ", ".join(f"'{k}': {_cell(v, exact)}" for k, v in value.items()) + "}"
-    if isinstance(value, bytes):  # as DuckDB writes a blob: printable ASCII, else \xHH
-        return "".join(chr(b) if 32 <= b < 127 and b != 92 else f"\\x{b:02X}" for b in value)
-    return str(value) if exact else str(value).replace("\n", "\\n")
-
-
-def _json_value(value):
-    """A value as JSON has it: numbers stay numbers (NaN and infinities null), times
-    ISO 8601, lists and structs as arrays and objects, anything else its text."""
-    if value is None or isinstance(value, bool | int | str):
-        return value
-    if isinstance(value, float | Decimal):
-        return float(value) if math.isfinite(value) else None
-    if isinstance(value, list | tuple):
-        return [_json_value(v) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _json_value(v) for k, v in value.items()}
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
-
-
-def _numeric(value) -> bool:
-    return isinstance(value, int | float | Decimal) and not isinstance(value, bool)
-
-
-def _right_aligned(rows: list[tuple], columns: int) -> list[bool]:
-    """Which columns hold numbers only (and at least one): those are right-aligned."""
-    return [
-        any(r[i] is not None for r in rows)
-        and all(_numeric(r[i]) for r in rows if r[i] is not None)
-        for i in range(columns)
-    ]
-
-
-def _table(names: list[str], types: list[str], rows: list[tuple], more: bool) -> str:
-    """Rows in a box as DuckDB's own client draws them (names, types, values), but every
-    column, however wide: a value longer than CELL_WIDTH is cut with "…"."""
-    from rich.cells import cell_len, set_cell_size
-
-    def cut(text: str) -> str:
-        return text if cell_len(text) <= CELL_WIDTH else set_cell_size(text, CELL_WIDTH - 1) + "…"
-
-    cells = [[cut(_cell(v)) for v in row] for row in rows]
-    right = _right_aligned(rows, len(names))
-    widths = [
-        max(cell_len(names[i]), cell_len(types[i]), *(cell_len(r[i]) for r in cells))
-        for i in range(len(names))
-    ]
-
-    def line(left: str, middle: str, end: str) -> str:
-        return left + middle.join("─" * (w + 2) for w in widths) + end
-
-    def row(texts: list[str], how: list[str]) -> str:
-        padded = []
-        for text, width, align in zip(texts, widths, how, strict=True):
-            room = width - cell_len(text)
-            left = {"left": 0, "right": room, "center": room // 2}[align]
-            padded.append(" " * left + text + " " * (room - left))
-        return "│ " + " │ ".join(padded) + " │"
-
-    centered = ["center"] * len(names)
-    lines = [line("┌", "┬", "┐"), row(names, centered), row(types, centered)]
-    lines.append(line("├", "┼", "┤"))
-    lines += [row(r, ["right" if x else "left" for x in right]) for r in cells]
-    lines.append(line("└", "┴", "┘"))
-    if not rows:
-        lines.append("0 rows".center(cell_len(lines[0])).rstrip())
-    elif more:
-        lines.append(f"(the first {len(rows)} rows: --max-rows N shows more)")
-    return "\n".join(lines)
-
-
-def _markdown(names: list[str], rows: list[tuple]) -> str:
-    """Rows as a markdown table, numbers right-aligned and rounded."""
-
-    def row(texts) -> str:
-        return "| " + " | ".join(t.replace("|", "\\|") for t in texts) + " |"
-
-    rule = ["---:" if r else "---" for r in _right_aligned(rows, len(names))]
-    return "\n".join([row(names), row(rule)] + [row(map(_cell, r)) for r in rows])
-
-
 def cmd_tags(args: argparse.Namespace) -> int:
     from catalog.build import open_catalog
 
@@ -770,7 +442,7 @@ def cmd_tags(args: argparse.Namespace) -> int:
                round(t.review, 3) AS review, round(t.accept, 3) AS accept, t.source
         FROM tag_frequencies AS f JOIN thresholds AS t USING (tag)
         ORDER BY f.videos DESC, f.tag""")
-    print(_result_text(rel, "table", max_rows=10_000))
+    print(result_text(rel, "table", max_rows=10_000))
     return 0
 
 
@@ -921,10 +593,10 @@ def cmd_review(args: argparse.Namespace) -> int:
             f"({q.reason}, score {q.score:.2f})"
         )
         picture = session.picture(a)
-        _draw_picture(_picture_file(picture))
+        draw_picture(picture_file(picture))
         print(f"    {picture}")
         try:
-            key = _read_key("> ")
+            key = read_key("> ")
         except (EOFError, KeyboardInterrupt):
             print()
             break
@@ -958,88 +630,6 @@ def cmd_review(args: argparse.Namespace) -> int:
         "(or the Dagster sensor does it). `reelcat verdicts` lists them."
     )
     return 0
-
-
-def _read_key(prompt: str) -> str:
-    """One answer: on a terminal a single key press, no Enter needed (cbreak mode, so
-    Ctrl-C still interrupts); from a pipe or file, the first character of the next line.
-    EOFError at the end of the input (Ctrl-D on a terminal)."""
-    if not sys.stdin.isatty():
-        return input(prompt).strip().lower()[:1]
-    import termios
-    import tty
-
-    print(prompt, end="", flush=True)
-    fd = sys.stdin.fileno()
-    saved = termios.tcgetattr(fd)
-    try:
-        tty.setcbreak(fd, termios.TCSANOW)  # (the default flushes keys typed ahead)
-        pressed = os.read(fd, 8).decode(errors="replace")  # a key's whole escape sequence
-    finally:
-        termios.tcsetattr(fd, termios.TCSADRAIN, saved)
-    if pressed in ("", "\x04"):
-        raise EOFError
-    print(pressed if pressed.isprintable() else "")
-    return pressed.lower() if len(pressed) == 1 else "?"
-
-
-def _picture_file(shown: str) -> Path | None:
-    """The image file ReviewSession.picture names ("PATH", "PATH  (thumbnail: why)"), if
-    there is one ("no picture: why")."""
-    path = Path(shown.split("  (", 1)[0])
-    return path if path.is_file() else None
-
-
-PICTURE_COLUMNS = 48  # how wide the terminal review draws a frame, in characters
-
-
-def _draw_picture(path: Path | None) -> None:
-    """Draw the picture on stdout where the terminal can: inline at full resolution in
-    kitty (its graphics protocol) or iTerm2 and WezTerm (iTerm2's), otherwise in 24-bit
-    colour half blocks (COLORTERM=truecolor). Nothing when stdout is not a terminal or
-    it has neither (the path printed with the question is then all)."""
-    if path is None or not sys.stdout.isatty():
-        return
-    import base64
-    import shutil
-
-    from PIL import Image
-
-    env = os.environ
-    columns = min(PICTURE_COLUMNS, shutil.get_terminal_size().columns - 4)
-    if "TMUX" not in env and (env.get("TERM") == "xterm-kitty" or "KITTY_WINDOW_ID" in env):
-        png = io.BytesIO()
-        Image.open(path).save(png, "PNG")
-        data = base64.standard_b64encode(png.getvalue()).decode()
-        chunks = [data[k : k + 4096] for k in range(0, len(data), 4096)]
-        for k, chunk in enumerate(chunks):
-            more = int(k < len(chunks) - 1)
-            keys = f"a=T,f=100,c={columns},m={more}" if k == 0 else f"m={more}"
-            sys.stdout.write(f"\x1b_G{keys};{chunk}\x1b\\")
-        print()
-    elif "TMUX" not in env and (
-        env.get("TERM_PROGRAM") in ("iTerm.app", "WezTerm") or env.get("LC_TERMINAL") == "iTerm2"
-    ):
-        data = base64.standard_b64encode(path.read_bytes()).decode()
-        print(f"\x1b]1337;File=inline=1;width={columns};preserveAspectRatio=1:{data}\a")
-    elif env.get("COLORTERM") in ("truecolor", "24bit"):
-        print("\n".join(_half_blocks(Image.open(path).convert("RGB"), columns)))
-
-
-def _half_blocks(image, columns: int) -> list[str]:
-    """The image in lines of "▀" characters, each two pixels: the upper one its colour,
-    the lower one its background (24-bit ANSI colours)."""
-    rows = max(1, round(columns * image.height / image.width / 2))
-    small = image.resize((columns, 2 * rows))
-    px = small.load()
-    lines = []
-    for y in range(0, 2 * rows, 2):
-        cells = (
-            "\x1b[38;2;{};{};{}m\x1b[48;2;{};{};{}m▀".format(*px[x, y], *px[x, y + 1])
-            for x in range(columns)
-        )
-        lines.append("    " + "".join(cells) + "\x1b[0m")
-    return lines
 
 
 def cmd_verdicts(args: argparse.Namespace) -> int:
@@ -1262,7 +852,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
     if not args.out:
         raise ConfigError("synth needs --out DIR")
-    display = _progress_display()
+    display = progress_display()
     started, made = time.monotonic(), 0
 
     def one_more(line: str) -> None:
@@ -1270,13 +860,13 @@ def cmd_synth(args: argparse.Namespace) -> int:
         made += 1
         note = f"{made}/{args.videos} videos"
         if made < args.videos:
-            note += f", ETA {_clock((time.monotonic() - started) / made * (args.videos - made))}"
+            note += f", ETA {clock((time.monotonic() - started) / made * (args.videos - made))}"
         display.step("synth", made, note, line)
 
     with display:
         display.start("synth", args.videos)
         out = generate_archive(Path(args.out), args.videos, args.seed, log=one_more)
-        display.finish("synth", True, f"{made} videos in {_clock(time.monotonic() - started)}")
+        display.finish("synth", True, f"{made} videos in {clock(time.monotonic() - started)}")
     print(f"reelcat: wrote a synthetic archive of {args.videos} videos to {out}")
     return 0
 

@@ -20,13 +20,15 @@ import numpy as np
 import pytest
 
 from catalog.build import open_catalog
-from orchestration.cli import _failed_checks, _half_blocks, _rounded, _tag_of, build_parser
+from orchestration.cli import _failed_checks, _tag_of, build_parser
+from orchestration.result_tables import rounded
+from orchestration.terminal_pictures import half_blocks
 
 from .conftest import REPO, copy_of, run_cli, store
 
 
 def test_rounded_keeps_about_four_significant_digits():
-    assert [_rounded(x) for x in (1 / 3, 12.3456, 123456.789, 9.0, 0.5, -2 / 3)] == [
+    assert [rounded(x) for x in (1 / 3, 12.3456, 123456.789, 9.0, 0.5, -2 / 3)] == [
         "0.3333",
         "12.35",
         "123457",
@@ -34,7 +36,7 @@ def test_rounded_keeps_about_four_significant_digits():
         "0.5",
         "-0.6667",
     ]
-    assert [_rounded(x) for x in (1.5e-7, 2.5e17, 0.0, float("nan"))] == [
+    assert [rounded(x) for x in (1.5e-7, 2.5e17, 0.0, float("nan"))] == [
         "1.5e-07",
         "2.5e+17",
         "0.0",
@@ -188,7 +190,7 @@ def test_a_frame_drawn_in_half_blocks_keeps_its_shape_and_colours():
 
     image = Image.new("RGB", (320, 180), (200, 10, 10))
     image.paste((10, 10, 200), (0, 90, 320, 180))  # the lower half blue
-    lines = _half_blocks(image, 48)
+    lines = half_blocks(image, 48)
     assert len(lines) == 14 and all(line.count("▀") == 48 for line in lines)  # 48 x 28 px
     assert lines[0].count("38;2;200;10;10m") == 48 and "48;2;10;10;200m" in lines[-1]
 

@@ -6,7 +6,8 @@ weights and the default vocabulary), the YAML file, environment variables
 `REELCAT_ARCHIVE_ROOTS` separated by `:`, never inside a URL's `://`), then explicit
 overrides (CLI flags, Dagster run config). Relative paths resolve against the config
 file's folder. An archive root may be an `s3://bucket/prefix` URL (reelcat.storage.remote),
-kept as a string.
+kept as a string; so may the output (`output_dir`), which is then `output_url` and
+`output_dir` this machine's mirror of it (reelcat.storage.mirror).
 """
 
 from __future__ import annotations

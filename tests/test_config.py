@@ -87,3 +87,12 @@ def test_vocabulary_id_changes_with_content(tmp_path):
     first = load_vocabulary(a).id
     a.write_text("tags: [beach, fire]\n")
     assert load_vocabulary(a).id != first and first.startswith("v-")
+
+
+def test_an_output_in_object_storage_is_worked_on_in_a_mirror(tmp_path, monkeypatch):
+    monkeypatch.setenv("REELCAT_MIRROR_DIR", str(tmp_path / "mirrors"))
+    cfg = load_config(overrides={"output_dir": "s3://reels/team/out/"}, environ={})
+    assert cfg.output_url == "s3://reels/team/out" and cfg.output == cfg.output_url
+    assert cfg.output_dir == tmp_path / "mirrors" / "reels" / "team" / "out"
+    with pytest.raises(ConfigError, match="an output URL must be s3://bucket/prefix"):
+        load_config(overrides={"output_dir": "gs://reels/out"}, environ={})

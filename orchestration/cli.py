@@ -448,13 +448,11 @@ def cmd_tags(args: argparse.Namespace) -> int:
 
 def cmd_search(args: argparse.Namespace) -> int:
     from reelcat.config import model_id
-    from reelcat.search.index import search_frames
-    from reelcat.tagging.model import load_model
+    from reelcat.search.index import search_frames, text_query
     from reelcat.tagging.scores import open_archive
 
     cfg = _config(args)
-    model = load_model(cfg.model.model_dump_json())
-    query = model.embed_prompt_sets([(args.text,)])[0]
+    query = text_query(cfg.model, args.text)  # a text searched before loads no model
     con = open_archive(cfg)
     try:
         hits = search_frames(

@@ -27,14 +27,13 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from reelcat.storage import remote
-from reelcat.storage.layout import CATALOG
+from reelcat.storage.layout import CATALOG, safe_name
 from reelcat.storage.parquet import temp_file
 
 STATE = ".reelcat-mirror.json"
@@ -46,7 +45,7 @@ def mirror_dir(url: str, cache: Path) -> Path:
     """The local mirror of the output at `url` under `cache` (or $REELCAT_MIRROR_DIR)."""
     bucket, key = remote.bucket_key(url)
     base = os.environ.get("REELCAT_MIRROR_DIR") or cache / "outputs"
-    parts = [re.sub(r"[^A-Za-z0-9._-]+", "_", p) for p in [bucket, *key.split("/")] if p]
+    parts = [safe_name(p) for p in [bucket, *key.split("/")] if p]
     return Path(base).joinpath(*parts)
 
 

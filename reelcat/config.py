@@ -5,9 +5,9 @@ weights and the default vocabulary), the YAML file, environment variables
 `REELCAT_<SECTION>_<FIELD>` (for example `REELCAT_MODEL_NAME`, `REELCAT_OUTPUT_DIR`,
 `REELCAT_ARCHIVE_ROOTS` separated by `:`, never inside a URL's `://`), then explicit
 overrides (CLI flags, Dagster run config). Relative paths resolve against the config
-file's folder. An archive root may be an `s3://bucket/prefix` URL (reelcat.storage.remote),
-kept as a string; so may the output (`output_dir`), which is then `output_url` and
-`output_dir` this machine's mirror of it (reelcat.storage.mirror).
+file's folder. An archive root may be an `s3://` or `gs://bucket/prefix` URL
+(reelcat.storage.remote), kept as a string; so may the output (`output_dir`), which is
+then `output_url` and `output_dir` this machine's mirror of it (reelcat.storage.mirror).
 """
 
 from __future__ import annotations
@@ -26,6 +26,7 @@ from reelcat.storage.remote import SCHEMES, is_url, scheme, split_roots
 PACKAGE_DIR = Path(__file__).resolve().parent
 DEFAULT_VOCABULARY = PACKAGE_DIR / "vocabularies" / "default.yaml"
 ENV_PREFIX = "REELCAT_"
+URL_FORMS = " or ".join(f"{s}://bucket/prefix" for s in SCHEMES)
 
 
 class ConfigError(ValueError):
@@ -114,7 +115,7 @@ class ScheduleConfig(_Section):
 
 
 class Config(_Section):
-    # local folders (Path) or object storage URLs (str, `s3://bucket/prefix`)
+    # local folders (Path) or object storage URLs (str, `s3://` or `gs://bucket/prefix`)
     archive_roots: list[Path | str] = Field(default_factory=list)
     # a file no longer found stays in the catalogue, status 'missing', this long
     keep_missing_days: float = Field(30.0, ge=0)
@@ -124,8 +125,8 @@ class Config(_Section):
     # a run refuses to start with less free space than this in the output folder
     min_free_mb: float = Field(256.0, ge=0)
     output_dir: Path = Path("out")
-    # an output in object storage (`output_dir: s3://bucket/prefix`): output_dir is then
-    # this machine's mirror of it (reelcat.storage.mirror)
+    # an output in object storage (`output_dir: s3://` or `gs://bucket/prefix`): output_dir is
+    # then this machine's mirror of it (reelcat.storage.mirror)
     output_url: str | None = None
     vocabulary: Path = DEFAULT_VOCABULARY
     sampling: SamplingConfig = SamplingConfig()
@@ -144,7 +145,7 @@ class Config(_Section):
         if isinstance(data, dict) and is_url(data.get("output_dir")):
             url = data["output_dir"].rstrip("/")
             if scheme(url) not in SCHEMES or not url.partition("://")[2]:
-                raise ValueError(f"{url}: an output URL must be s3://bucket/prefix")
+                raise ValueError(f"{url}: an output URL must be {URL_FORMS}")
             data = {**data, "output_url": url, "output_dir": mirror_dir(url, cache_dir())}
         return data
 
@@ -160,7 +161,7 @@ class Config(_Section):
             if is_url(p):
                 root = p.rstrip("/")
                 if scheme(p) not in SCHEMES or not root.partition("://")[2]:
-                    raise ValueError(f"{p}: an archive root URL must be s3://bucket/prefix")
+                    raise ValueError(f"{p}: an archive root URL must be {URL_FORMS}")
                 roots.append(root)
             else:
                 roots.append(Path(p) if isinstance(p, str) else p)

@@ -87,7 +87,7 @@ def test_archive_roots_keep_urls_whole(tmp_path):
     cfg = load_config(conf, environ={})
     assert cfg.archive_roots == [f"s3://{BUCKET}/{PREFIX}", tmp_path / "videos"]
     with pytest.raises(ValueError, match="s3://bucket/prefix"):
-        load_config(environ={"REELCAT_ARCHIVE_ROOTS": "gs://somewhere/videos"})
+        load_config(environ={"REELCAT_ARCHIVE_ROOTS": "az://somewhere/videos"})
 
 
 def test_scan_lists_objects_and_fingerprints_with_ranged_reads(

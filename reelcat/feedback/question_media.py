@@ -6,7 +6,7 @@ review page and `reelcat review` show the archive's own pixels instead. Each fra
 clip is made once and kept under the output folder (`Layout.question_media`); a video id
 is a fingerprint of the file's content, so a kept file never goes stale. A missing or
 unreadable archive file is a MediaError saying so; callers fall back to the thumbnail.
-An archive file in object storage (`s3://…`) is read through a presigned URL made for
+An archive file in object storage (`s3://…`, `gs://…`) is read through a signed URL made for
 each ffmpeg run (reelcat.storage.remote).
 """
 

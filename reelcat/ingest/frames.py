@@ -232,7 +232,7 @@ def decode_chunk(
     input_opts["t"] = chunk.duration
     if mode == "keyframes":
         input_opts["skip_frame"] = "nokey"
-    # an object in object storage: a presigned URL made for this process (range requests)
+    # an object in object storage: a signed URL made for this process (range requests)
     source = remote.readable(chunk.path)
     stream = ffmpeg.input(source, **input_opts).video
     stream = stream.filter(

@@ -16,10 +16,10 @@ the archive), or for as long as its whole root is unavailable (missing, unreadab
 suddenly empty: an unmounted disk must not empty the catalogue). It becomes `ok` again,
 unread, when it comes back unchanged.
 
-A root may be in object storage (`s3://bucket/prefix`, reelcat.storage.remote): the scan
-lists its objects (size and Last-Modified; inode 0), the manifest keeps the `s3://` path,
+A root may be in object storage (`s3://` or `gs://bucket/prefix`, reelcat.storage.remote):
+the scan lists its objects (size and Last-Modified; inode 0), the manifest keeps the URL,
 the fingerprint reads the same sampled blocks as ranged GETs (so an object has the same
-video id as the same file on disk), and ffprobe reads a presigned URL made for it.
+video id as the same file on disk), and ffprobe reads a signed URL made for it.
 """
 
 from __future__ import annotations
@@ -134,7 +134,7 @@ def _is_video(name: str) -> bool:
 def scan_roots(roots: list[Path | str]) -> tuple[list[Path | str], list[RootProblem]]:
     """Video files under the roots, sorted, and the roots that could not be scanned or
     held no video file (what that means depends on what they held before). Objects are
-    `s3://` strings, local files Paths."""
+    URL strings, local files Paths."""
     files, problems, _ = _scan(roots)
     return files, problems
 
@@ -202,7 +202,7 @@ def _fps(stream: dict) -> float | None:
 
 
 def probe_video(path: str | Path) -> VideoRecord:
-    """ffprobe one file (an object: through a presigned URL made now); never raises for a
+    """ffprobe one file (an object: through a signed URL made now); never raises for a
     bad file, returns an error row instead."""
     path = _as_path(str(path))
     st = file_stat(path)

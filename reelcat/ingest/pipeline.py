@@ -145,7 +145,7 @@ def unreadable_here(path: str) -> str | None:
     """None if `path` is a file this process can read; else one line naming this node and
     the path (the archive must be at the same path on every node). Checked without
     opening it, so a pipe or a hung mount behaves as before. An object storage URL
-    (s3://) is not checked here: ffmpeg reads it through a presigned URL."""
+    (s3://, gs://) is not checked here: ffmpeg reads it through a signed URL."""
     if is_url(path):
         return None
     try:

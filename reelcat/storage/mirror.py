@@ -1,4 +1,5 @@
-"""An output folder in object storage (`s3://bucket/prefix`), worked on through a mirror.
+"""An output folder in object storage (`s3://` or `gs://bucket/prefix`), worked on through
+a mirror.
 
 reelcat's steps read and write a local folder (Parquet files, the DuckDB catalogue,
 pictures), so an output in a bucket has a local mirror on each machine that writes it:
@@ -50,7 +51,7 @@ def mirror_dir(url: str, cache: Path) -> Path:
 
 
 class Mirror:
-    """The local folder `local` mirroring the output at `url` (`s3://bucket/prefix`)."""
+    """The local folder `local` mirroring the output at `url` (`s3://` or `gs://bucket/prefix`)."""
 
     def __init__(self, url: str, local: Path):
         self.url, self.local = url.rstrip("/"), Path(local)
@@ -103,7 +104,7 @@ class Mirror:
             for rel, o in objects.items()
             if not self._unchanged(rel, state, [o.size, o.mtime_ns])
         ]
-        fs = remote.filesystem()
+        fs = remote.filesystem(self.url)
 
         def download(item: tuple[str, remote.ObjectInfo]) -> tuple[str, list[int]]:
             rel, o = item
@@ -136,7 +137,7 @@ class Mirror:
             (rel for rel, st in files.items() if _moved(state.get(rel)) != _now(st)),
             key=lambda rel: (rel in LAST, rel),
         )
-        fs = remote.filesystem()
+        fs = remote.filesystem(self.url)
 
         def upload(rel: str) -> None:
             with (

@@ -13,8 +13,8 @@ Opus in WebM where ffmpeg lacks libx264, as the questions' clips are
 never goes stale. One ffmpeg at a time makes a video's proxy: a request that comes while
 it runs waits for it, then serves what it made.
 
-An archive file in object storage (`s3://…`) is read by the server (ranged GETs,
-reelcat.storage.remote), not handed to the browser as a redirect to a presigned URL:
+An archive file in object storage (`s3://…`, `gs://…`) is read by the server (ranged GETs,
+reelcat.storage.remote), not handed to the browser as a redirect to a signed URL:
 the pages' Content-Security-Policy keeps `media-src 'self'`, no signed URL reaches the
 browser or its history, and the reviewer's browser need not reach the object store.
 """
@@ -78,7 +78,7 @@ _making_guard = threading.Lock()
 class Media:
     """What /play/<video_id> sends: where its bytes are, their type, their validator."""
 
-    location: str  # a local file, or an s3:// URL
+    location: str  # a local file, or an s3:// or gs:// URL
     ctype: str
     etag: str
 
@@ -176,7 +176,7 @@ def byte_range(header: str | None, size: int) -> tuple[int, int] | None:
 
 @contextmanager
 def opened(location: str) -> Iterator[tuple[BinaryIO, int]]:
-    """The file at `location` (a local path, or an s3:// object read by ranged GETs),
+    """The file at `location` (a local path, or an s3:// or gs:// object read by ranged GETs),
     open for reading, and its size."""
     if remote.is_url(location):
         with remote.open_object(location) as fh:

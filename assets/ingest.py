@@ -44,7 +44,8 @@ def video_frames(
     context: dg.AssetExecutionContext, settings: ReelcatSettings, ray_cluster: RayResource
 ):
     """Sampled frames with real timestamps, a JPEG thumbnail and the CLIP image embedding
-    each; decoded by ffmpeg tasks and embedded by CLIP actors on Ray. Videos already
+    each; decoded by ffmpeg tasks and embedded by CLIP actors on Ray (a small increment on
+    a machine with no cluster: in the run's process, ray.in_process_frames). Videos already
     embedded with this model and sampling are skipped; failed decodes are rows in
     frame_errors."""
     cfg = settings.load()
@@ -52,7 +53,10 @@ def video_frames(
     if cfg.model.random_weights:
         context.log.warning(f"model {mid}: RANDOM WEIGHTS, tags are meaningless")
     report = embed_archive(
-        cfg, progress=context.log.info, connect=lambda: ray_cluster.connect(cfg.ray.address)
+        cfg,
+        progress=context.log.info,
+        connect=lambda: ray_cluster.connect(cfg.ray.address),
+        cluster=ray_cluster.resolve_address(cfg.ray.address) is not None,
     )
     return dg.MaterializeResult(
         metadata={
@@ -65,5 +69,6 @@ def video_frames(
             "videos_failed": len(report.errors),
             "videos_damaged": len(report.damaged),
             "frames_new": report.frames,
+            "embedded_on": report.embedded_on or "nothing to embed",
         }
     )

@@ -101,6 +101,13 @@ class RayConfig(_Section):
     embed_actors: int = Field(1, ge=1, description="CLIP actors in the pool")
     actor_cpus: float = Field(1.0, gt=0)
     actor_gpus: float = Field(0.0, ge=0)
+    in_process_frames: int = Field(
+        600,
+        ge=0,
+        description="with no cluster configured, an increment of at most this many frames "
+        "to sample is decoded and embedded in the run's own process, without starting Ray "
+        "(0: always Ray)",
+    )
     stall_seconds: float = Field(
         600.0,
         gt=0,

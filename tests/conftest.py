@@ -227,10 +227,18 @@ def store(out: Path):
 
 @pytest.fixture(scope="session")
 def catalogued(small_archive, tmp_path_factory, ray_local) -> tuple[Path, int]:
-    """The small archive catalogued once: (output folder, ffmpeg calls it took)."""
+    """The small archive catalogued once, on the local Ray (not in-process, as so small an
+    increment would be: it is the reference the cluster and in-process runs must equal):
+    (output folder, ffmpeg calls it took)."""
     out = tmp_path_factory.mktemp("out")
     before = ffmpeg_calls()
-    materialize(small_archive, out)
+    os.environ["REELCAT_RAY_IN_PROCESS_FRAMES"] = "0"
+    try:
+        result = materialize(small_archive, out)
+    finally:
+        del os.environ["REELCAT_RAY_IN_PROCESS_FRAMES"]
+    (frames,) = result.asset_materializations_for_node("video_frames")
+    assert frames.metadata["embedded_on"].value == "ray"
     return out, ffmpeg_calls() - before
 
 

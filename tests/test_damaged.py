@@ -17,7 +17,8 @@ import pytest
 
 from catalog.build import open_catalog
 from reelcat.ingest.frames import Chunk
-from reelcat.ingest.pipeline import EmbeddedChunk, EmbedReport, _keep_damage, _note_damage
+from reelcat.ingest.pipeline import EmbedReport, _keep_damage, _note_damage
+from reelcat.ingest.workers import EmbeddedChunk
 from reelcat.storage.layout import Layout
 from reelcat.web.app import make_server
 

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from .conftest import REPO, tiny_config
+from .conftest import REPO, materialize, tiny_config
 
 pytestmark = pytest.mark.slow
 
@@ -157,6 +157,16 @@ def test_cluster_run_equals_embedded_run(small_archive, catalogued, tmp_path):
     assert "testsrc.mp4" in stdout  # the summaries were printed
 
 
+def test_a_small_increment_embeds_in_process_like_on_ray(small_archive, catalogued, tmp_path):
+    """No cluster configured and a few frames to sample (ray.in_process_frames): the run
+    decodes and embeds in its own process, and writes the frames the local Ray wrote."""
+    result = materialize(small_archive, tmp_path / "out")
+    (frames,) = result.asset_materializations_for_node("video_frames")
+    assert frames.metadata["embedded_on"].value == "this process"
+    assert frames.metadata["frames_new"].value == 20
+    assert_same_frames(catalogued[0], tmp_path / "out")
+
+
 def test_losing_the_worker_node_of_the_clip_actor_still_embeds_every_video(
     small_archive, catalogued, tmp_path
 ):
@@ -205,10 +215,14 @@ def test_a_cluster_left_without_workers_fails_within_stall_seconds_then_resumes(
     assert_same_frames(catalogued[0], out)
 
 
-def test_a_stalled_step_keeps_the_videos_embedded_before_it(small_archive, ray_local, tmp_path):
+@pytest.mark.parametrize("in_process", [False, True], ids=["ray", "in-process"])
+def test_a_stalled_step_keeps_the_videos_embedded_before_it(
+    small_archive, ray_local, tmp_path, in_process
+):
     """A decode that hangs (here ffmpeg opening a pipe nobody writes, as on a dead network
-    mount) stops the step after stall_seconds; the three videos embedded before it are in
-    a finished batch file, and only the hung one is left for the next run."""
+    mount) stops the step after stall_seconds, on Ray or in the run's process; the three
+    videos embedded before it are in a finished batch file, and only the hung one is left
+    for the next run."""
     from reelcat.config import model_id
     from reelcat.ingest.pipeline import EmbeddingStalled, embed_videos
     from reelcat.ingest.step import videos_to_embed
@@ -234,17 +248,23 @@ def test_a_stalled_step_keeps_the_videos_embedded_before_it(small_archive, ray_l
                 model_id=mid,
                 sampling=cfg.sampling,
                 stall_seconds=8,
+                in_process=in_process,
             )
     finally:  # let the hung ffmpeg go: it reads an empty input and exits
         with contextlib.suppress(OSError):
             os.close(os.open(hung, os.O_WRONLY | os.O_NONBLOCK))
     assert time.monotonic() - started < 60
     said = str(stalled.value)
-    assert said.startswith("no progress for 8 s: waiting for 1 decode task on the Ray cluster at ")
-    assert said.endswith(
-        "(nothing pending; a decode or embedding call runs that long, or hangs); "
-        "3 videos embedded before this are kept, the next run goes on from there"
-    )
+    kept = "3 videos embedded before this are kept, the next run goes on from there"
+    if in_process:
+        assert said == f"no progress for 8 s: waiting for 1 decode task in this process; {kept}"
+    else:
+        assert said.startswith(
+            "no progress for 8 s: waiting for 1 decode task on the Ray cluster at "
+        )
+        assert said.endswith(
+            f"(nothing pending; a decode or embedding call runs that long, or hangs); {kept}"
+        )
     frames_dir = Layout(cfg.output_dir).frames_dir(mid, cfg.sampling.id)
     (batch,) = Layout.batch_files(frames_dir)  # finished, under its final name
     kept = pq.read_table(batch).to_pydict()
@@ -259,11 +279,11 @@ def test_a_stalled_step_keeps_the_videos_embedded_before_it(small_archive, ray_l
 # embedding step ends (the driver reads it again afterwards, to embed the vocabulary).
 HIDING_DRIVER = """
 import os, runpy, sys
-import reelcat.ingest.pipeline as pipeline
+import reelcat.ingest.workers as workers
 import reelcat.ingest.step as step
 
 path = os.environ["REELCAT_MODEL_PRETRAINED"]
-ship, embed = pipeline.ship_model, step.embed_videos
+ship, embed = workers.ship_model, step.embed_videos
 
 def ship_then_hide(*args, **kwargs):
     shipped = ship(*args, **kwargs)
@@ -278,7 +298,7 @@ def embed_then_restore(*args, **kwargs):
         if os.path.exists(path + ".hidden"):
             os.rename(path + ".hidden", path)
 
-pipeline.ship_model, step.embed_videos = ship_then_hide, embed_then_restore
+workers.ship_model, step.embed_videos = ship_then_hide, embed_then_restore
 sys.argv[0] = "reelcat"
 runpy.run_module("orchestration.cli", run_name="__main__", alter_sys=True)
 """
@@ -342,7 +362,7 @@ def test_a_video_a_node_cannot_read_fails_in_one_line_naming_the_node(ray_local,
     is not says so in one line, with the node and the path."""
     from reelcat.config import SamplingConfig
     from reelcat.ingest.frames import Chunk
-    from reelcat.ingest.pipeline import decode_task
+    from reelcat.ingest.workers import decode_task
 
     path = str(tmp_path / "not-mounted" / "clip.mp4")
     chunk = Chunk("clip", path, 0.0, 5.0, 0)
@@ -388,7 +408,7 @@ def test_the_model_travels_as_bytes_and_keeps_its_id(ray_local, small_archive, t
     the driver's model id and the same trace cache entry; nothing for an open_clip tag."""
     from reelcat.config import ModelConfig, model_id
     from reelcat.ingest.encoder import trace_path
-    from reelcat.ingest.pipeline import ship_model
+    from reelcat.ingest.workers import ship_model
 
     from .conftest import tiny_config
 

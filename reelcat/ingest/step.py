@@ -114,11 +114,22 @@ def videos_to_embed(candidates: pa.Table, frames_folder: Path) -> list[dict]:
         con.close()
 
 
+def frames_to_sample(videos: list[dict], cfg: Config) -> float:
+    """About how many frames sampling the videos gives (one per interval_seconds)."""
+    return sum(v["duration"] or 0.0 for v in videos) / cfg.sampling.interval_seconds
+
+
 def embed_archive(
-    cfg: Config, *, progress: Callable[[str], None], connect: Callable[[], None]
+    cfg: Config,
+    *,
+    progress: Callable[[str], None],
+    connect: Callable[[], None],
+    cluster: bool = False,
 ) -> EmbedReport:
     """Decode and embed every good video lacking frames for this model and sampling (new
-    frames batch files); a video whose decode fails is a row in frame_errors."""
+    frames batch files); a video whose decode fails is a row in frame_errors. On Ray
+    (`connect`), unless no `cluster` is configured and the increment is small (at most
+    ray.in_process_frames frames to sample): then in this process, without Ray's start."""
     layout = Layout(cfg.output_dir)
     mid = model_id(cfg.model)
     manifest = pq.read_table(layout.manifest, columns=["video_id", "path", "duration", "status"])
@@ -137,6 +148,7 @@ def embed_archive(
         stall_seconds=cfg.ray.stall_seconds,
         progress=progress,
         connect=connect,
+        in_process=not cluster and frames_to_sample(todo, cfg) <= cfg.ray.in_process_frames,
     )
     report.skipped = len(pc.unique(good["video_id"])) - len(todo)
     report.compacted = compact_frames(

@@ -17,8 +17,9 @@ A local archive still has to be at the same path on every node: a decode task on
 that cannot read a video says so in one line naming the node and the path.
 
 Performance (benchmarks/throughput.py measures it):
-- An encoder starts in about 3.8 s here, not 9: it imports torch only and loads a cached
-  trace of the model's image tower (reelcat.ingest.encoder), not open_clip and the model.
+- An encoder starts in 1.6-3.8 s here (the machine varies), not 9: it imports torch only
+  and loads a cached trace of the model's image tower (reelcat.ingest.encoder), not
+  open_clip and the model.
 - The encoder converts and embeds one batch at a time, frees what malloc keeps (glibc's
   malloc_trim) after each chunk, and sends back embeddings, timestamps, thumbnails and
   brightness, never the pixels.

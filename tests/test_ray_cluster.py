@@ -215,6 +215,49 @@ def test_a_cluster_left_without_workers_fails_within_stall_seconds_then_resumes(
     assert_same_frames(catalogued[0], out)
 
 
+STALLING_IN_PROCESS = """
+import sys
+from reelcat.config import model_id
+from reelcat.ingest.pipeline import EmbeddingStalled, embed_videos
+from tests.conftest import tiny_config
+
+cfg = tiny_config(sys.argv[1], sys.argv[2])
+try:
+    embed_videos(
+        [{"video_id": "hung", "path": sys.argv[3], "duration": 5.0}],
+        out=cfg.output_dir, model_cfg=cfg.model, model_id=model_id(cfg.model),
+        sampling=cfg.sampling, stall_seconds=3, in_process=True,
+    )
+except EmbeddingStalled as exc:
+    print(f"stalled: {exc}", flush=True)
+"""
+
+
+def test_a_process_whose_in_process_decode_hangs_still_exits(small_archive, tmp_path):
+    """ffmpeg hung on a read that never returns (a pipe nobody writes, as a dead network
+    mount): the step fails after stall_seconds and the process exits, the hung decode
+    left behind (its thread is a daemon), rather than waiting for it at exit."""
+    hung = tmp_path / "hung.mp4"
+    os.mkfifo(hung)
+    try:
+        proc = subprocess.run(
+            [sys.executable, "-c", STALLING_IN_PROCESS, str(small_archive)]
+            + [str(tmp_path / "out"), str(hung)],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            timeout=90,  # a process that waits for its hung decode never ends
+        )
+    finally:  # let the hung ffmpeg go: it reads an empty input and exits
+        with contextlib.suppress(OSError):
+            os.close(os.open(hung, os.O_WRONLY | os.O_NONBLOCK))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.startswith(
+        "stalled: no progress for 3 s: waiting for 1 decode task in this process; "
+        "no video was embedded yet"
+    )
+
+
 @pytest.mark.parametrize("in_process", [False, True], ids=["ray", "in-process"])
 def test_a_stalled_step_keeps_the_videos_embedded_before_it(
     small_archive, ray_local, tmp_path, in_process

@@ -32,9 +32,11 @@ from __future__ import annotations
 
 import contextlib
 import os
+import queue
 import shutil
 import socket
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from concurrent import futures
@@ -376,13 +378,52 @@ class RayWork:
                 ray.kill(actor)
 
 
+class DaemonThreads:
+    """Calls run on `workers` daemon threads, in the order submitted, each returning a
+    concurrent.futures Future. Unlike a ThreadPoolExecutor's threads, which the
+    interpreter joins at exit, a call that never returns (ffmpeg reading a dead network
+    mount) does not keep the process from exiting once the step has failed."""
+
+    def __init__(self, workers: int, name: str):
+        self._calls: queue.SimpleQueue = queue.SimpleQueue()
+        self._workers = workers
+        for i in range(workers):
+            threading.Thread(target=self._serve, name=f"{name}-{i}", daemon=True).start()
+
+    def _serve(self) -> None:
+        while (call := self._calls.get()) is not None:
+            future, fn, args = call
+            if future.set_running_or_notify_cancel():
+                try:
+                    future.set_result(fn(*args))
+                except BaseException as exc:
+                    future.set_exception(exc)
+
+    def submit(self, fn: Callable, *args) -> futures.Future:
+        future: futures.Future = futures.Future()
+        self._calls.put((future, fn, args))
+        return future
+
+    def shutdown(self) -> None:
+        """Calls not started are cancelled; the threads end after the call they run."""
+        while True:
+            try:
+                call = self._calls.get_nowait()
+            except queue.Empty:
+                break
+            if call is not None:
+                call[0].cancel()
+        for _ in range(self._workers):
+            self._calls.put(None)
+
+
 class LocalWork:
     """Decodes in `decode_tasks` threads and embeds with one encoder, in this process.
     The encoder loads in its own thread while the first chunks decode."""
 
     def __init__(self, model_cfg: ModelConfig, *, decode_tasks: int, actor_cpus: float):
-        self._decoders = futures.ThreadPoolExecutor(decode_tasks, "reelcat-decode")
-        self._encoder = futures.ThreadPoolExecutor(1, "reelcat-embed")  # calls in order
+        self._decoders = DaemonThreads(decode_tasks, "reelcat-decode")
+        self._encoder = DaemonThreads(1, "reelcat-embed")  # one call at a time, in order
         threads = _torch_threads(actor_cpus)
         self._embedder = self._encoder.submit(Embedder, model_cfg, threads)
 
@@ -409,8 +450,8 @@ class LocalWork:
         return "in this process"
 
     def close(self) -> None:
-        self._decoders.shutdown(wait=False, cancel_futures=True)
-        self._encoder.shutdown(wait=False, cancel_futures=True)
+        self._decoders.shutdown()
+        self._encoder.shutdown()
 
 
 def _cluster_says(nodes_at_start: set[str]) -> str:

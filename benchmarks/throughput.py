@@ -464,7 +464,7 @@ def child_pipeline(spec: dict) -> dict:
     if spec.get("actor_start"):
         # The actor's cold start alone (a fresh worker imports torch and loads the cached
         # trace of the image tower): a fixed cost every embed_videos call pays.
-        from reelcat.ingest.workers import RemoteEmbedder as Embedder
+        from reelcat.ingest.ray_work import RemoteEmbedder as Embedder
 
         cpus = os.cpu_count() or 1
         t = time.perf_counter()

@@ -322,11 +322,11 @@ def test_a_stalled_step_keeps_the_videos_embedded_before_it(
 # embedding step ends (the driver reads it again afterwards, to embed the vocabulary).
 HIDING_DRIVER = """
 import os, runpy, sys
-import reelcat.ingest.workers as workers
+import reelcat.ingest.ray_work as ray_work
 import reelcat.ingest.step as step
 
 path = os.environ["REELCAT_MODEL_PRETRAINED"]
-ship, embed = workers.ship_model, step.embed_videos
+ship, embed = ray_work.ship_model, step.embed_videos
 
 def ship_then_hide(*args, **kwargs):
     shipped = ship(*args, **kwargs)
@@ -341,7 +341,7 @@ def embed_then_restore(*args, **kwargs):
         if os.path.exists(path + ".hidden"):
             os.rename(path + ".hidden", path)
 
-workers.ship_model, step.embed_videos = ship_then_hide, embed_then_restore
+ray_work.ship_model, step.embed_videos = ship_then_hide, embed_then_restore
 sys.argv[0] = "reelcat"
 runpy.run_module("orchestration.cli", run_name="__main__", alter_sys=True)
 """
@@ -405,7 +405,7 @@ def test_a_video_a_node_cannot_read_fails_in_one_line_naming_the_node(ray_local,
     is not says so in one line, with the node and the path."""
     from reelcat.config import SamplingConfig
     from reelcat.ingest.frames import Chunk
-    from reelcat.ingest.workers import decode_task
+    from reelcat.ingest.ray_work import decode_task
 
     path = str(tmp_path / "not-mounted" / "clip.mp4")
     chunk = Chunk("clip", path, 0.0, 5.0, 0)
@@ -451,7 +451,7 @@ def test_the_model_travels_as_bytes_and_keeps_its_id(ray_local, small_archive, t
     the driver's model id and the same trace cache entry; nothing for an open_clip tag."""
     from reelcat.config import ModelConfig, model_id
     from reelcat.ingest.encoder import trace_path
-    from reelcat.ingest.workers import ship_model
+    from reelcat.ingest.ray_work import ship_model
 
     from .conftest import tiny_config
 

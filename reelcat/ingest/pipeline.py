@@ -1,7 +1,8 @@
 """Decode and embed the videos to catalogue: chunks decoded by ffmpeg, embedded by CLIP,
 written per video. The work runs on Ray (decode tasks and a pool of CLIP actors, on this
 machine or a cluster) or, for a small increment on a machine with no cluster, in this
-process (reelcat.ingest.workers); this module schedules both the same way.
+process (reelcat.ingest.ray_work, reelcat.ingest.workers); this module schedules both
+the same way.
 
 Why tasks + an actor pool rather than Ray Data: results must land per video (one
 Parquet file each, written when its last chunk is embedded), back-pressure is explicit
@@ -31,6 +32,7 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -39,10 +41,13 @@ import pyarrow.parquet as pq
 
 from reelcat.config import ModelConfig, RayConfig, SamplingConfig
 from reelcat.ingest.frames import Chunk, plan_chunks
-from reelcat.ingest.workers import EmbeddedChunk, LocalWork, RayWork, plural
+from reelcat.ingest.workers import EmbeddedChunk, LocalWork, plural
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import BatchWriter, write_table
 from reelcat.storage.schemas import FRAME_ERRORS, FRAMES
+
+if TYPE_CHECKING:
+    from reelcat.ingest.ray_work import RayWork
 
 # A chunk holds at most this many sampled frames (interval, keyframes and auto sampling),
 # or one model batch if that is larger: bounded memory per chunk whatever the video's
@@ -226,6 +231,8 @@ def embed_videos(
         if in_process:
             work = LocalWork(model_cfg, decode_tasks=decode_tasks, actor_cpus=actor_cpus)
         else:
+            from reelcat.ingest.ray_work import RayWork  # imports Ray: only when it is used
+
             work = RayWork(
                 model_cfg,
                 model_id,

@@ -418,6 +418,25 @@ def test_a_video_a_node_cannot_read_fails_in_one_line_naming_the_node(ray_local,
     )
 
 
+def test_a_video_this_process_cannot_read_fails_in_one_line_without_ray(tmp_path):
+    """In-process work (a small run, no Ray) says the same in one line, without a node or
+    Ray's advice, and without importing Ray to say it."""
+    path = str(tmp_path / "gone" / "clip.mp4")
+    code = (
+        "import sys\n"
+        "from reelcat.config import SamplingConfig\n"
+        "from reelcat.ingest.frames import Chunk\n"
+        "from reelcat.ingest.workers import decode\n"
+        f"result = decode(Chunk('clip', {path!r}, 0.0, 5.0, 0), SamplingConfig(), 32, 1)\n"
+        "print(result.frames is None, 'ray' in sys.modules)\n"
+        "print(result.error)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
+    assert out == ["True False", f"not readable: {path} (no such file or directory)"]
+
+
 def test_the_reelcat_package_sent_to_a_cluster_is_small(tmp_path):
     """What RayResource ships to a cluster: the reelcat package folder without bytecode
     or checkpoints, as Ray zips it."""

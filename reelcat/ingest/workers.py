@@ -26,6 +26,7 @@ import os
 import queue
 import shutil
 import socket
+import sys
 import tempfile
 import threading
 import time
@@ -81,11 +82,13 @@ def _pixel_stats(pixels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return brightness, contrast
 
 
-def _node_name() -> str:
-    """This Ray node as a person finds it: host name and address."""
+def _ray_node() -> str | None:
+    """This process's Ray node as a person finds it (host name and address) when it is a
+    Ray worker or a Ray driver; None when Ray is not in use here (in-process work)."""
+    ray = sys.modules.get("ray")  # never imported for it: a small run has no Ray
     try:
-        import ray  # in this process too: the address Ray would report
-
+        if ray is None or not ray.is_initialized():
+            return None
         address = ray.util.get_node_ip_address()
     except Exception:
         address = "?"
@@ -93,10 +96,10 @@ def _node_name() -> str:
 
 
 def unreadable_here(path: str) -> str | None:
-    """None if `path` is a file this process can read; else one line naming this node and
-    the path (the archive must be at the same path on every node). Checked without
-    opening it, so a pipe or a hung mount behaves as before. An object storage URL
-    (s3://, gs://) is not checked here: ffmpeg reads it through a signed URL."""
+    """None if `path` is a file this process can read; else one line saying why, which on
+    Ray names this node (the archive must be at the same path on every node). Checked
+    without opening it, so a pipe or a hung mount behaves as before. An object storage
+    URL (s3://, gs://) is not checked here: ffmpeg reads it through a signed URL."""
     if is_url(path):
         return None
     try:
@@ -108,9 +111,12 @@ def unreadable_here(path: str) -> str | None:
         return None
     except OSError as exc:
         reason = (exc.strerror or type(exc).__name__).lower()
+        node = _ray_node()
+        if node is None:
+            return f"not readable: {path} ({reason})"
         return (
-            f"not readable on node {_node_name()}: {path} ({reason}); every Ray node needs "
-            "the archive at the same path"
+            f"not readable on node {node}: {path} ({reason}); every Ray node needs the "
+            "archive at the same path"
         )
 
 

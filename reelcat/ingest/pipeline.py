@@ -1,8 +1,8 @@
 """Decode and embed the videos to catalogue: chunks decoded by ffmpeg, embedded by CLIP,
 written per video. The work runs on Ray (decode tasks and a pool of CLIP actors, on this
-machine or a cluster) or, for a small increment on a machine with no cluster, in this
-process (reelcat.ingest.ray_work, reelcat.ingest.workers); this module schedules both
-the same way.
+machine or a cluster: reelcat.ingest.ray_work) or, for a small increment on a machine
+with no cluster, in this process (reelcat.ingest.workers); this module schedules both the
+same way.
 
 Why tasks + an actor pool rather than Ray Data: results must land per video (one
 Parquet file each, written when its last chunk is embedded), back-pressure is explicit

@@ -3,6 +3,7 @@ their baseline: scripted answers on a copy of the catalogued scripted archive.""
 
 from __future__ import annotations
 
+import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
@@ -56,6 +57,31 @@ def sql_labels(out, vid) -> dict[float, bool]:
     ).fetchall()
     con.close()
     return {float(t): bool(label) for t, label in rows}
+
+
+def test_per_video_arrays_hold_every_stored_score_in_time_order(out):
+    """What summaries and moderation read (grouped per video and tag in DuckDB) is the
+    catalogue's frame_tags, score for score, each video's frames in time order."""
+    cfg = tiny_config(out, out)
+    videos = load_archive_scores(cfg, apply_verdicts=False)
+    con = open_catalog(out)
+    stored = {
+        (vid, tag, t): score
+        for vid, tag, t, score in con.execute(
+            "SELECT video_id, tag, t, score FROM frame_tags "
+            "WHERE video_id IN (SELECT video_id FROM video_names)"
+        ).fetchall()
+    }
+    con.close()
+    read = {
+        (v.video_id, tag, float(t)): float(s)
+        for v in videos
+        for tag, scores in v.scores.items()
+        for t, s in zip(v.times, scores, strict=True)
+    }
+    assert len(videos) == 6 and len(read) > 500
+    assert read == stored
+    assert all((np.diff(v.times) > 0).all() for v in videos)
 
 
 def test_python_and_sql_agree_on_a_scripted_verdict_sequence(work):

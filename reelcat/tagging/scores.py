@@ -17,6 +17,8 @@ from pathlib import Path
 
 import duckdb
 import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from reelcat.config import Config, model_id
 from reelcat.storage.layout import Layout
@@ -118,20 +120,22 @@ def video_chunks(
 def _read_chunk(
     con, frames_file: Path, tags_file: Path, chunk: list, apply_verdicts: bool
 ) -> list[VideoFrames]:
+    """DuckDB groups the rows into one time-ordered list per video (frames) and per video
+    and tag (scores), so Python sees a few arrays per video, never an object per row."""
     ids = [vid for vid, _, _ in chunk]
     params = {"ids": ids}
     frames = con.sql(
-        "SELECT video_id, t, brightness, contrast FROM read_parquet($f) "
-        "WHERE list_contains($ids, video_id)",
+        "SELECT video_id, list(t ORDER BY t) AS t, list(brightness ORDER BY t) AS brightness, "
+        "list(contrast ORDER BY t) AS contrast FROM read_parquet($f) "
+        "WHERE list_contains($ids, video_id) GROUP BY video_id ORDER BY video_id",
         params={**params, "f": str(frames_file)},
     ).to_arrow_table()
     tags = con.sql(
-        "SELECT video_id, t, tag, score FROM read_parquet($g) WHERE list_contains($ids, video_id)",
+        "SELECT video_id, tag, list(score ORDER BY t) AS score FROM read_parquet($g) "
+        "WHERE list_contains($ids, video_id) GROUP BY video_id, tag ORDER BY video_id, tag",
         params={**params, "g": str(tags_file)},
     ).to_arrow_table()
-    videos = video_frames_from_rows(
-        {vid: d for vid, _, d in chunk}, _columns(frames), _columns(tags)
-    )
+    videos = video_frames_from_lists({vid: d for vid, _, d in chunk}, frames, tags)
     if apply_verdicts:
         override_with_verdicts(
             videos,
@@ -141,10 +145,6 @@ def _read_chunk(
             ).fetchall(),
         )
     return videos
-
-
-def _columns(table) -> dict[str, np.ndarray]:
-    return {name: table.column(name).to_numpy() for name in table.column_names}
 
 
 def load_archive_scores(
@@ -190,40 +190,47 @@ def override_with_verdicts(
     return changed
 
 
-def video_frames_from_rows(videos: dict[str, float], frames: dict, tags: dict) -> list[VideoFrames]:
-    """Assemble per-video arrays from columnar dicts (as DuckDB/arrow return them).
-
-    Every frame has one row per tag, so after sorting, each video's tag rows reshape to
-    (tags, frames) without a Python loop over rows.
-    """
-    fv = np.asarray(frames["video_id"], dtype=object)
-    ft = np.asarray(frames["t"], dtype=np.float64)
-    order = np.lexsort((ft, fv))
-    fv, ft = fv[order], ft[order]
-    fb = np.asarray(frames["brightness"], dtype=np.float32)[order]
-    fc = np.asarray(frames["contrast"], dtype=np.float32)[order]
-    tv = np.asarray(tags["video_id"], dtype=object)
-    tt = np.asarray(tags["t"], dtype=np.float64)
-    tg = np.asarray(tags["tag"], dtype=object)
-    ts = np.asarray(tags["score"], dtype=np.float32)
-    torder = np.lexsort((tt, tg, tv))
-    tv, tt, tg, ts = tv[torder], tt[torder], tg[torder], ts[torder]
-    f_bounds = _bounds(fv)
-    t_bounds = _bounds(tv)
+def video_frames_from_lists(
+    videos: dict[str, float], frames: pa.Table, tags: pa.Table
+) -> list[VideoFrames]:
+    """Per-video arrays from grouped lists: `frames` has one row per video (lists `t`,
+    `brightness`, `contrast` in time order), `tags` one row per video and tag (list
+    `score` in time order), both ordered by video. A video's scores reshape to
+    (tags, frames) when every tag has a score for each of its frames; otherwise it has
+    none (they are being rewritten)."""
+    f_ids = frames.column("video_id").to_pylist()
+    t, f_len = _flat(frames, "t", np.float64)
+    brightness, _ = _flat(frames, "brightness", np.float32)
+    contrast, _ = _flat(frames, "contrast", np.float32)
+    f_start = np.concatenate([[0], np.cumsum(f_len)])
+    g_ids = tags.column("video_id").to_numpy(zero_copy_only=False)
+    g_tags = tags.column("tag").to_numpy(zero_copy_only=False)
+    flat, g_len = _flat(tags, "score", np.float32)
+    g_start = np.concatenate([[0], np.cumsum(g_len)])
+    g_bounds = _bounds(g_ids)
+    by_id = {vid: i for i, vid in enumerate(f_ids)}
     out = []
     for vid, duration in videos.items():
-        a, b = f_bounds.get(vid, (0, 0))
-        times = ft[a:b]
-        blank = blank_frames(fb[a:b], fc[a:b]) if b > a else np.zeros(0, bool)
+        i = by_id.get(vid)
+        a, b = (int(f_start[i]), int(f_start[i + 1])) if i is not None else (0, 0)
+        times = t[a:b]
+        n = b - a
+        blank = blank_frames(brightness[a:b], contrast[a:b]) if n else np.zeros(0, bool)
         scores: dict[str, np.ndarray] = {}
-        c, d = t_bounds.get(vid, (0, 0))
-        n = len(times)
-        if n and d > c and (d - c) % n == 0:
-            names = tg[c:d:n]
-            block = ts[c:d].reshape(-1, n)
-            scores = {str(name): block[i] for i, name in enumerate(names)}
+        c, d = g_bounds.get(vid, (0, 0))
+        if n and d > c and (g_len[c:d] == n).all():
+            block = flat[g_start[c] : g_start[d]].reshape(d - c, n)
+            scores = {str(name): block[j] for j, name in enumerate(g_tags[c:d])}
         out.append(VideoFrames(vid, float(duration or 0.0), times, blank, scores))
     return out
+
+
+def _flat(table: pa.Table, name: str, dtype) -> tuple[np.ndarray, np.ndarray]:
+    """A list column's values, end to end (a writable copy: answers override scores), and
+    each row's list length."""
+    lists = table.column(name).combine_chunks()
+    values = np.array(lists.flatten().to_numpy(zero_copy_only=False), dtype=dtype)
+    return values, pc.list_value_length(lists).to_numpy(zero_copy_only=False).astype(np.int64)
 
 
 def _bounds(sorted_ids: np.ndarray) -> dict[str, tuple[int, int]]:

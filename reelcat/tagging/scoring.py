@@ -277,24 +277,25 @@ def _scaled_exp(
 
 
 def tag_rows(frames: pa.Table, bank: TextBank, model_id: str, vocabulary_id: str) -> pa.Table:
-    """Long-form tag rows (frame x tag) for one video's frames table."""
+    """Long-form tag rows (frame x tag) for a batch of frames, built in Arrow."""
     n, k = frames.num_rows, len(bank.tags)
     if n == 0:
         return FRAME_TAGS.empty_table()
     emb = embeddings(frames.column("embedding"))
     cosine, score = score_embeddings(emb, bank)
     rank = np.argsort(np.argsort(-cosine, axis=1), axis=1) + 1
+    each_frame = pa.array(np.repeat(np.arange(n), k))  # frame of each row, k rows a frame
     return pa.table(
         {
-            "video_id": np.repeat(frames.column("video_id").to_numpy(zero_copy_only=False), k),
-            "t": np.repeat(frames.column("t").to_numpy(), k),
-            "frame": np.repeat(frames.column("frame").to_numpy(), k),
-            "tag": np.tile(np.array(bank.tags, dtype=object), n),
+            "video_id": frames.column("video_id").take(each_frame),
+            "t": frames.column("t").take(each_frame),
+            "frame": frames.column("frame").take(each_frame),
+            "tag": pa.array(bank.tags, pa.string()).take(pa.array(np.tile(np.arange(k), n))),
             "cosine": cosine.reshape(-1),
             "score": score.reshape(-1),
             "rank": rank.reshape(-1).astype(np.int16),
-            "model_id": [model_id] * (n * k),
-            "vocabulary_id": [vocabulary_id] * (n * k),
+            "model_id": pa.repeat(pa.scalar(model_id, pa.string()), n * k),
+            "vocabulary_id": pa.repeat(pa.scalar(vocabulary_id, pa.string()), n * k),
         },
         schema=FRAME_TAGS,
     )

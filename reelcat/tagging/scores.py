@@ -195,9 +195,9 @@ def video_frames_from_lists(
 ) -> list[VideoFrames]:
     """Per-video arrays from grouped lists: `frames` has one row per video (lists `t`,
     `brightness`, `contrast` in time order), `tags` one row per video and tag (list
-    `score` in time order), both ordered by video. A video's scores reshape to
+    `score` in time order), `tags` ordered by video. A video's scores reshape to
     (tags, frames) when every tag has a score for each of its frames; otherwise it has
-    none (they are being rewritten)."""
+    no scores."""
     f_ids = frames.column("video_id").to_pylist()
     t, f_len = _flat(frames, "t", np.float64)
     brightness, _ = _flat(frames, "brightness", np.float32)

@@ -95,7 +95,7 @@ def every_ok_video_has_frames(settings: ReelcatSettings) -> dg.AssetCheckResult:
     problems = _schema_problems(_newest(folder), schemas.FRAMES, "newest frames batch")
     unexplained = con.execute(
         "SELECT m.file_name FROM manifest m WHERE m.status = 'ok' "
-        "AND m.video_id NOT IN (SELECT video_id FROM frames) "
+        "AND m.video_id NOT IN (SELECT DISTINCT video_id FROM frames) "
         "AND m.video_id NOT IN (SELECT video_id FROM frame_errors) ORDER BY 1"
     ).fetchall()
     if unexplained:
@@ -160,8 +160,8 @@ def scores_are_numbers(settings: ReelcatSettings) -> dg.AssetCheckResult:
         problems.append(f"{nan} scores that are not numbers")
     unscored = _count(
         con,
-        "SELECT count(*) FROM (SELECT DISTINCT video_id FROM frames) "
-        "WHERE video_id NOT IN (SELECT video_id FROM frame_tags)",
+        "SELECT count(*) FROM (SELECT DISTINCT video_id FROM frames "
+        "EXCEPT SELECT DISTINCT video_id FROM frame_tags)",
     )
     if unscored:
         problems.append(f"{unscored} videos with frames but no scores")

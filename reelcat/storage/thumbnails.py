@@ -9,6 +9,19 @@ import pyarrow as pa
 from reelcat.storage.layout import Layout
 from reelcat.storage.parquet import write_bytes_atomic
 
+# The nearest frame to each wanted time is chosen on narrow columns; only the chosen
+# frames' JPEGs are read (a wanted time per frame of its video would hold them all).
+NEAREST_THUMBNAILS = """
+WITH nearest AS (
+    SELECT w.video_id, w.want_t, f.frame
+    FROM wanted_frames AS w JOIN frames AS f USING (video_id)
+    QUALIFY row_number() OVER (PARTITION BY w.video_id, w.want_t
+                               ORDER BY abs(f.t - w.want_t), f.t) = 1
+)
+SELECT n.video_id, n.want_t, n.frame, f.thumbnail
+FROM nearest AS n JOIN frames AS f USING (video_id, frame)
+"""
+
 
 def export_thumbnails(
     con: duckdb.DuckDBPyConnection, layout: Layout, wanted: dict[str, list[float]]
@@ -27,12 +40,7 @@ def export_thumbnails(
         return {}
     con.register("wanted_frames", pairs)
     try:
-        rows = con.execute(
-            "SELECT w.video_id, w.want_t, f.frame, f.thumbnail FROM wanted_frames AS w "
-            "JOIN frames AS f USING (video_id) "
-            "QUALIFY row_number() OVER (PARTITION BY w.video_id, w.want_t "
-            "ORDER BY abs(f.t - w.want_t), f.t) = 1"
-        ).fetchall()
+        rows = con.execute(NEAREST_THUMBNAILS).fetchall()
     finally:
         con.unregister("wanted_frames")
     paths: dict[tuple[str, float], str] = {}

@@ -54,29 +54,42 @@ def archive_sample(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Stored embeddings of about n of the archive's frames, and their video ids: all of
     them in an archive that small, else a fixed pseudo-random share (by a hash of video
-    and time, so the sample does not change between runs)."""
+    and time, so the sample does not change between runs). Streamed in batches into one
+    array, in no particular order (every use is per frame, or a count), so that memory
+    holds the sample once."""
     ((total,),) = con.execute("SELECT count(*) FROM frames").fetchall()
-    step = max(1, -(-total // n))
-    table = con.sql(
-        "SELECT video_id, embedding FROM frames WHERE hash(video_id, t) % $step = 0 "
-        "ORDER BY video_id, t",
-        params={"step": step},
-    ).to_arrow_table()
-    return embeddings(table.column("embedding")), table.column("video_id").to_numpy(False)
+    params = {"step": max(1, -(-total // n))}
+    sampled = "FROM frames WHERE hash(video_id, t) % $step = 0"
+    ((rows,),) = con.execute(f"SELECT count(*) {sampled}", params).fetchall()
+    videos = np.empty(rows, dtype=object)
+    emb, at = np.zeros((0, 1), np.float32), 0
+    reader = con.sql(f"SELECT video_id, embedding {sampled}", params=params).to_arrow_reader(8192)
+    for batch in reader:
+        if not batch.num_rows:
+            continue
+        part = embeddings(batch.column("embedding"))
+        if not at:
+            emb = np.empty((rows, part.shape[1]), np.float32)
+        emb[at : at + len(part)] = part
+        videos[at : at + len(part)] = batch.column("video_id").to_numpy(zero_copy_only=False)
+        at += len(part)
+    return emb[:at], videos[:at]
 
 
 # One example per answer in force: a frame answer's own frame (its anchor, not its whole
-# shot), a video answer's frame the model scored highest for the tag.
+# shot), a video answer's frame the model scored highest for the tag. A temporary table
+# first (a few rows a answer), so that the join with the frames' embeddings is built on it.
+ANSWERED_SQL = """
+CREATE OR REPLACE TEMP TABLE answered AS
+SELECT verdict_id, tag, verdict, video_id, t FROM frame_verdicts
+WHERE anchor AND verdict IN ('yes', 'no')
+UNION ALL
+SELECT v.verdict_id, v.tag, v.verdict, v.video_id, v.t
+FROM frame_verdicts AS v JOIN frame_tags AS g USING (video_id, t, tag)
+WHERE v.scope = 'video' AND v.verdict IN ('yes', 'no')
+QUALIFY row_number() OVER (PARTITION BY v.verdict_id ORDER BY g.score DESC, v.t) = 1
+"""
 EXAMPLES_SQL = """
-WITH answered AS (
-    SELECT verdict_id, tag, verdict, video_id, t FROM frame_verdicts
-    WHERE anchor AND verdict IN ('yes', 'no')
-    UNION ALL
-    SELECT v.verdict_id, v.tag, v.verdict, v.video_id, v.t
-    FROM frame_verdicts AS v JOIN frame_tags AS g USING (video_id, t, tag)
-    WHERE v.scope = 'video' AND v.verdict IN ('yes', 'no')
-    QUALIFY row_number() OVER (PARTITION BY v.verdict_id ORDER BY g.score DESC, v.t) = 1
-)
 SELECT a.verdict_id, a.tag, a.verdict, a.video_id, f.embedding
 FROM answered AS a JOIN frames AS f USING (video_id, t)
 ORDER BY a.tag, a.video_id, a.t
@@ -84,7 +97,11 @@ ORDER BY a.tag, a.video_id, a.t
 
 
 def labelled_examples(con: duckdb.DuckDBPyConnection) -> dict[str, Examples]:
-    """The answers in force per tag, one example each (EXAMPLES_SQL)."""
+    """The answers in force per tag, one example each (ANSWERED_SQL)."""
+    ((live,),) = con.execute("SELECT count(*) FROM verdicts_effective").fetchall()
+    if not live:
+        return {}
+    con.execute(ANSWERED_SQL)
     table = con.sql(EXAMPLES_SQL).to_arrow_table()
     emb = embeddings(table.column("embedding"))
     tags = np.asarray(table.column("tag").to_pylist(), dtype=object)

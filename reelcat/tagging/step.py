@@ -65,7 +65,7 @@ def tag_frames(cfg: Config) -> TagReport:
             report.skipped.append(f.name)
             continue
         bank = bank or text_bank(cfg, vocab)
-        writer = BatchWriter(dst, FRAME_TAGS, row_group=1 << 20, name=f.name)
+        writer = BatchWriter(dst, FRAME_TAGS, row_group=1 << 18, name=f.name)
         try:
             for batch in pq.ParquetFile(f).iter_batches(
                 batch_size=FRAMES_PER_SCORING_BATCH, columns=["video_id", "t", "frame", "embedding"]

@@ -78,7 +78,7 @@ def archive_sample(
 
 # One example per answer in force: a frame answer's own frame (its anchor, not its whole
 # shot), a video answer's frame the model scored highest for the tag. A temporary table
-# first (a few rows a answer), so that the join with the frames' embeddings is built on it.
+# first (one row per answer), so that the join with the frames' embeddings is built on it.
 ANSWERED_SQL = """
 CREATE OR REPLACE TEMP TABLE answered AS
 SELECT verdict_id, tag, verdict, video_id, t FROM frame_verdicts

@@ -127,7 +127,7 @@ def _read_chunk(
     frames = con.sql(
         "SELECT video_id, list(t ORDER BY t) AS t, list(brightness ORDER BY t) AS brightness, "
         "list(contrast ORDER BY t) AS contrast FROM read_parquet($f) "
-        "WHERE list_contains($ids, video_id) GROUP BY video_id ORDER BY video_id",
+        "WHERE list_contains($ids, video_id) GROUP BY video_id",
         params={**params, "f": str(frames_file)},
     ).to_arrow_table()
     tags = con.sql(
